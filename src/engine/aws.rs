@@ -1,0 +1,254 @@
+//! AWS through the SDK: building clients from the standard chain (profiles, SSO, env vars,
+//! `AWS_ENDPOINT_URL`) and turning SDK errors into messages a user can act on.
+
+use std::error::Error as StdError;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+
+/// A dead endpoint must fail in seconds, not hang; the operation budget leaves room for the
+/// standard mode's retries of throttling and 5xx answers.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which credentials to load: a named profile, or the default chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub profile: Option<String>,
+    pub region: String,
+}
+
+/// Loads the SDK configuration from the standard chain.
+pub async fn load(creds: &Credentials) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(creds.region.clone()))
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(profile) = &creds.profile {
+        loader = loader.profile_name(profile);
+    }
+    loader.load().await
+}
+
+/// The admin's clients (`aws.admin_profile`, else the default chain), after proving they work
+/// with `sts:GetCallerIdentity`; the identity is reported as a note. Setup and teardown start
+/// here, so bad credentials stop them before anything changes.
+pub async fn connect_admin(
+    answers: &crate::answers::Answers,
+    sink: &super::events::Sink,
+) -> Result<Clients, AwsError> {
+    let creds = Credentials {
+        profile: answers.aws.admin_profile.clone(),
+        region: answers.aws.region.clone(),
+    };
+    let clients = Clients::from_env(&creds).await;
+    let id = clients.whoami().await?;
+    sink.send(super::events::Event::Note {
+        message: format!("aws: admin credentials are {} (account {})", id.arn, id.account),
+    });
+    Ok(clients)
+}
+
+/// Every client the engine uses, built once from one configuration.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    pub sts: aws_sdk_sts::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    /// The endpoint override, if any, for messages.
+    pub endpoint: Option<String>,
+    /// Kept to build clients with other credentials (checking the kops user's new key).
+    pub config: SdkConfig,
+}
+
+impl Clients {
+    pub fn new(config: &SdkConfig) -> Self {
+        // With an endpoint override (moto, MinIO, LocalStack) virtual-hosted bucket names
+        // (`bucket.127.0.0.1`) do not resolve, so S3 must use path-style addressing.
+        let s3_config = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some())
+            .build();
+        Self {
+            sts: aws_sdk_sts::Client::new(config),
+            iam: aws_sdk_iam::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            endpoint: config.endpoint_url().map(str::to_string),
+            config: config.clone(),
+        }
+    }
+
+    pub async fn from_env(creds: &Credentials) -> Self {
+        Self::new(&load(creds).await)
+    }
+
+    /// Who these credentials are (`sts:GetCallerIdentity`).
+    pub async fn whoami(&self) -> Result<Identity, AwsError> {
+        self.caller_identity(&self.sts).await
+    }
+
+    /// `sts:GetCallerIdentity` through a given STS client (the admin's, or one built on
+    /// another key).
+    pub(crate) async fn caller_identity(
+        &self,
+        sts: &aws_sdk_sts::Client,
+    ) -> Result<Identity, AwsError> {
+        let out = call!(self, "sts:GetCallerIdentity", sts.get_caller_identity())?;
+        Ok(Identity {
+            account: out.account.unwrap_or_default(),
+            arn: out.arn.unwrap_or_default(),
+            user_id: out.user_id.unwrap_or_default(),
+        })
+    }
+}
+
+/// Sends an SDK request and turns its error into an [`AwsError`] naming the operation.
+macro_rules! call {
+    ($clients:ident, $op:literal, $req:expr) => {
+        $req.send().await.map_err(|e| {
+            $crate::engine::aws::AwsError::from_sdk($op, &e, $clients.endpoint.as_deref())
+        })
+    };
+}
+pub(crate) use call;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+/// An AWS call that failed, with what went wrong and what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    /// The service's error code (`AccessDenied`, `NoSuchBucket`, ...) when AWS answered.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn from_sdk<E>(
+        operation: &'static str,
+        err: &SdkError<E, HttpResponse>,
+        endpoint: Option<&str>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + 'static,
+    {
+        let code = err.code().map(str::to_string);
+        let message = match err {
+            SdkError::ServiceError(service) => {
+                // Some answers (HEAD requests, odd endpoints) carry no code or message: the
+                // HTTP status is then all there is to go on.
+                let status = service.raw().status().as_u16();
+                let message =
+                    err.message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
+                advice(code.as_deref(), Some(&message))
+            }
+            SdkError::TimeoutError(_) => format!(
+                "no answer from {} in time; check the network and AWS_ENDPOINT_URL",
+                endpoint.unwrap_or("AWS")
+            ),
+            SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_)
+            | SdkError::ConstructionFailure(_) => dispatch_advice(&chain(err), endpoint),
+            _ => chain(err),
+        };
+        AwsError { operation, code, message }
+    }
+}
+
+/// Advice for the service errors a new user meets first.
+fn advice(code: Option<&str>, message: Option<&str>) -> String {
+    let said = message.unwrap_or("no message");
+    let hint = match code {
+        Some("InvalidClientTokenId") | Some("UnrecognizedClientException") => {
+            "the access key id is not known to AWS: check the profile's aws_access_key_id, or run `aws configure`"
+        }
+        Some("SignatureDoesNotMatch") => {
+            "the secret access key does not match the key id: check the profile"
+        }
+        Some("ExpiredToken") | Some("ExpiredTokenException") | Some("RequestExpired") => {
+            "the session has expired: run `aws sso login` (or refresh the temporary credentials)"
+        }
+        Some("AccessDenied") | Some("AccessDeniedException") => {
+            "these credentials are not allowed to do this: use an administrator's profile (aws.admin_profile)"
+        }
+        _ => "",
+    };
+    match (code, hint) {
+        (Some(code), "") => format!("{code}: {said}"),
+        (Some(code), hint) => format!("{code}: {said} ({hint})"),
+        (None, _) => said.to_string(),
+    }
+}
+
+/// Advice when no answer came back at all: usually no credentials, no region or no network.
+fn dispatch_advice(detail: &str, endpoint: Option<&str>) -> String {
+    let lower = detail.to_lowercase();
+    if lower.contains("credential") {
+        return format!(
+            "no AWS credentials found ({detail}); set aws.admin_profile, export AWS_PROFILE, run `aws configure` or `aws sso login`"
+        );
+    }
+    if lower.contains("region") {
+        return format!("no AWS region ({detail}); set aws.region in the answers or AWS_REGION");
+    }
+    let target = endpoint.unwrap_or("AWS");
+    format!("cannot reach {target} ({detail}); check the network, proxies and AWS_ENDPOINT_URL")
+}
+
+/// The error and its sources on one line: the SDK's top-level messages alone say little.
+fn chain(err: &dyn StdError) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_errors_carry_the_code_and_what_to_do() {
+        let text = advice(
+            Some("ExpiredToken"),
+            Some("The security token included in the request is expired"),
+        );
+        assert!(text.starts_with("ExpiredToken: The security token"), "{text}");
+        assert!(text.contains("aws sso login"), "{text}");
+        assert_eq!(advice(Some("NoSuchBucket"), Some("gone")), "NoSuchBucket: gone");
+    }
+
+    #[test]
+    fn no_answer_is_explained_by_its_cause() {
+        assert!(
+            dispatch_advice("the credential provider was not enabled: no credentials", None)
+                .contains("aws configure")
+        );
+        assert!(
+            dispatch_advice("connection refused", Some("http://127.0.0.1:1"))
+                .contains("cannot reach http://127.0.0.1:1")
+        );
+    }
+}

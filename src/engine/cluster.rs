@@ -1,0 +1,344 @@
+//! The cluster half of setup: the SSH key, `kops create cluster`, `kops update cluster --yes
+//! --admin`, and validation on the wizard's own timer. Each step is idempotent through the
+//! journal and what the state store holds, so a rerun resumes where a run stopped.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::events::{Change, Event, Validation};
+use super::kops::{self, Kops, Stream};
+use super::setup::{Setup, SetupError};
+use super::ssh::{self, KeyState};
+use super::validate::{self, Phase};
+use crate::answers::KeyType;
+use crate::journal::{Kind, LastValidation, State};
+use crate::paths::expand_home;
+use crate::plan::StepId;
+use crate::rules;
+
+impl<'a> Setup<'a> {
+    fn kops(&self) -> Result<&'a Kops, SetupError> {
+        self.kops.ok_or(SetupError::NotAvailable("kops"))
+    }
+
+    /// The SSH key: use the one at the answers' path, or generate the pair when there is none.
+    /// An existing key is never overwritten; `ssh.overwrite` moves a conflicting pair aside.
+    pub(super) async fn ensure_ssh_key(
+        &mut self,
+        step: StepId,
+        generate: bool,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let a = self.answers;
+        let shown = a.ssh.public_key.clone();
+        let public = expand_home(&a.ssh.public_key);
+        let private = expand_home(&a.ssh.private_key());
+        let wanted = a.ssh.key_type;
+        let state = ssh::inspect(&public)?;
+        let conflict = match &state {
+            KeyState::Missing => None,
+            KeyState::Pair(info) if info.algorithm == wanted || !generate => {
+                self.record_existing(Kind::SshKey, &shown, None)?;
+                let what =
+                    format!("SSH key {shown} ({}, {}) used", info.algorithm, info.fingerprint);
+                self.sink.item(step, Change::Unchanged, what, started.elapsed());
+                return Ok(());
+            }
+            KeyState::PublicOnly(info) => {
+                self.record_existing(Kind::SshKey, &shown, None)?;
+                let what = format!(
+                    "SSH key {shown} ({}) used, but its private key {} is missing: you will not be able to SSH to the nodes",
+                    info.fingerprint,
+                    private.display()
+                );
+                self.sink.item(step, Change::Warning, what, started.elapsed());
+                return Ok(());
+            }
+            KeyState::Pair(info) => {
+                Some(format!("{shown} is an {} key, the answers ask for {wanted}", info.algorithm))
+            }
+            KeyState::PrivateOnly => {
+                Some(format!("{} exists without its public key {shown}", private.display()))
+            }
+            KeyState::Mismatch { .. } => {
+                Some(format!("{shown} and {} are not one pair", private.display()))
+            }
+        };
+        if let Some(conflict) = conflict {
+            if !a.ssh.overwrite {
+                return Err(SetupError::Blocked(format!(
+                    "{conflict}. Set ssh.key_type to the key's type, point ssh.public_key at \
+                     another path, or set ssh.overwrite = true to move the old files aside \
+                     (nothing is deleted)"
+                )));
+            }
+            for moved in move_aside(&[&private, &public])? {
+                let what = format!("moved {} aside (ssh.overwrite)", moved.display());
+                self.sink.item(step, Change::Warning, what, started.elapsed());
+            }
+        }
+        if !generate {
+            return Err(SetupError::Blocked(format!(
+                "there is no SSH public key at {shown}; set ssh.generate = true to create one, \
+                 or point ssh.public_key at your key"
+            )));
+        }
+        self.journal.record(Kind::SshKey, &shown, None, State::Intent)?;
+        let info = generate_key(private.clone(), wanted).await?;
+        self.journal.record(Kind::SshKey, &shown, None, State::Created)?;
+        let what = format!(
+            "SSH key pair generated: {} (private, 0600) and {shown} ({wanted}, {})",
+            private.display(),
+            info.fingerprint
+        );
+        self.sink.item(step, Change::Created, what, started.elapsed());
+        Ok(())
+    }
+
+    /// `kops create cluster`, unless the state store already holds the cluster; then only
+    /// make sure its admin SSH key is ours.
+    pub(super) async fn create_cluster(
+        &mut self,
+        step: StepId,
+        args: &[String],
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let name = self.answers.cluster.name.clone();
+        let bucket = self.bucket()?;
+        let exists = self.clients.object_exists(&bucket, &format!("{name}/config")).await?;
+        if exists {
+            let state = self.record_existing(Kind::Cluster, &name, None)?;
+            let by =
+                if state == State::Found { " (was there before: teardown keeps it)" } else { "" };
+            self.sink.item(
+                step,
+                Change::Unchanged,
+                format!("cluster {name} exists in s3://{bucket}{by}"),
+                started.elapsed(),
+            );
+            return self.sync_ssh_key(step).await;
+        }
+        self.journal.record(Kind::Cluster, &name, None, State::Intent)?;
+        self.run_kops(step, args).await?;
+        self.journal.record(Kind::Cluster, &name, None, State::Created)?;
+        let what = format!("cluster {name} configured in s3://{bucket} (kops create cluster)");
+        self.sink.item(step, Change::Created, what, started.elapsed());
+        Ok(())
+    }
+
+    /// kops allows one admin key on AWS: if the cluster's differs from ours, replace it.
+    async fn sync_ssh_key(&mut self, step: StepId) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let name = self.answers.cluster.name.clone();
+        let public = expand_home(&self.answers.ssh.public_key);
+        let ours = ssh::read_public(&public)?;
+        let kops = self.kops()?;
+        let listed = kops
+            .run(&args(&["get", "sshpublickey", "--name", &name, "-o", "json"]), |_, _| {})
+            .await?;
+        let theirs: Vec<String> = if listed.status.success() {
+            serde_json::from_str::<Vec<serde_json::Value>>(listed.stdout.trim())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|k| k["publicKey"].as_str().map(key_material))
+                .collect()
+        } else {
+            Vec::new() // "no SSH public key found"
+        };
+        if theirs.iter().any(|k| *k == key_material(&ours.openssh)) {
+            let what = format!("the cluster's SSH key is {} already", ours.fingerprint);
+            self.sink.item(step, Change::Unchanged, what, started.elapsed());
+            return Ok(());
+        }
+        let key_path = public.display().to_string();
+        if !theirs.is_empty() {
+            self.run_kops(step, &args(&["delete", "sshpublickey", "--name", &name])).await?;
+        }
+        self.run_kops(step, &args(&["create", "sshpublickey", "--name", &name, "-i", &key_path]))
+            .await?;
+        let what = format!(
+            "the cluster's SSH key replaced with {} ({})",
+            self.answers.ssh.public_key, ours.fingerprint
+        );
+        self.sink.item(step, Change::Created, what, started.elapsed());
+        Ok(())
+    }
+
+    /// `kops update cluster --yes --admin`, once: the journal remembers that it ran.
+    pub(super) async fn update_cluster(
+        &mut self,
+        step: StepId,
+        args: &[String],
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let name = self.answers.cluster.name.clone();
+        let deployed = self
+            .journal
+            .find(Kind::ClusterDeployed, &name)
+            .is_some_and(|e| e.state == State::Created);
+        if deployed {
+            let what = format!("cluster {name} was deployed by an earlier run");
+            self.sink.item(step, Change::Unchanged, what, started.elapsed());
+            return Ok(());
+        }
+        self.journal.record(Kind::ClusterDeployed, &name, None, State::Intent)?;
+        self.run_kops(step, args).await?;
+        self.journal.record(Kind::ClusterDeployed, &name, None, State::Created)?;
+        let what = format!(
+            "cluster {name} deployed: its cloud resources are being created, kubectl context {name} set"
+        );
+        self.sink.item(step, Change::Created, what, started.elapsed());
+        Ok(())
+    }
+
+    /// Single-shot `kops validate cluster -o json` every `interval` until the cluster is
+    /// ready or `wait` runs out. Between attempts the process only sleeps.
+    pub(super) async fn validate_cluster(
+        &mut self,
+        step: StepId,
+        wait: &str,
+        interval: &str,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let wait = rules::parse_duration(wait).map_err(SetupError::Blocked)?;
+        let interval = rules::parse_duration(interval).map_err(SetupError::Blocked)?;
+        let name = self.answers.cluster.name.clone();
+        let store = format!("s3://{}", self.bucket()?);
+        let kops = self.kops()?;
+        let listed = kops
+            .run_ok(&args(&["get", "instancegroups", "--name", &name, "-o", "json"]), |_, _| {})
+            .await?;
+        let groups = validate::parse_instance_groups(&listed.stdout)?;
+        let mut number = 0;
+        loop {
+            number += 1;
+            let out = kops.run(&kops::validate_once_args(&name, &store), |_, _| {}).await?;
+            for line in &out.stderr {
+                tracing::debug!(target: "kops", "validate: {line}");
+            }
+            let attempt = validate::classify(
+                out.status.success(),
+                &out.stdout,
+                &out.stderr.join("\n"),
+                &groups,
+            )?;
+            let elapsed = started.elapsed();
+            self.record_validation(&attempt)?;
+            let phase = attempt.phase;
+            let last = attempt.clone();
+            self.sink.send(Event::Validation(Box::new(Validation {
+                number,
+                elapsed,
+                wait,
+                attempt,
+            })));
+            if phase == Phase::Ready {
+                let what = format!(
+                    "cluster {name} is ready: {}/{} nodes",
+                    last.ready_nodes, last.expected_nodes
+                );
+                self.sink.item(step, Change::Created, what, elapsed);
+                return Ok(());
+            }
+            if elapsed >= wait {
+                return Err(SetupError::ValidationTimedOut {
+                    cluster: name,
+                    wait: rules::format_duration(wait),
+                    phase: phase.describe(),
+                    failures: last
+                        .failures
+                        .iter()
+                        .map(|f| format!("{}: {}", f.kind, f.message))
+                        .collect(),
+                });
+            }
+            // The last attempt falls on the deadline itself, not an interval before it.
+            tokio::time::sleep(interval.min(wait - elapsed)).await;
+        }
+    }
+
+    fn record_validation(&mut self, attempt: &validate::Attempt) -> Result<(), SetupError> {
+        let result = LastValidation {
+            at: crate::journal::now(),
+            phase: attempt.phase.describe().to_string(),
+            ready_nodes: attempt.ready_nodes,
+            expected_nodes: attempt.expected_nodes,
+            failures: attempt.failures.iter().map(|f| f.message.clone()).collect(),
+        };
+        // Only a change is worth a write; the time of the latest attempt alone is not.
+        let same = self.journal.last_validation.as_ref().is_some_and(|l| {
+            l.phase == result.phase
+                && l.ready_nodes == result.ready_nodes
+                && l.failures == result.failures
+        });
+        if !same {
+            self.journal.set_last_validation(result)?;
+        }
+        Ok(())
+    }
+
+    /// Runs kops for a step, its output lines sent as events; `~/` in an argument is expanded
+    /// here because no shell stands between the wizard and kops.
+    async fn run_kops(&self, step: StepId, args: &[String]) -> Result<kops::Output, SetupError> {
+        let args: Vec<String> =
+            args.iter()
+                .map(|a| {
+                    if a.starts_with("~/") {
+                        expand_home(a).display().to_string()
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect();
+        let sink = self.sink.clone();
+        let out = self
+            .kops()?
+            .run_ok(&args, move |stream, line| {
+                tracing::info!(target: "kops", "{}: {line}", if stream == Stream::Stdout { "out" } else { "err" });
+                sink.send(Event::Output { step, line: line.to_string() });
+            })
+            .await?;
+        Ok(out)
+    }
+
+    fn bucket(&self) -> Result<String, SetupError> {
+        self.answers
+            .state_store
+            .bucket
+            .clone()
+            .ok_or(SetupError::Blocked("state_store.bucket is not set".into()))
+    }
+}
+
+fn args(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+/// `ssh-ed25519 AAAA...` without the comment: what identifies a key.
+fn key_material(line: &str) -> String {
+    line.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+}
+
+/// RSA-4096 generation is CPU work that takes a moment: keep it off the async threads.
+async fn generate_key(private: PathBuf, key_type: KeyType) -> Result<ssh::KeyInfo, SetupError> {
+    tokio::task::spawn_blocking(move || ssh::generate(&private, key_type, "kops-wizard"))
+        .await
+        .map_err(|e| SetupError::Blocked(format!("SSH key generation stopped: {e}")))?
+        .map_err(SetupError::from)
+}
+
+/// Renames existing files to `<name>.replaced-<unix time>`; returns the new names.
+fn move_aside(paths: &[&Path]) -> Result<Vec<PathBuf>, SetupError> {
+    let stamp = jiff::Timestamp::now().as_second();
+    let mut moved = Vec::new();
+    for path in paths.iter().filter(|p| p.exists()) {
+        let mut target = path.as_os_str().to_owned();
+        target.push(format!(".replaced-{stamp}"));
+        let target = PathBuf::from(target);
+        std::fs::rename(path, &target).map_err(|e| {
+            SetupError::Blocked(format!("cannot move {} aside: {e}", path.display()))
+        })?;
+        moved.push(target);
+    }
+    Ok(moved)
+}

@@ -1,0 +1,92 @@
+//! What the engine tells a front end while it runs: events over a channel, as data. Front ends
+//! decide how to show them; the engine never prints.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::engine::validate::Attempt;
+use crate::plan::StepId;
+
+/// What happened to one resource or setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The wizard created or changed it.
+    Created,
+    /// It was already as wanted (made by an earlier run, or there before the wizard).
+    Unchanged,
+    /// For information only (an identity, a decision).
+    Info,
+    /// Worth the user's attention, but the run goes on.
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Something outside any step (who the admin credentials are).
+    Note {
+        message: String,
+    },
+    StepStarted {
+        step: StepId,
+    },
+    /// One resource or setting handled within a step.
+    Item {
+        step: StepId,
+        change: Change,
+        message: String,
+        elapsed: Duration,
+    },
+    /// A line kops printed (for a log pane; the headless front end leaves these to the log).
+    Output {
+        step: StepId,
+        line: String,
+    },
+    /// One `kops validate cluster` attempt.
+    Validation(Box<Validation>),
+    StepFinished {
+        step: StepId,
+        elapsed: Duration,
+    },
+    StepFailed {
+        step: StepId,
+        error: String,
+        elapsed: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// 1 for the first attempt of this run.
+    pub number: u32,
+    /// Since the validate step started, and how long it may take in all.
+    pub elapsed: Duration,
+    pub wait: Duration,
+    pub attempt: Attempt,
+}
+
+/// The engine's end of the channel. Sending never fails the run: a front end that has gone
+/// away (the user closed the UI) must not turn a finished AWS change into an error.
+#[derive(Debug, Clone)]
+pub struct Sink(mpsc::UnboundedSender<Event>);
+
+impl Sink {
+    pub fn channel() -> (Sink, mpsc::UnboundedReceiver<Event>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (Sink(tx), rx)
+    }
+
+    pub fn send(&self, event: Event) {
+        let _ = self.0.send(event);
+    }
+
+    pub fn item(
+        &self,
+        step: StepId,
+        change: Change,
+        message: impl Into<String>,
+        elapsed: Duration,
+    ) {
+        self.send(Event::Item { step, change, message: message.into(), elapsed });
+    }
+}

@@ -1,0 +1,207 @@
+//! IAM through the SDK: small idempotent building blocks (look up, create, attach, list) that
+//! the setup and teardown steps combine with the journal.
+
+use aws_sdk_sts::config::Credentials as StaticCredentials;
+
+use super::aws::{AwsError, Clients, Identity, call};
+use super::credentials::{AccessKey, Secret};
+
+/// IAM's limit of access keys per user.
+pub const MAX_ACCESS_KEYS: usize = 2;
+
+/// An access key as IAM lists it (never with its secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    pub id: String,
+    /// Seconds since the Unix epoch.
+    pub created: Option<i64>,
+    pub active: bool,
+}
+
+/// `Ok(false)` for IAM's NoSuchEntity, so "absent" is an answer, not an error.
+fn absent<T>(result: Result<T, AwsError>) -> Result<bool, AwsError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A create call whose "already exists" answer means the work is done.
+fn tolerate_exists(result: Result<(), AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => Ok(()),
+        other => other,
+    }
+}
+
+impl Clients {
+    pub async fn group_exists(&self, group: &str) -> Result<bool, AwsError> {
+        absent(call!(self, "iam:GetGroup", self.iam.get_group().group_name(group)))
+    }
+
+    pub async fn create_group(&self, group: &str) -> Result<(), AwsError> {
+        tolerate_exists(
+            call!(self, "iam:CreateGroup", self.iam.create_group().group_name(group)).map(|_| ()),
+        )
+    }
+
+    pub async fn attached_group_policies(&self, group: &str) -> Result<Vec<String>, AwsError> {
+        let out = call!(
+            self,
+            "iam:ListAttachedGroupPolicies",
+            self.iam.list_attached_group_policies().group_name(group).max_items(1000)
+        )?;
+        Ok(out
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn().map(str::to_string))
+            .collect())
+    }
+
+    pub async fn attach_group_policy(&self, group: &str, arn: &str) -> Result<(), AwsError> {
+        call!(
+            self,
+            "iam:AttachGroupPolicy",
+            self.iam.attach_group_policy().group_name(group).policy_arn(arn)
+        )
+        .map(|_| ())
+    }
+
+    pub async fn user_exists(&self, user: &str) -> Result<bool, AwsError> {
+        absent(call!(self, "iam:GetUser", self.iam.get_user().user_name(user)))
+    }
+
+    pub async fn create_user(&self, user: &str) -> Result<(), AwsError> {
+        tolerate_exists(
+            call!(self, "iam:CreateUser", self.iam.create_user().user_name(user)).map(|_| ()),
+        )
+    }
+
+    pub async fn user_groups(&self, user: &str) -> Result<Vec<String>, AwsError> {
+        let out = call!(
+            self,
+            "iam:ListGroupsForUser",
+            self.iam.list_groups_for_user().user_name(user).max_items(1000)
+        )?;
+        Ok(out.groups().iter().map(|g| g.group_name().to_string()).collect())
+    }
+
+    pub async fn add_user_to_group(&self, user: &str, group: &str) -> Result<(), AwsError> {
+        call!(
+            self,
+            "iam:AddUserToGroup",
+            self.iam.add_user_to_group().user_name(user).group_name(group)
+        )
+        .map(|_| ())
+    }
+
+    pub async fn access_keys(&self, user: &str) -> Result<Vec<KeyInfo>, AwsError> {
+        let out = call!(self, "iam:ListAccessKeys", self.iam.list_access_keys().user_name(user))?;
+        Ok(out
+            .access_key_metadata()
+            .iter()
+            .filter_map(|k| {
+                Some(KeyInfo {
+                    id: k.access_key_id()?.to_string(),
+                    created: k.create_date().map(|d| d.secs()),
+                    active: k.status().is_none_or(|s| s.as_str() == "Active"),
+                })
+            })
+            .collect())
+    }
+
+    /// Creates an access key. The secret is only in the returned value: the caller saves it
+    /// to the credentials file at once and never prints it.
+    pub async fn create_access_key(&self, user: &str) -> Result<AccessKey, AwsError> {
+        let out = call!(self, "iam:CreateAccessKey", self.iam.create_access_key().user_name(user))?;
+        let key = out.access_key().ok_or_else(|| AwsError {
+            operation: "iam:CreateAccessKey",
+            code: None,
+            message: "AWS answered without a key".into(),
+        })?;
+        Ok(AccessKey {
+            id: key.access_key_id().to_string(),
+            secret: Secret::new(key.secret_access_key()),
+        })
+    }
+
+    pub async fn delete_access_key(&self, user: &str, id: &str) -> Result<(), AwsError> {
+        tolerate_missing(
+            call!(
+                self,
+                "iam:DeleteAccessKey",
+                self.iam.delete_access_key().user_name(user).access_key_id(id)
+            )
+            .map(|_| ()),
+        )
+    }
+
+    /// Who a given access key is, asked with that key alone (not the admin's credentials).
+    pub async fn identity_of(&self, key: &AccessKey) -> Result<Identity, AwsError> {
+        let creds = StaticCredentials::new(&key.id, key.secret.expose(), None, None, "kops-wizard");
+        let config =
+            aws_sdk_sts::config::Builder::from(&self.config).credentials_provider(creds).build();
+        self.caller_identity(&aws_sdk_sts::Client::from_conf(config)).await
+    }
+}
+
+/// A delete call whose "no such entity" answer means the work is done.
+fn tolerate_missing(result: Result<(), AwsError>) -> Result<(), AwsError> {
+    match result {
+        Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(()),
+        other => other,
+    }
+}
+
+impl Clients {
+    pub async fn remove_user_from_group(&self, user: &str, group: &str) -> Result<(), AwsError> {
+        tolerate_missing(
+            call!(
+                self,
+                "iam:RemoveUserFromGroup",
+                self.iam.remove_user_from_group().user_name(user).group_name(group)
+            )
+            .map(|_| ()),
+        )
+    }
+
+    pub async fn delete_user(&self, user: &str) -> Result<(), AwsError> {
+        tolerate_missing(
+            call!(self, "iam:DeleteUser", self.iam.delete_user().user_name(user)).map(|_| ()),
+        )
+    }
+
+    pub async fn detach_group_policy(&self, group: &str, arn: &str) -> Result<(), AwsError> {
+        tolerate_missing(
+            call!(
+                self,
+                "iam:DetachGroupPolicy",
+                self.iam.detach_group_policy().group_name(group).policy_arn(arn)
+            )
+            .map(|_| ()),
+        )
+    }
+
+    pub async fn delete_group(&self, group: &str) -> Result<(), AwsError> {
+        tolerate_missing(
+            call!(self, "iam:DeleteGroup", self.iam.delete_group().group_name(group)).map(|_| ()),
+        )
+    }
+
+    pub async fn group_members(&self, group: &str) -> Result<Vec<String>, AwsError> {
+        match call!(self, "iam:GetGroup", self.iam.get_group().group_name(group).max_items(1000)) {
+            Ok(out) => Ok(out.users().iter().map(|u| u.user_name().to_string()).collect()),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Whether an error means "this key is not (yet) valid", as opposed to a network problem.
+pub fn is_invalid_key(err: &AwsError) -> bool {
+    matches!(
+        err.code.as_deref(),
+        Some("InvalidClientTokenId") | Some("SignatureDoesNotMatch") | Some("AccessDenied")
+    )
+}

@@ -1,0 +1,15 @@
+//! The engine: everything that touches AWS, kops, SSH keys and the local files, with no
+//! terminal dependency. The three front ends drive it the same way: they hand it a Plan and
+//! read its Events.
+
+pub mod aws;
+pub mod cluster;
+pub mod credentials;
+pub mod events;
+pub mod iam;
+pub mod kops;
+pub mod s3;
+pub mod setup;
+pub mod ssh;
+pub mod teardown;
+pub mod validate;

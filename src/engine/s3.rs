@@ -1,0 +1,338 @@
+//! S3 through the SDK: the state bucket's building blocks (who owns it, create it, its
+//! versioning, encryption and public access block), each readable back to verify a change.
+
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
+    ObjectIdentifier, PublicAccessBlockConfiguration, ServerSideEncryption,
+    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    VersioningConfiguration,
+};
+
+use tokio::task::JoinSet;
+
+use super::aws::{AwsError, Clients, call};
+
+/// S3's limit of keys per DeleteObjects request.
+const DELETE_BATCH: usize = 1000;
+/// DeleteObjects requests in flight at once while the listing goes on.
+const DELETES_IN_FLIGHT: usize = 4;
+
+/// What HeadBucket says about a bucket name, from these credentials' point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketAccess {
+    /// No bucket by that name anywhere.
+    Free,
+    /// It exists and these credentials can use it.
+    Yours,
+    /// It exists and belongs to someone else (403).
+    Taken,
+    /// It exists in another region than the one asked for (301).
+    ElsewhereRegion,
+}
+
+fn other_error(operation: &'static str, message: impl Into<String>) -> AwsError {
+    AwsError { operation, code: None, message: message.into() }
+}
+
+impl Clients {
+    pub async fn bucket_access(&self, bucket: &str) -> Result<BucketAccess, AwsError> {
+        match self.s3.head_bucket().bucket(bucket).send().await {
+            Ok(_) => Ok(BucketAccess::Yours),
+            Err(err) => {
+                // HeadBucket has no body, so the status code is all S3 says.
+                let status = err.raw_response().map(|r| r.status().as_u16());
+                match status {
+                    Some(404) => Ok(BucketAccess::Free),
+                    Some(403) => Ok(BucketAccess::Taken),
+                    Some(301) => Ok(BucketAccess::ElsewhereRegion),
+                    _ => Err(AwsError::from_sdk("s3:HeadBucket", &err, self.endpoint.as_deref())),
+                }
+            }
+        }
+    }
+
+    /// Whether an object exists (HeadObject; 404 means no).
+    pub async fn object_exists(&self, bucket: &str, key: &str) -> Result<bool, AwsError> {
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+            Err(e) => Err(AwsError::from_sdk("s3:HeadObject", &e, self.endpoint.as_deref())),
+        }
+    }
+
+    /// Creates the bucket in `region`. Returns `false` when S3 says it is already yours.
+    pub async fn create_bucket(&self, bucket: &str, region: &str) -> Result<bool, AwsError> {
+        let mut req = self.s3.create_bucket().bucket(bucket);
+        // us-east-1 is S3's default location and rejects a constraint naming itself.
+        if region != "us-east-1" {
+            req = req.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match call!(self, "s3:CreateBucket", req) {
+            Ok(_) => Ok(true),
+            Err(e) if e.code.as_deref() == Some("BucketAlreadyOwnedByYou") => Ok(false),
+            Err(e) if e.code.as_deref() == Some("BucketAlreadyExists") => Err(taken(bucket)),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn versioning_enabled(&self, bucket: &str) -> Result<bool, AwsError> {
+        match self.s3.get_bucket_versioning().bucket(bucket).send().await {
+            Ok(out) => Ok(out.status() == Some(&BucketVersioningStatus::Enabled)),
+            // Some S3-compatible servers (moto among them) wrap the answer in another root
+            // element than <VersioningConfiguration>, which the SDK refuses to parse although
+            // the request succeeded. The status element is the same: read it from the body.
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 200) => {
+                let body = e.raw_response().and_then(|r| r.body().bytes()).unwrap_or_default();
+                Ok(String::from_utf8_lossy(body).contains("<Status>Enabled</Status>"))
+            }
+            Err(e) => {
+                Err(AwsError::from_sdk("s3:GetBucketVersioning", &e, self.endpoint.as_deref()))
+            }
+        }
+    }
+
+    pub async fn enable_versioning(&self, bucket: &str) -> Result<(), AwsError> {
+        let config =
+            VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        call!(
+            self,
+            "s3:PutBucketVersioning",
+            self.s3.put_bucket_versioning().bucket(bucket).versioning_configuration(config)
+        )
+        .map(|_| ())
+    }
+
+    /// Whether the bucket has a default encryption rule.
+    pub async fn encryption_enabled(&self, bucket: &str) -> Result<bool, AwsError> {
+        match call!(self, "s3:GetBucketEncryption", self.s3.get_bucket_encryption().bucket(bucket))
+        {
+            Ok(out) => Ok(out
+                .server_side_encryption_configuration()
+                .is_some_and(|c| !c.rules().is_empty())),
+            Err(e)
+                if e.code.as_deref() == Some("ServerSideEncryptionConfigurationNotFoundError") =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Default encryption with S3-managed keys (SSE-S3), which kops uses as it finds it.
+    pub async fn enable_encryption(&self, bucket: &str) -> Result<(), AwsError> {
+        let by_default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::Aes256)
+            .build()
+            .map_err(|e| other_error("s3:PutBucketEncryption", e.to_string()))?;
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(by_default)
+            .build();
+        let config = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(|e| other_error("s3:PutBucketEncryption", e.to_string()))?;
+        call!(
+            self,
+            "s3:PutBucketEncryption",
+            self.s3
+                .put_bucket_encryption()
+                .bucket(bucket)
+                .server_side_encryption_configuration(config)
+        )
+        .map(|_| ())
+    }
+
+    /// Whether all four public-access settings are on.
+    pub async fn public_access_blocked(&self, bucket: &str) -> Result<bool, AwsError> {
+        match call!(
+            self,
+            "s3:GetPublicAccessBlock",
+            self.s3.get_public_access_block().bucket(bucket)
+        ) {
+            Ok(out) => Ok(out.public_access_block_configuration().is_some_and(|c| {
+                c.block_public_acls() == Some(true)
+                    && c.ignore_public_acls() == Some(true)
+                    && c.block_public_policy() == Some(true)
+                    && c.restrict_public_buckets() == Some(true)
+            })),
+            Err(e) if e.code.as_deref() == Some("NoSuchPublicAccessBlockConfiguration") => {
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn block_public_access(&self, bucket: &str) -> Result<(), AwsError> {
+        let config = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        call!(
+            self,
+            "s3:PutPublicAccessBlock",
+            self.s3
+                .put_public_access_block()
+                .bucket(bucket)
+                .public_access_block_configuration(config)
+        )
+        .map(|_| ())
+    }
+}
+
+impl Clients {
+    /// Deletes every object version and every delete marker, so that a versioned bucket can
+    /// be deleted. Pages of ListObjectVersions feed DeleteObjects batches of 1000, several in
+    /// flight while listing goes on. Returns how many versions and markers were deleted;
+    /// keys S3 refused are an error that names them.
+    pub async fn empty_bucket(&self, bucket: &str) -> Result<usize, AwsError> {
+        let mut deleted = 0;
+        // A second pass catches what was written while the first ran (kops is gone by now,
+        // so normally the second listing is empty).
+        for _ in 0..3 {
+            let found = self.empty_pass(bucket).await?;
+            deleted += found;
+            if found == 0 {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// One pass: list every version and delete marker, then delete them in batches, several
+    /// in flight. Listing finishes before deleting starts, because a listing's markers are
+    /// only guaranteed against a bucket that does not change under them (moto, for one,
+    /// loses its place when the marker's own version is deleted meanwhile).
+    async fn empty_pass(&self, bucket: &str) -> Result<usize, AwsError> {
+        let mut all = Vec::new();
+        let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
+        loop {
+            let page = call!(
+                self,
+                "s3:ListObjectVersions",
+                self.s3
+                    .list_object_versions()
+                    .bucket(bucket)
+                    .max_keys(DELETE_BATCH as i32)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+            )?;
+            let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
+            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+            for (key, version) in versions.chain(markers) {
+                let Some(key) = key else { continue };
+                let id = ObjectIdentifier::builder()
+                    .key(key)
+                    .set_version_id(version.map(str::to_string))
+                    .build()
+                    .map_err(|e| AwsError {
+                        operation: "s3:DeleteObjects",
+                        code: None,
+                        message: e.to_string(),
+                    })?;
+                all.push(id);
+            }
+            if page.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = page.next_key_marker().map(str::to_string);
+            version_marker = page.next_version_id_marker().map(str::to_string);
+        }
+        let total = all.len();
+        let mut tasks: JoinSet<Result<usize, AwsError>> = JoinSet::new();
+        while !all.is_empty() {
+            let batch: Vec<_> = all.drain(..all.len().min(DELETE_BATCH)).collect();
+            self.spawn_delete(&mut tasks, bucket, batch).await?;
+        }
+        while let Some(done) = tasks.join_next().await {
+            flatten(done)?;
+        }
+        Ok(total)
+    }
+
+    /// Starts one DeleteObjects request, first waiting for a slot when enough are in flight.
+    async fn spawn_delete(
+        &self,
+        tasks: &mut JoinSet<Result<usize, AwsError>>,
+        bucket: &str,
+        objects: Vec<ObjectIdentifier>,
+    ) -> Result<(), AwsError> {
+        while tasks.len() >= DELETES_IN_FLIGHT {
+            if let Some(done) = tasks.join_next().await {
+                flatten(done)?;
+            }
+        }
+        let (clients, bucket) = (self.clone(), bucket.to_string());
+        tasks.spawn(async move { clients.delete_batch(&bucket, objects).await });
+        Ok(())
+    }
+
+    async fn delete_batch(
+        &self,
+        bucket: &str,
+        objects: Vec<ObjectIdentifier>,
+    ) -> Result<usize, AwsError> {
+        let count = objects.len();
+        let delete =
+            Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| {
+                AwsError { operation: "s3:DeleteObjects", code: None, message: e.to_string() }
+            })?;
+        let out = call!(
+            self,
+            "s3:DeleteObjects",
+            self.s3.delete_objects().bucket(bucket).delete(delete)
+        )?;
+        let refused: Vec<String> = out
+            .errors()
+            .iter()
+            .take(10)
+            .map(|e| format!("{} ({})", e.key().unwrap_or("?"), e.code().unwrap_or("error")))
+            .collect();
+        if !refused.is_empty() {
+            return Err(AwsError {
+                operation: "s3:DeleteObjects",
+                code: None,
+                message: format!(
+                    "S3 refused to delete {} object version(s): {}",
+                    out.errors().len(),
+                    refused.join(", ")
+                ),
+            });
+        }
+        Ok(count)
+    }
+
+    pub async fn delete_bucket(&self, bucket: &str) -> Result<(), AwsError> {
+        match call!(self, "s3:DeleteBucket", self.s3.delete_bucket().bucket(bucket)) {
+            Err(e) if e.code.as_deref() == Some("NoSuchBucket") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+fn flatten(
+    done: Result<Result<usize, AwsError>, tokio::task::JoinError>,
+) -> Result<usize, AwsError> {
+    done.map_err(|e| AwsError {
+        operation: "s3:DeleteObjects",
+        code: None,
+        message: e.to_string(),
+    })?
+}
+
+/// The bucket name belongs to another AWS account: names are global.
+pub fn taken(bucket: &str) -> AwsError {
+    AwsError {
+        operation: "s3:CreateBucket",
+        code: Some("BucketAlreadyExists".into()),
+        message: format!(
+            "the bucket name {bucket:?} belongs to another AWS account (bucket names are global); \
+             choose another state_store.bucket, e.g. with your team or account name in it"
+        ),
+    }
+}

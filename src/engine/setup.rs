@@ -1,0 +1,599 @@
+//! Runs a setup Plan: each Action made idempotent with the journal (intent before a change,
+//! the result after it), each result reported as an Event. A rerun reads the journal and AWS,
+//! skips what is done, and never creates a second access key.
+
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinSet;
+
+use super::aws::{AwsError, Clients};
+use super::credentials::{AccessKey, CredentialsError, SharedFiles};
+use super::events::{Change, Event, Sink};
+use super::iam::{self, MAX_ACCESS_KEYS};
+use super::kops::{Kops, KopsError};
+use super::s3::{self, BucketAccess};
+use super::ssh::SshError;
+use super::validate::ParseError;
+use crate::journal::{Journal, JournalError, Kind, State};
+use crate::plan::{Action, KopsPurpose, Plan, Step, StepId};
+
+/// Why setup stopped. Every message says what to do next; none holds a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Kops(#[from] KopsError),
+    #[error(transparent)]
+    Ssh(#[from] SshError),
+    #[error("cannot read kops's validation result: {0}")]
+    Validate(#[from] ParseError),
+    /// A state the wizard will not change on the user's behalf.
+    #[error("{0}")]
+    Blocked(String),
+    #[error(
+        "cluster {cluster} did not validate within {wait} (last phase: {phase}){}\n\
+         Run `kops-wizard setup` again to keep waiting: it resumes with validation.",
+        failures_list(.failures)
+    )]
+    ValidationTimedOut { cluster: String, wait: String, phase: &'static str, failures: Vec<String> },
+    #[error("the {0} step is not available in this version of kops-wizard")]
+    NotAvailable(&'static str),
+}
+
+fn failures_list(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!("; failures of the last attempt:\n  - {}", failures.join("\n  - "))
+    }
+}
+
+/// How long a new access key may take to start working (IAM is eventually consistent).
+pub const KEY_WAIT: Duration = Duration::from_secs(60);
+
+/// Keys created this long before the journal's intent still count as that run's: the clocks
+/// of this machine and of AWS may disagree a little.
+const CLOCK_SLACK_SECS: i64 = 300;
+
+/// What a setup run needs besides the events channel.
+pub struct Request<'a> {
+    pub answers: &'a crate::answers::Answers,
+    pub plan: &'a Plan,
+    pub state_dir: &'a std::path::Path,
+    /// `--kops`, else kops on PATH.
+    pub kops: Option<&'a std::path::Path>,
+}
+
+/// A whole setup run: the admin identity, the journal, then every step of the plan. Returns
+/// the journal as it stands at the end.
+pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupError> {
+    let a = request.answers;
+    // kops is found and its version checked before anything changes: a missing or old kops
+    // must not leave a half-built setup behind.
+    let needs_kops =
+        request.plan.actions().any(|x| matches!(x, Action::Kops { .. } | Action::Validate { .. }));
+    let kops = match needs_kops {
+        true => {
+            let kops = Kops::for_cluster(request.kops, a).await?;
+            sink.send(Event::Note {
+                message: format!("kops: {} at {}", kops.version, kops.path.display()),
+            });
+            Some(kops)
+        }
+        false => None,
+    };
+    let clients = super::aws::connect_admin(a, sink)
+        .await
+        .map_err(|e| SetupError::Blocked(format!("cannot use the admin credentials: {e}")))?;
+    let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
+    let files = SharedFiles::from_env()?;
+    Setup {
+        answers: a,
+        kops: kops.as_ref(),
+        clients: &clients,
+        files: &files,
+        journal: &mut journal,
+        sink,
+    }
+    .run(request.plan)
+    .await?;
+    Ok(journal)
+}
+
+pub struct Setup<'a> {
+    pub answers: &'a crate::answers::Answers,
+    /// Present when the plan has kops steps; found and version-checked before any change.
+    pub kops: Option<&'a Kops>,
+    pub clients: &'a Clients,
+    pub files: &'a SharedFiles,
+    pub journal: &'a mut Journal,
+    pub sink: &'a Sink,
+}
+
+impl Setup<'_> {
+    pub async fn run(&mut self, plan: &Plan) -> Result<(), SetupError> {
+        for step in &plan.steps {
+            let started = Instant::now();
+            self.sink.send(Event::StepStarted { step: step.id });
+            match self.run_step(step).await {
+                Ok(()) => self
+                    .sink
+                    .send(Event::StepFinished { step: step.id, elapsed: started.elapsed() }),
+                Err(e) => {
+                    let error = e.to_string();
+                    self.sink.send(Event::StepFailed {
+                        step: step.id,
+                        error,
+                        elapsed: started.elapsed(),
+                    });
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn run_step(&mut self, step: &Step) -> Result<(), SetupError> {
+        let mut actions = step.actions.iter().peekable();
+        while let Some(action) = actions.next() {
+            // Policy attachments are independent of each other: attach them all at once.
+            if let Action::AttachGroupPolicy { group, policy_arn } = action {
+                let mut arns = vec![policy_arn.as_str()];
+                while let Some(Action::AttachGroupPolicy { policy_arn, .. }) =
+                    actions.next_if(|a| matches!(a, Action::AttachGroupPolicy { .. }))
+                {
+                    arns.push(policy_arn);
+                }
+                self.attach_policies(step.id, group, &arns).await?;
+                continue;
+            }
+            self.execute(step.id, action).await?;
+        }
+        Ok(())
+    }
+
+    async fn execute(&mut self, step: StepId, action: &Action) -> Result<(), SetupError> {
+        let c = self.clients;
+        match action {
+            Action::CreateGroup { group } => {
+                let what = format!("group {group}");
+                self.ensure(
+                    step,
+                    Kind::IamGroup,
+                    group,
+                    None,
+                    what,
+                    c.group_exists(group),
+                    c.create_group(group),
+                )
+                .await
+            }
+            Action::CreateUser { user } => {
+                let what = format!("user {user}");
+                self.ensure(
+                    step,
+                    Kind::IamUser,
+                    user,
+                    None,
+                    what,
+                    c.user_exists(user),
+                    c.create_user(user),
+                )
+                .await
+            }
+            Action::AddUserToGroup { user, group } => {
+                let what = format!("user {user} in group {group}");
+                let member = async { Ok(c.user_groups(user).await?.iter().any(|g| g == group)) };
+                let add = c.add_user_to_group(user, group);
+                self.ensure(step, Kind::IamGroupMembership, user, Some(group), what, member, add)
+                    .await
+            }
+            Action::CreateAccessKey { user, profile, region } => {
+                self.ensure_access_key(step, user, profile, region).await
+            }
+            Action::CreateBucket { bucket, region } => {
+                self.ensure_bucket(step, bucket, region).await
+            }
+            Action::EnableVersioning { bucket } => {
+                let what = format!("versioning of {bucket}");
+                self.ensure_setting(
+                    step,
+                    Kind::BucketVersioning,
+                    bucket,
+                    what,
+                    || c.versioning_enabled(bucket),
+                    c.enable_versioning(bucket),
+                )
+                .await
+            }
+            Action::EnableEncryption { bucket } => {
+                let what = format!("default encryption (SSE-S3) of {bucket}");
+                self.ensure_setting(
+                    step,
+                    Kind::BucketEncryption,
+                    bucket,
+                    what,
+                    || c.encryption_enabled(bucket),
+                    c.enable_encryption(bucket),
+                )
+                .await
+            }
+            Action::BlockPublicAccess { bucket } => {
+                let what = format!("public access block of {bucket}");
+                self.ensure_setting(
+                    step,
+                    Kind::BucketPublicAccessBlock,
+                    bucket,
+                    what,
+                    || c.public_access_blocked(bucket),
+                    c.block_public_access(bucket),
+                )
+                .await
+            }
+            Action::GenerateSshKey { .. } => self.ensure_ssh_key(step, true).await,
+            Action::UseSshKey { .. } => self.ensure_ssh_key(step, false).await,
+            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
+                self.create_cluster(step, args).await
+            }
+            Action::Kops { purpose: KopsPurpose::UpdateCluster, args } => {
+                self.update_cluster(step, args).await
+            }
+            Action::Validate { wait, interval, .. } => {
+                self.validate_cluster(step, wait, interval).await
+            }
+            Action::AttachGroupPolicy { group, policy_arn } => {
+                self.attach_policies(step, group, &[policy_arn]).await
+            }
+            _ => Err(SetupError::NotAvailable("teardown")),
+        }
+    }
+
+    /// Whether an existing resource is the wizard's: the journal says it created it, or meant
+    /// to and the run died before it could record the result.
+    pub(super) fn ours(&self, kind: Kind, id: &str, detail: Option<&str>) -> bool {
+        let entry = match detail {
+            Some(d) => self.journal.find_detail(kind, id, d),
+            None => self.journal.find(kind, id),
+        };
+        entry.is_some_and(|e| matches!(e.state, State::Intent | State::Created))
+    }
+
+    /// Records what was found without changing AWS; writes the journal only if it changes.
+    pub(super) fn record_existing(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+    ) -> Result<State, JournalError> {
+        let state = if self.ours(kind, id, detail) { State::Created } else { State::Found };
+        let current = match detail {
+            Some(d) => self.journal.find_detail(kind, id, d),
+            None => self.journal.find(kind, id),
+        };
+        if current.map(|e| e.state) != Some(state) {
+            self.journal.record(kind, id, detail, state)?;
+        }
+        Ok(state)
+    }
+
+    /// Look it up; if absent, record the intent, create it, record the result.
+    #[allow(clippy::too_many_arguments)]
+    async fn ensure(
+        &mut self,
+        step: StepId,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+        what: String,
+        exists: impl Future<Output = Result<bool, AwsError>>,
+        create: impl Future<Output = Result<(), AwsError>>,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        if exists.await? {
+            let state = self.record_existing(kind, id, detail)?;
+            self.sink.item(step, Change::Unchanged, existing(&what, state), started.elapsed());
+            return Ok(());
+        }
+        self.journal.record(kind, id, detail, State::Intent)?;
+        create.await?;
+        self.journal.record(kind, id, detail, State::Created)?;
+        self.sink.item(step, Change::Created, format!("{what} created"), started.elapsed());
+        Ok(())
+    }
+
+    /// A bucket setting: read it; if off, turn it on and read it back to verify.
+    #[allow(clippy::too_many_arguments)]
+    async fn ensure_setting<F, Fut>(
+        &mut self,
+        step: StepId,
+        kind: Kind,
+        bucket: &str,
+        what: String,
+        read: F,
+        apply: impl Future<Output = Result<(), AwsError>>,
+    ) -> Result<(), SetupError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<bool, AwsError>>,
+    {
+        let started = Instant::now();
+        if read().await? {
+            self.record_existing(kind, bucket, None)?;
+            self.sink.item(
+                step,
+                Change::Unchanged,
+                format!("{what}: already on"),
+                started.elapsed(),
+            );
+            return Ok(());
+        }
+        self.journal.record(kind, bucket, None, State::Intent)?;
+        apply.await?;
+        if !read().await? {
+            return Err(SetupError::Blocked(format!(
+                "{what} was set but reads back as off; check the bucket's policies in the S3 console"
+            )));
+        }
+        self.journal.record(kind, bucket, None, State::Created)?;
+        self.sink.item(
+            step,
+            Change::Created,
+            format!("{what}: turned on (verified)"),
+            started.elapsed(),
+        );
+        Ok(())
+    }
+
+    async fn attach_policies(
+        &mut self,
+        step: StepId,
+        group: &str,
+        arns: &[&str],
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let attached = self.clients.attached_group_policies(group).await?;
+        let mut missing = Vec::new();
+        for arn in arns {
+            if attached.iter().any(|a| a == arn) {
+                let state = self.record_existing(Kind::IamPolicyAttachment, group, Some(arn))?;
+                let what = format!("policy {} on group {group}", short_policy(arn));
+                self.sink.item(step, Change::Unchanged, existing(&what, state), started.elapsed());
+            } else {
+                self.journal.record(Kind::IamPolicyAttachment, group, Some(arn), State::Intent)?;
+                missing.push(arn.to_string());
+            }
+        }
+        let mut tasks = JoinSet::new();
+        for arn in missing {
+            let (clients, group) = (self.clients.clone(), group.to_string());
+            tasks.spawn(async move {
+                let result = clients.attach_group_policy(&group, &arn).await;
+                (arn, result)
+            });
+        }
+        let mut first_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((arn, result)) = joined else { continue };
+            match result {
+                Ok(()) => {
+                    self.journal.record(
+                        Kind::IamPolicyAttachment,
+                        group,
+                        Some(&arn),
+                        State::Created,
+                    )?;
+                    let what = format!("policy {} attached to group {group}", short_policy(&arn));
+                    self.sink.item(step, Change::Created, what, started.elapsed());
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+
+    async fn ensure_bucket(
+        &mut self,
+        step: StepId,
+        bucket: &str,
+        region: &str,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        match self.clients.bucket_access(bucket).await? {
+            BucketAccess::Yours => {
+                let state = self.record_existing(Kind::Bucket, bucket, None)?;
+                self.sink.item(
+                    step,
+                    Change::Unchanged,
+                    existing(&format!("bucket {bucket}"), state),
+                    started.elapsed(),
+                );
+            }
+            BucketAccess::Taken => return Err(s3::taken(bucket).into()),
+            BucketAccess::ElsewhereRegion => {
+                return Err(SetupError::Blocked(format!(
+                    "the bucket {bucket} exists in another region than {region}; set aws.region to the \
+                     bucket's region or choose another state_store.bucket"
+                )));
+            }
+            BucketAccess::Free => {
+                self.journal.record(Kind::Bucket, bucket, None, State::Intent)?;
+                // `false` (already yours) after HeadBucket said free is a race with an earlier
+                // attempt of this same run: the intent makes it the wizard's either way.
+                self.clients.create_bucket(bucket, region).await?;
+                self.journal.record(Kind::Bucket, bucket, None, State::Created)?;
+                let what = format!("bucket {bucket} created in {region}");
+                self.sink.item(step, Change::Created, what, started.elapsed());
+            }
+        }
+        let url = format!("s3://{bucket}");
+        if self.journal.state_store.as_deref() != Some(url.as_str()) {
+            self.journal.set_state_store(&url)?;
+        }
+        Ok(())
+    }
+
+    /// The kops user's access key: reuse the saved one if it is the user's and works; else
+    /// clean up keys an interrupted run created but never saved; else create one, save it at
+    /// once, and wait until AWS accepts it. Never a second key on a rerun.
+    async fn ensure_access_key(
+        &mut self,
+        step: StepId,
+        user: &str,
+        profile: &str,
+        region: &str,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let c = self.clients;
+        let mut keys = c.access_keys(user).await?;
+        let saved = self.files.read_key(profile)?;
+
+        if let Some(saved) = &saved {
+            if keys.iter().any(|k| k.id == saved.id) {
+                match c.identity_of(saved).await {
+                    Ok(id) if id.arn.ends_with(&format!(":user/{user}")) => {
+                        self.record_existing(Kind::AccessKey, user, Some(&saved.id))?;
+                        self.record_existing(Kind::Profile, profile, None)?;
+                        let what = format!(
+                            "access key {} of user {user} in profile {profile} works: reused",
+                            saved.id
+                        );
+                        self.sink.item(step, Change::Unchanged, what, started.elapsed());
+                        return Ok(());
+                    }
+                    Ok(_) => {}
+                    Err(e) if iam::is_invalid_key(&e) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            } else if !self.ours(Kind::Profile, profile, None) {
+                return Err(SetupError::Blocked(format!(
+                    "the profile {profile} in {} holds the access key {}, which is not one of user {user}'s; \
+                     the wizard will not overwrite credentials it did not save. Choose another \
+                     aws.kops_profile, or remove that profile if you no longer need it",
+                    self.files.credentials.display(),
+                    saved.id
+                )));
+            }
+        }
+
+        // An intent without a key id: a run died between CreateAccessKey and saving the
+        // secret. Keys created since then are that run's and unusable (the secret is gone).
+        let intent_at = self
+            .journal
+            .entries
+            .iter()
+            .find(|e| {
+                e.kind == Kind::AccessKey
+                    && e.id == user
+                    && e.detail.is_none()
+                    && e.state == State::Intent
+            })
+            .and_then(|e| e.at.parse::<jiff::Timestamp>().ok());
+        if let Some(at) = intent_at {
+            let since = at.as_second() - CLOCK_SLACK_SECS;
+            let saved_id = saved.as_ref().map(|k| k.id.as_str());
+            for orphan in keys.iter().filter(|k| {
+                k.created.is_some_and(|t| t >= since) && Some(k.id.as_str()) != saved_id
+            }) {
+                c.delete_access_key(user, &orphan.id).await?;
+                let what = format!(
+                    "access key {} deleted: an interrupted run created it and its secret was never saved",
+                    orphan.id
+                );
+                self.sink.item(step, Change::Warning, what, started.elapsed());
+            }
+            keys = c.access_keys(user).await?;
+        }
+
+        if keys.len() >= MAX_ACCESS_KEYS {
+            let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
+            return Err(SetupError::Blocked(format!(
+                "user {user} already has {} access keys ({}), the most IAM allows, and the profile \
+                 {profile} holds no working one of them. Delete a key you no longer use \
+                 (aws iam delete-access-key --user-name {user} --access-key-id ID), then run setup \
+                 again; the wizard deletes nothing on your behalf",
+                keys.len(),
+                ids.join(", ")
+            )));
+        }
+
+        self.journal.record(Kind::AccessKey, user, None, State::Intent)?;
+        let key = c.create_access_key(user).await?;
+        if let Err(e) = self.files.save(profile, &key, region) {
+            // Without its secret saved the key is useless and would count against the limit
+            // of two: remove it (the wizard has just created it) before reporting.
+            let _ = c.delete_access_key(user, &key.id).await;
+            return Err(e.into());
+        }
+        self.journal.record(Kind::AccessKey, user, Some(&key.id), State::Created)?;
+        self.journal
+            .forget(|e| !(e.kind == Kind::AccessKey && e.id == user && e.detail.is_none()))?;
+        if !self.ours(Kind::Profile, profile, None) {
+            self.journal.record(Kind::Profile, profile, None, State::Created)?;
+        }
+        let what = format!(
+            "access key {} of user {user} created and saved as profile {profile} in {} (mode 0600)",
+            key.id,
+            self.files.credentials.display()
+        );
+        self.sink.item(step, Change::Created, what, started.elapsed());
+
+        let waited = Instant::now();
+        self.wait_until_key_works(user, &key).await?;
+        let what = format!(
+            "the new key works (AWS accepted it after {:.1}s)",
+            waited.elapsed().as_secs_f64()
+        );
+        self.sink.item(step, Change::Info, what, started.elapsed());
+        Ok(())
+    }
+
+    async fn wait_until_key_works(&self, user: &str, key: &AccessKey) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(250);
+        loop {
+            match self.clients.identity_of(key).await {
+                Ok(id) if id.arn.ends_with(&format!(":user/{user}")) => return Ok(()),
+                Ok(id) => {
+                    return Err(SetupError::Blocked(format!(
+                        "the new key answers as {} instead of user {user}",
+                        id.arn
+                    )));
+                }
+                Err(e) if iam::is_invalid_key(&e) && started.elapsed() < KEY_WAIT => {}
+                Err(e) if iam::is_invalid_key(&e) => {
+                    return Err(SetupError::Blocked(format!(
+                        "the new access key {} did not start working within {}s (IAM is eventually \
+                         consistent). It is saved; run setup again in a minute and it will be reused",
+                        key.id,
+                        KEY_WAIT.as_secs()
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(4));
+        }
+    }
+}
+
+/// `arn:aws:iam::aws:policy/AmazonEC2FullAccess` -> `AmazonEC2FullAccess`.
+fn short_policy(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+fn existing(what: &str, state: State) -> String {
+    match state {
+        State::Found => format!("{what} exists (was there before: teardown keeps it)"),
+        _ => format!("{what} exists (made by an earlier run)"),
+    }
+}

@@ -1,0 +1,438 @@
+//! Teardown: from the journal, delete exactly what setup created, in an order AWS allows, and
+//! prove at the end that it is gone. `prepare` builds the plan (with kops's own preview) and
+//! changes nothing; the front end shows it and asks; `execute` deletes, journaling each
+//! deletion, so a rerun continues where a run stopped.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Instant;
+
+use super::aws::{AwsError, Clients};
+use super::credentials::{CredentialsError, SharedFiles};
+use super::events::{Change, Event, Sink};
+use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
+use super::s3::BucketAccess;
+use crate::answers::Answers;
+use crate::journal::{Journal, JournalError, Kind, State};
+use crate::paths::expand_home;
+use crate::plan::{Action, KopsPurpose, Plan, StepId, TeardownOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeardownError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+    #[error(transparent)]
+    Kops(#[from] KopsError),
+    #[error(
+        "no journal for cluster {cluster} in {}: the wizard has not set it up with this state \
+         dir, so it deletes nothing (check cluster.name and --state-dir)",
+        dir.display()
+    )]
+    NoJournal { cluster: String, dir: std::path::PathBuf },
+    #[error(
+        "kops could not delete cluster {cluster}: {source}\nThe state bucket and IAM are left \
+         as they are: the bucket still holds the cluster's state. Run `kops-wizard teardown` \
+         again to continue."
+    )]
+    ClusterDelete { cluster: String, source: KopsError },
+    #[error("{0}")]
+    Blocked(String),
+}
+
+pub struct Request<'a> {
+    pub answers: &'a Answers,
+    pub state_dir: &'a Path,
+    pub kops: Option<&'a Path>,
+    pub opts: TeardownOptions,
+}
+
+/// What teardown will do, ready to show and confirm: the plan, kops's list of the cluster's
+/// cloud resources, and what stays.
+pub struct Prepared {
+    pub plan: Plan,
+    pub cloud: Vec<CloudResource>,
+    pub journal: Journal,
+    clients: Clients,
+    kops: Option<Kops>,
+    files: SharedFiles,
+}
+
+impl Prepared {
+    pub fn is_empty(&self) -> bool {
+        self.plan.steps.is_empty()
+    }
+}
+
+/// Reads the journal, settles entries a dead run left as intents, asks kops what the cluster
+/// owns, and builds the plan. Changes nothing in AWS.
+pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, TeardownError> {
+    let a = request.answers;
+    let path = Journal::path_for(request.state_dir, &a.cluster.name);
+    let mut journal = Journal::load(&path)?.ok_or_else(|| TeardownError::NoJournal {
+        cluster: a.cluster.name.clone(),
+        dir: request.state_dir.to_path_buf(),
+    })?;
+    let clients = super::aws::connect_admin(a, sink)
+        .await
+        .map_err(|e| TeardownError::Blocked(format!("cannot use the admin credentials: {e}")))?;
+    let files = SharedFiles::from_env()?;
+    settle_intents(&clients, &files, &mut journal, a).await?;
+
+    let plan = Plan::teardown(a, Some(&journal), request.opts);
+    let deletes_cluster = plan
+        .actions()
+        .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::DeleteCluster, .. }));
+    let (kops, cloud) = if deletes_cluster {
+        let store = a.state_store_url().unwrap_or_default();
+        let kops = Kops::for_cluster(request.kops, a).await?;
+        let preview = kops
+            .run_ok(&kops::delete_cluster_args(&a.cluster.name, &store, false), |_, _| {})
+            .await?;
+        (Some(kops), kops::parse_delete_preview(&preview.stdout))
+    } else {
+        (None, Vec::new())
+    };
+    Ok(Prepared { plan, cloud, journal, clients, kops, files })
+}
+
+/// An intent whose result was never recorded: if the resource exists, the wizard made it;
+/// if not, it was never made. Either way the journal then says so.
+async fn settle_intents(
+    c: &Clients,
+    files: &SharedFiles,
+    journal: &mut Journal,
+    a: &Answers,
+) -> Result<(), TeardownError> {
+    let intents: Vec<_> =
+        journal.entries.iter().filter(|e| e.state == State::Intent).cloned().collect();
+    for e in intents {
+        let detail = e.detail.as_deref();
+        let exists = match e.kind {
+            Kind::IamGroup => c.group_exists(&e.id).await?,
+            Kind::IamUser => c.user_exists(&e.id).await?,
+            Kind::IamPolicyAttachment => {
+                c.group_exists(&e.id).await?
+                    && c.attached_group_policies(&e.id)
+                        .await?
+                        .iter()
+                        .any(|p| Some(p.as_str()) == detail)
+            }
+            Kind::IamGroupMembership => {
+                c.user_exists(&e.id).await?
+                    && c.user_groups(&e.id).await?.iter().any(|g| Some(g.as_str()) == detail)
+            }
+            Kind::Bucket => c.bucket_access(&e.id).await? == BucketAccess::Yours,
+            Kind::Cluster | Kind::ClusterDeployed => match &a.state_store.bucket {
+                Some(b) if c.bucket_access(b).await? == BucketAccess::Yours => {
+                    c.object_exists(b, &format!("{}/config", e.id)).await?
+                }
+                _ => false,
+            },
+            Kind::Profile => files.read_key(&e.id)?.is_some(),
+            Kind::SshKey => expand_home(&e.id).exists(),
+            // An access key without its id, and bucket settings: they go with the user and the
+            // bucket; nothing to look up on their own.
+            Kind::AccessKey
+            | Kind::BucketVersioning
+            | Kind::BucketEncryption
+            | Kind::BucketPublicAccessBlock => false,
+        };
+        if exists {
+            journal.record(e.kind, &e.id, detail, State::Created)?;
+        } else {
+            journal.forget(|x| !(x.kind == e.kind && x.id == e.id && x.detail == e.detail))?;
+        }
+    }
+    Ok(())
+}
+
+/// What is still there after teardown, each named; empty means nothing is left.
+pub struct Outcome {
+    pub leftovers: Vec<String>,
+    pub journal: Journal,
+}
+
+/// Deletes what the plan lists, in order, journaling each deletion; then checks through AWS
+/// what is left. A failed `kops delete cluster` stops everything after it.
+pub async fn execute(
+    mut p: Prepared,
+    answers: &Answers,
+    sink: &Sink,
+) -> Result<Outcome, TeardownError> {
+    let plan = std::mem::replace(
+        &mut p.plan,
+        Plan {
+            kind: crate::plan::PlanKind::Teardown,
+            steps: vec![],
+            placeholders: vec![],
+            kept: vec![],
+        },
+    );
+    for step in &plan.steps {
+        let started = Instant::now();
+        sink.send(Event::StepStarted { step: step.id });
+        for action in &step.actions {
+            if let Err(e) = p.delete(step.id, action, answers, sink).await {
+                sink.send(Event::StepFailed {
+                    step: step.id,
+                    error: e.to_string(),
+                    elapsed: started.elapsed(),
+                });
+                return Err(e);
+            }
+        }
+        sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
+    }
+    let leftovers = p.leftovers(&plan, answers).await?;
+    Ok(Outcome { leftovers, journal: p.journal })
+}
+
+impl Prepared {
+    async fn delete(
+        &mut self,
+        step: StepId,
+        action: &Action,
+        a: &Answers,
+        sink: &Sink,
+    ) -> Result<(), TeardownError> {
+        let started = Instant::now();
+        // A cheap handle (the SDK clients share their connections), so `self` stays free for
+        // the journal.
+        let c = &self.clients.clone();
+        let done = |what: String| sink.item(step, Change::Created, what, started.elapsed());
+        match action {
+            Action::Kops { purpose: KopsPurpose::PreviewDelete, .. } => {}
+            Action::Kops { purpose: KopsPurpose::DeleteCluster, args } => {
+                self.delete_cluster(step, args, a, sink).await?;
+            }
+            Action::EmptyBucket { bucket } => {
+                if c.bucket_access(bucket).await? == BucketAccess::Yours {
+                    let n = c.empty_bucket(bucket).await?;
+                    done(format!(
+                        "bucket {bucket} emptied: {n} object versions and delete markers deleted"
+                    ));
+                }
+            }
+            Action::DeleteBucket { bucket } => {
+                c.delete_bucket(bucket).await?;
+                self.journal.record(Kind::Bucket, bucket, None, State::Deleted)?;
+                done(format!("bucket {bucket} deleted"));
+            }
+            Action::DeleteAccessKeys { user } => {
+                if c.user_exists(user).await? {
+                    for key in c.access_keys(user).await? {
+                        c.delete_access_key(user, &key.id).await?;
+                        self.mark_key_deleted(user, &key.id)?;
+                        done(format!("access key {} of user {user} deleted", key.id));
+                    }
+                }
+            }
+            Action::DeleteAccessKey { user, key_id } => {
+                c.delete_access_key(user, key_id).await?;
+                self.mark_key_deleted(user, key_id)?;
+                done(format!("access key {key_id} of user {user} deleted"));
+            }
+            Action::RemoveUserFromGroup { user, group } => {
+                c.remove_user_from_group(user, group).await?;
+                self.journal.record(Kind::IamGroupMembership, user, Some(group), State::Deleted)?;
+                done(format!("user {user} removed from group {group}"));
+            }
+            Action::DeleteUser { user } => {
+                // The user cannot go while it is in a group, even one the wizard did not make.
+                for group in
+                    if c.user_exists(user).await? { c.user_groups(user).await? } else { vec![] }
+                {
+                    c.remove_user_from_group(user, &group).await?;
+                    done(format!("user {user} removed from group {group}"));
+                }
+                c.delete_user(user).await?;
+                self.journal.record(Kind::IamUser, user, None, State::Deleted)?;
+                done(format!("user {user} deleted"));
+            }
+            Action::DetachGroupPolicy { group, policy_arn } => {
+                c.detach_group_policy(group, policy_arn).await?;
+                self.journal.record(
+                    Kind::IamPolicyAttachment,
+                    group,
+                    Some(policy_arn),
+                    State::Deleted,
+                )?;
+                done(format!(
+                    "policy {} detached from group {group}",
+                    policy_arn.rsplit('/').next().unwrap_or(policy_arn)
+                ));
+            }
+            Action::DeleteGroup { group } => {
+                let members = c.group_members(group).await?;
+                let left = c.attached_group_policies(group).await.unwrap_or_default();
+                if !members.is_empty() || !left.is_empty() {
+                    return Err(TeardownError::Blocked(format!(
+                        "group {group} still has members ({}) or policies ({}) the wizard did not add; \
+                         remove them, or run teardown with --keep-iam",
+                        members.join(", "),
+                        left.join(", ")
+                    )));
+                }
+                c.delete_group(group).await?;
+                self.journal.record(Kind::IamGroup, group, None, State::Deleted)?;
+                done(format!("group {group} deleted"));
+            }
+            Action::RemoveProfile { profile } => {
+                if self.files.remove(profile)? {
+                    done(format!(
+                        "profile {profile} removed from {}",
+                        self.files.credentials.display()
+                    ));
+                }
+                self.journal.record(Kind::Profile, profile, None, State::Deleted)?;
+            }
+            Action::DeleteSshKey { private_key } => {
+                let private = expand_home(private_key);
+                let public = expand_home(&format!("{private_key}.pub"));
+                for path in [&private, &public] {
+                    match std::fs::remove_file(path) {
+                        Ok(()) => done(format!("{} deleted", path.display())),
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => {
+                            return Err(TeardownError::Blocked(format!(
+                                "cannot delete {}: {e}",
+                                path.display()
+                            )));
+                        }
+                    }
+                }
+                self.journal.record(Kind::SshKey, &a.ssh.public_key, None, State::Deleted)?;
+            }
+            other => {
+                return Err(TeardownError::Blocked(format!("not a teardown action: {other:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {
+        if self.journal.find_detail(Kind::AccessKey, user, key_id).is_some() {
+            self.journal.record(Kind::AccessKey, user, Some(key_id), State::Deleted)?;
+        }
+        Ok(())
+    }
+
+    /// `kops delete cluster --yes`, streamed: each deleted resource is an event, and the set
+    /// of resources blocked by dependencies is reported when it changes, not on every retry.
+    async fn delete_cluster(
+        &mut self,
+        step: StepId,
+        args: &[String],
+        a: &Answers,
+        sink: &Sink,
+    ) -> Result<(), TeardownError> {
+        let started = Instant::now();
+        let name = a.cluster.name.clone();
+        let kops = self
+            .kops
+            .as_ref()
+            .ok_or_else(|| TeardownError::Blocked("kops is needed to delete the cluster".into()))?;
+        // The resources of the current round that wait on others, and the set last reported.
+        let mut blocked: BTreeSet<String> = BTreeSet::new();
+        let mut reported: BTreeSet<String> = BTreeSet::new();
+        let events = sink.clone();
+        let result = kops
+            .run_ok(args, |_, line| {
+                tracing::info!(target: "kops", "{line}");
+                events.send(Event::Output { step, line: line.to_string() });
+                match kops::parse_delete_line(line) {
+                    DeleteLine::Deleted(r) => {
+                        events.item(
+                            step,
+                            Change::Created,
+                            format!("{r} deleted"),
+                            started.elapsed(),
+                        );
+                    }
+                    DeleteLine::Blocked(r) => {
+                        blocked.insert(r);
+                    }
+                    DeleteLine::Retrying { resource, error } => {
+                        events.item(
+                            step,
+                            Change::Warning,
+                            format!("{resource}: {error}; kops retries"),
+                            started.elapsed(),
+                        );
+                        blocked.insert(resource);
+                    }
+                    // Pending lines repeat what is left, blocked or merely not reached yet.
+                    DeleteLine::Pending(_)
+                    | DeleteLine::Waiting
+                    | DeleteLine::Done
+                    | DeleteLine::Other => {}
+                }
+                if matches!(kops::parse_delete_line(line), DeleteLine::Waiting) {
+                    if blocked != reported {
+                        let list: Vec<&str> = blocked.iter().map(String::as_str).collect();
+                        events.item(
+                            step,
+                            Change::Warning,
+                            format!("blocked by dependencies, kops retries: {}", list.join(", ")),
+                            started.elapsed(),
+                        );
+                        reported = blocked.clone();
+                    }
+                    blocked.clear();
+                }
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                self.journal.record(Kind::ClusterDeployed, &name, None, State::Deleted)?;
+                self.journal.record(Kind::Cluster, &name, None, State::Deleted)?;
+                sink.item(
+                    step,
+                    Change::Created,
+                    format!("cluster {name} deleted"),
+                    started.elapsed(),
+                );
+                Ok(())
+            }
+            Err(source) => Err(TeardownError::ClusterDelete { cluster: name, source }),
+        }
+    }
+
+    /// Looks in AWS (and the state store) for everything the plan deleted.
+    async fn leftovers(&self, plan: &Plan, a: &Answers) -> Result<Vec<String>, TeardownError> {
+        let c = &self.clients;
+        let mut left = Vec::new();
+        for action in plan.actions() {
+            match action {
+                Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => {
+                    if let Some(b) = &a.state_store.bucket
+                        && c.bucket_access(b).await? == BucketAccess::Yours
+                        && c.object_exists(b, &format!("{}/config", a.cluster.name)).await?
+                    {
+                        left.push(format!("cluster {} is still in s3://{b}", a.cluster.name));
+                    }
+                }
+                Action::DeleteBucket { bucket }
+                    if c.bucket_access(bucket).await? != BucketAccess::Free =>
+                {
+                    left.push(format!("bucket {bucket}"));
+                }
+                Action::DeleteUser { user } if c.user_exists(user).await? => {
+                    left.push(format!("IAM user {user}"))
+                }
+                Action::DeleteGroup { group } if c.group_exists(group).await? => {
+                    left.push(format!("IAM group {group}"))
+                }
+                Action::RemoveProfile { profile } if self.files.read_key(profile)?.is_some() => {
+                    left.push(format!("AWS profile {profile}"))
+                }
+                _ => {}
+            }
+        }
+        Ok(left)
+    }
+}

@@ -1,0 +1,317 @@
+//! The journal: per cluster, what the wizard is about to create (intent), what it created,
+//! what it found already there, and what it deleted. Written atomically before and after each
+//! change, so a rerun continues where a run stopped and teardown deletes only the wizard's own.
+//! It never holds a secret: access keys are recorded by their id.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fsutil;
+
+/// Bumped when the format changes incompatibly; an unknown version is refused, not guessed.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    IamGroup,
+    /// id: `group` + `policy_arn` in `detail`.
+    IamPolicyAttachment,
+    IamUser,
+    /// id: user, `detail`: group.
+    IamGroupMembership,
+    /// id: user, `detail`: the access key id once known.
+    AccessKey,
+    Profile,
+    Bucket,
+    BucketVersioning,
+    BucketEncryption,
+    BucketPublicAccessBlock,
+    SshKey,
+    /// The cluster's configuration in the state store (`kops create cluster`).
+    Cluster,
+    /// `kops update cluster --yes` has run for the cluster: its cloud resources exist.
+    ClusterDeployed,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::IamGroup => "IAM group",
+            Kind::IamPolicyAttachment => "policy attachment",
+            Kind::IamUser => "IAM user",
+            Kind::IamGroupMembership => "group membership",
+            Kind::AccessKey => "access key",
+            Kind::Profile => "AWS profile",
+            Kind::Bucket => "S3 bucket",
+            Kind::BucketVersioning => "bucket versioning",
+            Kind::BucketEncryption => "bucket encryption",
+            Kind::BucketPublicAccessBlock => "public access block",
+            Kind::SshKey => "SSH key",
+            Kind::Cluster => "cluster",
+            Kind::ClusterDeployed => "cluster deployment",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    /// About to be created; if the run died, a rerun looks it up and counts it as the wizard's.
+    Intent,
+    /// Created (or changed) by the wizard: teardown deletes (or reverts) it.
+    Created,
+    /// Already there before the wizard: teardown keeps it.
+    Found,
+    /// Deleted by teardown.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub kind: Kind,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub state: State,
+    /// When the entry last changed (RFC 3339, UTC).
+    pub at: String,
+}
+
+impl Entry {
+    /// Whether the wizard made it (teardown's test): created, or intended and then found there.
+    pub fn by_wizard(&self) -> bool {
+        matches!(self.state, State::Intent | State::Created | State::Deleted)
+    }
+
+    pub fn describe(&self) -> String {
+        match &self.detail {
+            Some(detail) => format!("{} {} ({detail})", self.kind.label(), self.id),
+            None => format!("{} {}", self.kind.label(), self.id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Journal {
+    pub format: u32,
+    pub cluster: String,
+    pub region: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_store: Option<String>,
+    #[serde(default)]
+    pub entries: Vec<Entry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_validation: Option<LastValidation>,
+    #[serde(skip)]
+    path: PathBuf,
+}
+
+/// The outcome of the latest `kops validate cluster` attempt, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastValidation {
+    pub at: String,
+    /// The phase in words ("nodes joining", "ready", ...).
+    pub phase: String,
+    pub ready_nodes: u32,
+    pub expected_nodes: u32,
+    #[serde(default)]
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot read the journal {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the journal {} is damaged ({message}); move it aside to start over, but then the wizard \
+         no longer knows what it created",
+        path.display()
+    )]
+    Damaged { path: PathBuf, message: String },
+    #[error("cannot write the journal {}: {source}; nothing further was changed", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+pub fn now() -> String {
+    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+}
+
+impl Journal {
+    /// `<state dir>/journal/<cluster>.json`; cluster names are DNS names, safe as file names.
+    pub fn path_for(state_dir: &Path, cluster: &str) -> PathBuf {
+        state_dir.join("journal").join(format!("{cluster}.json"))
+    }
+
+    /// The cluster's journal, or a new empty one (not written until the first record).
+    pub fn open(state_dir: &Path, cluster: &str, region: &str) -> Result<Journal, JournalError> {
+        let path = Self::path_for(state_dir, cluster);
+        match Self::load(&path)? {
+            Some(journal) => Ok(journal),
+            None => Ok(Journal {
+                format: FORMAT,
+                cluster: cluster.into(),
+                region: region.into(),
+                state_store: None,
+                entries: Vec::new(),
+                last_validation: None,
+                path,
+            }),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Option<Journal>, JournalError> {
+        let text = match fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(JournalError::Read { path: path.into(), source }),
+        };
+        let damaged = |message: String| JournalError::Damaged { path: path.into(), message };
+        let mut journal: Journal =
+            serde_json::from_str(&text).map_err(|e| damaged(e.to_string()))?;
+        if journal.format != FORMAT {
+            return Err(damaged(format!(
+                "format {} is not {FORMAT}: written by another version of kops-wizard",
+                journal.format
+            )));
+        }
+        journal.path = path.to_path_buf();
+        Ok(Some(journal))
+    }
+
+    /// Every journal in the state dir, sorted by cluster name.
+    pub fn list(state_dir: &Path) -> Result<Vec<Journal>, JournalError> {
+        let dir = state_dir.join("journal");
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(JournalError::Read { path: dir, source }),
+        };
+        let mut journals = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "json") {
+                journals.extend(Self::load(&path)?);
+            }
+        }
+        journals.sort_by(|a, b| a.cluster.cmp(&b.cluster));
+        Ok(journals)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn find(&self, kind: Kind, id: &str) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.kind == kind && e.id == id)
+    }
+
+    pub fn find_detail(&self, kind: Kind, id: &str, detail: &str) -> Option<&Entry> {
+        self.entries
+            .iter()
+            .find(|e| e.kind == kind && e.id == id && e.detail.as_deref() == Some(detail))
+    }
+
+    /// Records an entry (replacing the one with the same kind, id and detail) and saves.
+    pub fn record(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+        state: State,
+    ) -> Result<(), JournalError> {
+        let entry =
+            Entry { kind, id: id.into(), detail: detail.map(str::to_string), state, at: now() };
+        match self
+            .entries
+            .iter_mut()
+            .find(|e| e.kind == kind && e.id == id && e.detail.as_deref() == detail)
+        {
+            Some(existing) => *existing = entry,
+            None => self.entries.push(entry),
+        }
+        self.save()
+    }
+
+    /// Drops entries (e.g. an access-key intent once the key's own entry exists) and saves.
+    pub fn forget(&mut self, keep: impl Fn(&Entry) -> bool) -> Result<(), JournalError> {
+        self.entries.retain(keep);
+        self.save()
+    }
+
+    pub fn set_last_validation(&mut self, result: LastValidation) -> Result<(), JournalError> {
+        self.last_validation = Some(result);
+        self.save()
+    }
+
+    pub fn set_state_store(&mut self, url: &str) -> Result<(), JournalError> {
+        self.state_store = Some(url.into());
+        self.save()
+    }
+
+    pub fn save(&self) -> Result<(), JournalError> {
+        let write = |source| JournalError::Write { path: self.path.clone(), source };
+        if let Some(dir) = self.path.parent() {
+            fsutil::private_dir(dir).map_err(write)?;
+        }
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| write(std::io::Error::other(e.to_string())))?;
+        fsutil::write_atomic(&self.path, text.as_bytes()).map_err(write)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_a_reload_and_replace_by_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "dev.example.com", "us-east-1").unwrap();
+        assert!(!j.path().exists(), "a new journal is not written before the first record");
+        j.record(Kind::IamGroup, "kops", None, State::Intent).unwrap();
+        j.record(Kind::IamGroup, "kops", None, State::Created).unwrap();
+        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:a"), State::Created).unwrap();
+        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:b"), State::Found).unwrap();
+        j.set_state_store("s3://b").unwrap();
+
+        let again = Journal::open(dir.path(), "dev.example.com", "us-east-1").unwrap();
+        assert_eq!(again.entries.len(), 3);
+        assert_eq!(again.find(Kind::IamGroup, "kops").unwrap().state, State::Created);
+        assert!(again.find_detail(Kind::IamPolicyAttachment, "kops", "arn:a").unwrap().by_wizard());
+        assert!(
+            !again.find_detail(Kind::IamPolicyAttachment, "kops", "arn:b").unwrap().by_wizard()
+        );
+        assert_eq!(again.state_store.as_deref(), Some("s3://b"));
+        assert_eq!(Journal::list(dir.path()).unwrap(), vec![again]);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_journal_is_refused_with_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Journal::path_for(dir.path(), "x.example.com");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, "{ not json").unwrap();
+        let err = Journal::open(dir.path(), "x.example.com", "us-east-1").unwrap_err().to_string();
+        assert!(err.contains("x.example.com.json") && err.contains("damaged"), "{err}");
+
+        fs::write(&path, r#"{"format": 99, "cluster": "x", "region": "r"}"#).unwrap();
+        let err = Journal::open(dir.path(), "x.example.com", "us-east-1").unwrap_err().to_string();
+        assert!(err.contains("format 99"), "{err}");
+    }
+
+    #[test]
+    fn the_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "a.b", "us-east-1").unwrap();
+        j.record(Kind::Bucket, "b", None, State::Created).unwrap();
+        let mode = fs::metadata(j.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,18 @@
+//! kops-wizard as a library: the engine and the front ends, so that the integration tests can
+//! drive the same code the binary runs. `main.rs` only wires the command line to these.
+#![forbid(unsafe_code)]
+
+pub mod answers;
+pub mod catalog;
+pub mod cli;
+pub mod doctor;
+pub mod engine;
+pub mod exit;
+pub mod fsutil;
+pub mod journal;
+pub mod logging;
+pub mod paths;
+pub mod plan;
+pub mod rules;
+pub mod text;
+pub mod ui;

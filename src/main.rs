@@ -1,0 +1,181 @@
+//! Wiring: parse the command line, load and check the answers, pick the front end, and map
+//! errors to exit codes. Behaviour lives in the library.
+#![forbid(unsafe_code)]
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{CommandFactory, Parser, ValueEnum};
+
+use kops_wizard::answers::{self, Answers, AnswersError, Source};
+use kops_wizard::cli::{Cli, Command, GlobalOpts, SetupArgs};
+use kops_wizard::engine::{setup, teardown};
+use kops_wizard::exit::{self, UsageError};
+use kops_wizard::journal::Journal;
+use kops_wizard::paths::Paths;
+use kops_wizard::plan::{Plan, SetupStep, TeardownOptions, script};
+use kops_wizard::rules::Report;
+use kops_wizard::{doctor, logging, ui};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => exit::exit_code(code),
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("error: {err:#}");
+            exit::exit_code(exit::code_for(&err))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let command = cli.command.unwrap_or(Command::Setup(Default::default()));
+    if let Command::Completions { shell } = command {
+        let shell: clap_complete::Shell = shell.into();
+        clap_complete::generate(shell, &mut Cli::command(), "kops-wizard", &mut io::stdout());
+        return Ok(0);
+    }
+
+    let paths = Paths::resolve(cli.global.state_dir.as_deref())?;
+    let (answers, source, report) = load_answers(&cli.global, &paths)?;
+
+    match command {
+        Command::Plan(args) => {
+            let plan = if args.teardown {
+                // With a journal, only what the wizard created; without, what setup would.
+                let journal =
+                    Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))?;
+                Plan::teardown(&answers, journal.as_ref(), TeardownOptions::default())
+            } else {
+                Plan::setup(&answers, &[])
+            };
+            let ctx = script::Context { answers: &answers, source: &source, report: &report };
+            io::stdout().write_all(script::render(&plan, &ctx).as_bytes())?;
+            if !plan.placeholders.is_empty() {
+                eprintln!("note: placeholders in this plan: {}", plan.placeholders.join(", "));
+            }
+            Ok(0)
+        }
+        Command::Doctor => {
+            let checks = run_doctor(&cli.global, &answers, &report, &paths)?;
+            let failed = checks.iter().any(|c| c.status == doctor::Status::Fail);
+            Ok(if failed { exit::FAILED } else { 0 })
+        }
+        Command::Setup(args) => setup(&cli.global, args, answers, source, report, &paths),
+        Command::Teardown(args) => {
+            require_terminal_or_yes(&cli.global)?;
+            // Deleting without a question must not fall back to a default cluster name.
+            if cli.global.yes && source == Source::Defaults {
+                return Err(UsageError(
+                    "teardown --yes needs the answers file that names the cluster: pass --config FILE".into(),
+                )
+                .into());
+            }
+            let _log = logging::init(&paths.log_file())?;
+            let opts = TeardownOptions {
+                keep_bucket: args.keep_bucket,
+                keep_iam: args.keep_iam,
+                delete_ssh_key: args.delete_ssh_key,
+            };
+            let request = teardown::Request {
+                answers: &answers,
+                state_dir: &paths.state_dir,
+                kops: cli.global.kops.as_deref(),
+                opts,
+            };
+            ui::headless::teardown(request, cli.global.yes).context("teardown stopped")
+        }
+        Command::Status => {
+            let journals = Journal::list(&paths.state_dir)?;
+            ui::headless::print_status(&mut io::stdout().lock(), &journals, &paths.state_dir)?;
+            Ok(0)
+        }
+        Command::Completions { .. } => Ok(0),
+    }
+}
+
+/// Loads the answers (explicit file, else the default file if present, else defaults) and
+/// applies every rule: a broken rule is exit 2 before anything happens.
+fn load_answers(global: &GlobalOpts, paths: &Paths) -> anyhow::Result<(Answers, Source, Report)> {
+    let (answers, source) =
+        answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
+    let report = answers.check();
+    if !report.is_ok() {
+        return Err(AnswersError::Invalid { report }.into());
+    }
+    Ok((answers, source, report))
+}
+
+/// `setup`: headless with `--yes`; the interactive front ends come in later versions.
+fn setup(
+    global: &GlobalOpts,
+    args: SetupArgs,
+    answers: Answers,
+    source: Source,
+    report: Report,
+    paths: &Paths,
+) -> anyhow::Result<u8> {
+    require_terminal_or_yes(global)?;
+    if !global.yes {
+        return Err(UsageError(
+            "interactive setup is not available yet in this version: run `kops-wizard setup --yes --config FILE`".into(),
+        )
+        .into());
+    }
+    let steps = if args.only.is_empty() { SetupStep::value_variants().to_vec() } else { args.only };
+    let missing = answers.missing();
+    if !missing.is_empty() {
+        let keys = missing.iter().map(|k| k.to_string()).collect();
+        return Err(AnswersError::Missing { from: source, keys }.into());
+    }
+    let plan = Plan::setup(&answers, &steps);
+    if global.dry_run {
+        // Read-only: the preflight checks, then the plan. Nothing is created or changed.
+        let checks = run_doctor(global, &answers, &report, paths)?;
+        let ctx = script::Context { answers: &answers, source: &source, report: &report };
+        io::stdout().write_all(script::render(&plan, &ctx).as_bytes())?;
+        let failed = checks.iter().any(|c| c.status == doctor::Status::Fail);
+        return Ok(if failed { exit::FAILED } else { 0 });
+    }
+    let _log = logging::init(&paths.log_file())?;
+    tracing::info!(?steps, "setup started");
+    let request = setup::Request {
+        answers: &answers,
+        plan: &plan,
+        state_dir: &paths.state_dir,
+        kops: global.kops.as_deref(),
+    };
+    let journal = ui::headless::setup(request).context("setup stopped")?;
+    print!("{}", ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps));
+    Ok(0)
+}
+
+/// The read-only preflight checks, printed.
+fn run_doctor(
+    global: &GlobalOpts,
+    answers: &Answers,
+    report: &Report,
+    paths: &Paths,
+) -> anyhow::Result<Vec<doctor::Check>> {
+    let _log = logging::init(&paths.log_file())?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let checks = runtime.block_on(doctor::run(doctor::Inputs {
+        answers,
+        report,
+        kops: global.kops.as_deref(),
+    }));
+    ui::headless::print_checks(&mut io::stdout().lock(), &checks)?;
+    Ok(checks)
+}
+
+fn require_terminal_or_yes(global: &GlobalOpts) -> anyhow::Result<()> {
+    if !global.yes && !io::stdin().is_terminal() {
+        return Err(UsageError(
+            "no terminal on standard input: use --yes with an answers file, or run in a terminal (--plain for line-by-line prompts)".into(),
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! Where the wizard keeps its files: the state dir (journal, log) and the default answers file,
+//! from the platform's conventions (XDG on Linux) unless the command line says otherwise.
+
+use std::path::{Path, PathBuf};
+
+use directories::ProjectDirs;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// The journal and the log live here.
+    pub state_dir: PathBuf,
+    /// `<config dir>/kops-wizard/config.toml`, used when it exists and no `--config` is given.
+    pub default_config: Option<PathBuf>,
+}
+
+impl Paths {
+    pub fn resolve(state_dir: Option<&Path>) -> anyhow::Result<Paths> {
+        let dirs = ProjectDirs::from("", "", "kops-wizard");
+        let state_dir = match (state_dir, &dirs) {
+            (Some(dir), _) => dir.to_path_buf(),
+            // macOS and Windows have no state dir; the local data dir is the nearest match.
+            (None, Some(d)) => d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf(),
+            (None, None) => anyhow::bail!(
+                "cannot find a home directory for the journal and the log; pass --state-dir DIR"
+            ),
+        };
+        let default_config = dirs.map(|d| d.config_dir().join("config.toml"));
+        Ok(Paths { state_dir, default_config })
+    }
+
+    pub fn log_file(&self) -> PathBuf {
+        self.state_dir.join("kops-wizard.log")
+    }
+}
+
+/// Expands a leading `~/` to the home directory (the answers use it for key paths).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(base)) => base.home_dir().join(rest),
+        _ => PathBuf::from(path),
+    }
+}

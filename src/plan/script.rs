@@ -1,0 +1,337 @@
+//! Renders a Plan as a bash script with today's commands (aws CLI, ssh-keygen, kops): every
+//! value quoted, a comment for each step and for each place it departs from the old procedure.
+
+use std::fmt::Write as _;
+
+use super::shell::{comment, quote, word};
+use super::{Action, BUCKET_PLACEHOLDER, Plan, PlanKind};
+use crate::answers::{Answers, KeyType, Source};
+use crate::rules::Report;
+use crate::text;
+
+const WIDTH: usize = 100;
+
+/// What the script needs besides the plan: where the answers came from and what the rules said.
+pub struct Context<'a> {
+    pub answers: &'a Answers,
+    pub source: &'a Source,
+    pub report: &'a Report,
+}
+
+pub fn render(plan: &Plan, ctx: &Context<'_>) -> String {
+    let a = ctx.answers;
+    let bucket = a.state_store.bucket.as_deref().unwrap_or(BUCKET_PLACEHOLDER);
+    let vars = [(bucket, "BUCKET")];
+    let mut out = String::new();
+
+    let what = match plan.kind {
+        PlanKind::Setup => "setup",
+        PlanKind::Teardown => "teardown",
+    };
+    out.push_str("#!/usr/bin/env bash\n");
+    out.push_str(&comment(
+        &format!(
+            "kops-wizard plan: what `kops-wizard {what}` does, as a bash script. Answers: {}. \
+             Printing it changed nothing. Unlike the wizard, the script keeps no journal: a rerun \
+             after a failure repeats the steps that already worked.",
+            ctx.source
+        ),
+        WIDTH,
+    ));
+    if plan.kind == PlanKind::Teardown {
+        out.push_str(&comment(
+            "The wizard deletes only what its journal says it created; this script deletes \
+             what the answers name, so check each resource is yours before running it.",
+            WIDTH,
+        ));
+    }
+    out.push_str("set -euo pipefail\n\n");
+
+    for warning in &ctx.report.warnings {
+        out.push_str(&comment(&format!("Warning: {warning}"), WIDTH));
+    }
+    if !ctx.report.warnings.is_empty() {
+        out.push('\n');
+    }
+
+    if plan.placeholders.contains(&"state_store.bucket") {
+        out.push_str(&comment(&format!("Placeholder: {}.", text::BUCKET_PLACEHOLDER), WIDTH));
+        out.push_str(
+            "BUCKET=\"${KOPS_WIZARD_BUCKET:?state_store.bucket is not set: export KOPS_WIZARD_BUCKET=<a globally unique bucket name>}\"\n",
+        );
+    } else {
+        let _ = writeln!(out, "BUCKET={}", quote(bucket));
+    }
+    match &a.aws.admin_profile {
+        Some(profile) => {
+            out.push_str("# IAM and S3 changes are made with the administrator's profile.\n");
+            let _ = writeln!(out, "export AWS_PROFILE={}", quote(profile));
+        }
+        None => out.push_str(&comment(
+            "IAM and S3 changes are made with the administrator's credentials from the default \
+             chain (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO).",
+            WIDTH,
+        )),
+    }
+    let _ = writeln!(out, "KOPS_PROFILE={}", quote(&a.aws.kops_profile));
+    out.push_str(&helpers(plan));
+
+    for kept in &plan.kept {
+        out.push_str(&comment(&format!("Kept: {kept}."), WIDTH));
+    }
+    for (i, step) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "\n# --- {}. {} ---", i + 1, step.id.title());
+        for note in &step.departs {
+            out.push_str(&comment(&format!("Departs from the old procedure: {note}"), WIDTH));
+        }
+        for action in &step.actions {
+            out.push_str(&command(action, &vars));
+        }
+    }
+
+    if plan.kind == PlanKind::Setup {
+        out.push_str("\n# --- Done: use the cluster ---\n");
+        let _ = writeln!(out, "echo 'export KOPS_STATE_STORE=s3://'\"${{BUCKET}}\"");
+        let _ = writeln!(
+            out,
+            "echo {}",
+            quote(&format!("export KOPS_CLUSTER_NAME={}", a.cluster.name))
+        );
+        let _ =
+            writeln!(out, "echo {}", quote(&format!("export AWS_PROFILE={}", a.aws.kops_profile)));
+        out.push_str("echo 'kubectl get nodes'\n");
+    }
+    out
+}
+
+/// Shell functions the commands below rely on, only those this plan uses.
+fn helpers(plan: &Plan) -> String {
+    let uses = |f: fn(&Action) -> bool| plan.actions().any(f);
+    let mut out = String::new();
+    if uses(|a| matches!(a, Action::Kops { .. } | Action::Validate { .. })) {
+        out.push('\n');
+        out.push_str(&comment(text::departs::KOPS_USER, WIDTH));
+        out.push_str(
+            "kops_as_user() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN AWS_PROFILE=\"$KOPS_PROFILE\" kops \"$@\"; }\n",
+        );
+    }
+    if uses(|a| matches!(a, Action::EmptyBucket { .. })) {
+        out.push('\n');
+        out.push_str(&comment(
+            "Deletes every object version and every delete marker, at most 1000 per request \
+             (S3's limit for DeleteObjects), until the listing is empty. The batch goes through a \
+             file: 1000 long keys are more than one command-line argument may hold.",
+            WIDTH,
+        ));
+        out.push_str(concat!(
+            "empty_versioned_bucket() {\n",
+            "  local batch\n",
+            "  batch=$(mktemp)\n",
+            "  while :; do\n",
+            "    aws s3api list-object-versions --bucket \"$1\" --max-keys 1000 --no-paginate --output json \\\n",
+            "      --query '{Objects: [Versions, DeleteMarkers][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}' >\"$batch\"\n",
+            "    grep -q '\"Key\"' \"$batch\" || break\n",
+            "    aws s3api delete-objects --bucket \"$1\" --delete \"file://$batch\" >/dev/null\n",
+            "  done\n",
+            "  rm -f \"$batch\"\n",
+            "}\n",
+        ));
+    }
+    if uses(|a| matches!(a, Action::RemoveProfile { .. })) {
+        out.push('\n');
+        out.push_str(&comment(
+            "The aws CLI cannot remove a profile: drop its section (FILE, HEADER) and keep the rest.",
+            WIDTH,
+        ));
+        out.push_str(concat!(
+            "remove_profile() {\n",
+            "  [ -f \"$1\" ] || return 0\n",
+            "  awk -v h=\"[$2]\" '{ l = $0; gsub(/^[ \\t]+|[ \\t]+$/, \"\", l) } l ~ /^\\[/ { skip = (l == h) } !skip' \"$1\" >\"$1.tmp\"\n",
+            "  chmod 600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n",
+            "}\n",
+        ));
+    }
+    out
+}
+
+const CREDENTIALS_FILE: &str = "\"${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/credentials}\"";
+const CONFIG_FILE: &str = "\"${AWS_CONFIG_FILE:-$HOME/.aws/config}\"";
+
+/// The shell lines of one action.
+fn command(action: &Action, vars: &[(&str, &str)]) -> String {
+    let w = |s: &str| word(s, vars);
+    let q = |s: &str| quote(s);
+    match action {
+        Action::CreateGroup { group } => {
+            format!("aws iam create-group --group-name {}\n", q(group))
+        }
+        Action::AttachGroupPolicy { group, policy_arn } => {
+            format!(
+                "aws iam attach-group-policy --group-name {} --policy-arn {}\n",
+                q(group),
+                q(policy_arn)
+            )
+        }
+        Action::CreateUser { user } => format!("aws iam create-user --user-name {}\n", q(user)),
+        Action::AddUserToGroup { user, group } => {
+            format!("aws iam add-user-to-group --user-name {} --group-name {}\n", q(user), q(group))
+        }
+        Action::CreateAccessKey { user, profile, region } => {
+            let p = q(profile);
+            let mut s = String::new();
+            let _ = writeln!(
+                s,
+                "key=$(aws iam create-access-key --user-name {} --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)",
+                q(user)
+            );
+            let _ = writeln!(
+                s,
+                "aws configure set aws_access_key_id \"${{key%%[[:space:]]*}}\" --profile {p}"
+            );
+            let _ = writeln!(
+                s,
+                "aws configure set aws_secret_access_key \"${{key##*[[:space:]]}}\" --profile {p}"
+            );
+            s.push_str("unset key\n");
+            let _ = writeln!(s, "aws configure set region {} --profile {p}", q(region));
+            let _ = writeln!(s, "chmod 600 {CREDENTIALS_FILE}");
+            s.push_str("# A new key takes a few seconds to work (IAM is eventually consistent).\n");
+            let _ = writeln!(
+                s,
+                "for _ in $(seq 30); do aws sts get-caller-identity --profile {p} >/dev/null 2>&1 && break; sleep 2; done"
+            );
+            s
+        }
+        Action::CreateBucket { bucket, region } => {
+            let mut s =
+                format!("aws s3api create-bucket --bucket {} --region {}", w(bucket), q(region));
+            // us-east-1 is S3's default location and rejects an explicit constraint for itself.
+            if region != "us-east-1" {
+                let _ =
+                    write!(s, " --create-bucket-configuration LocationConstraint={}", q(region));
+            }
+            s + "\n"
+        }
+        Action::EnableVersioning { bucket } => format!(
+            "aws s3api put-bucket-versioning --bucket {} --versioning-configuration Status=Enabled\n",
+            w(bucket)
+        ),
+        Action::EnableEncryption { bucket } => format!(
+            "aws s3api put-bucket-encryption --bucket {} \\\n  --server-side-encryption-configuration {}\n",
+            w(bucket),
+            q(r#"{"Rules":[{"ApplyServerSideEncryptionByDefault":{"SSEAlgorithm":"AES256"}}]}"#)
+        ),
+        Action::BlockPublicAccess { bucket } => format!(
+            "aws s3api put-public-access-block --bucket {} \\\n  --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true\n",
+            w(bucket)
+        ),
+        Action::GenerateSshKey { private_key, key_type } => {
+            let kind = match key_type {
+                KeyType::Rsa4096 => "-t rsa -b 4096",
+                KeyType::Ed25519 => "-t ed25519",
+            };
+            let k = w(private_key);
+            format!(
+                "# An existing key is never overwritten.\nif [ ! -e {k} ]; then\n  mkdir -p -m 700 \"$(dirname {k})\"\n  ssh-keygen {kind} -N '' -C kops-wizard -f {k}\nfi\n"
+            )
+        }
+        Action::UseSshKey { public_key } => {
+            let k = w(public_key);
+            format!("test -r {k} || {{ echo \"missing SSH public key: \"{k} >&2; exit 1; }}\n")
+        }
+        Action::Kops { args, .. } => kops_command(args, vars),
+        Action::Validate { cluster, state_store, wait, .. } => {
+            let args = crate::engine::kops::validate_wait_args(cluster, state_store, wait);
+            kops_command(&args, vars)
+        }
+        Action::EmptyBucket { bucket } => format!("empty_versioned_bucket {}\n", w(bucket)),
+        Action::DeleteBucket { bucket } => {
+            format!("aws s3api delete-bucket --bucket {}\n", w(bucket))
+        }
+        Action::DeleteAccessKeys { user } => format!(
+            "for key_id in $(aws iam list-access-keys --user-name {u} --query 'AccessKeyMetadata[].AccessKeyId' --output text); do\n  aws iam delete-access-key --user-name {u} --access-key-id \"$key_id\"\ndone\n",
+            u = q(user)
+        ),
+        Action::DeleteAccessKey { user, key_id } => {
+            format!(
+                "aws iam delete-access-key --user-name {} --access-key-id {}\n",
+                q(user),
+                q(key_id)
+            )
+        }
+        Action::RemoveUserFromGroup { user, group } => {
+            format!(
+                "aws iam remove-user-from-group --user-name {} --group-name {}\n",
+                q(user),
+                q(group)
+            )
+        }
+        Action::DeleteUser { user } => format!("aws iam delete-user --user-name {}\n", q(user)),
+        Action::DetachGroupPolicy { group, policy_arn } => {
+            format!(
+                "aws iam detach-group-policy --group-name {} --policy-arn {}\n",
+                q(group),
+                q(policy_arn)
+            )
+        }
+        Action::DeleteGroup { group } => {
+            format!("aws iam delete-group --group-name {}\n", q(group))
+        }
+        Action::RemoveProfile { profile } => format!(
+            "remove_profile {CREDENTIALS_FILE} {}\nremove_profile {CONFIG_FILE} {}\n",
+            q(profile),
+            q(&format!("profile {profile}"))
+        ),
+        Action::DeleteSshKey { private_key } => {
+            let k = w(private_key);
+            format!("rm -f -- {k} {}\n", w(&format!("{private_key}.pub")))
+        }
+    }
+}
+
+/// `kops_as_user verb noun \` then one flag (and its value) per line.
+fn kops_command(args: &[String], vars: &[(&str, &str)]) -> String {
+    let verbs = args.iter().take_while(|a| !a.starts_with('-')).count();
+    let mut lines = vec![format!("kops_as_user {}", args[..verbs].join(" "))];
+    let mut rest = args[verbs..].iter().peekable();
+    while let Some(flag) = rest.next() {
+        let mut line = format!("  {}", word(flag, vars));
+        if let Some(value) = rest.next_if(|v| !v.starts_with('-')) {
+            line.push(' ');
+            line.push_str(&word(value, vars));
+        }
+        lines.push(line);
+    }
+    if lines.len() <= 3 {
+        let joined: Vec<&str> = lines.iter().map(|l| l.trim_start()).collect();
+        return joined.join(" ") + "\n";
+    }
+    lines.join(" \\\n") + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kops_commands_keep_flag_and_value_together() {
+        let args: Vec<String> = [
+            "create",
+            "cluster",
+            "--name",
+            "a.b",
+            "--state",
+            "s3://x y",
+            "--zones",
+            "z",
+            "--bastion",
+        ]
+        .map(String::from)
+        .to_vec();
+        let out = kops_command(&args, &[("x y", "BUCKET")]);
+        assert_eq!(
+            out,
+            "kops_as_user create cluster \\\n  --name a.b \\\n  --state s3://\"${BUCKET}\" \\\n  --zones z \\\n  --bastion\n"
+        );
+    }
+}

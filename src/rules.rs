@@ -1,0 +1,722 @@
+//! Validation rules: pure functions from a value to "fine" or a violation that names the rule.
+//! `check_answers` applies them all and names each field; nothing here does I/O, so every rule
+//! runs before anything changes (and before any AWS request).
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use crate::answers::{Answers, Topology};
+use crate::catalog;
+use crate::text;
+
+/// One broken rule: which answer, its value, and the rule in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub field: String,
+    pub value: String,
+    pub rule: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} = {:?}: {}", self.field, self.value, self.rule)
+    }
+}
+
+/// Errors stop the run; warnings are shown and the run goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    pub errors: Vec<Violation>,
+    pub warnings: Vec<Violation>,
+}
+
+impl Report {
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn render_errors(&self) -> String {
+        render(&self.errors)
+    }
+
+    pub fn render_warnings(&self) -> String {
+        render(&self.warnings)
+    }
+
+    fn error(&mut self, field: &str, value: &str, result: Result<(), String>) {
+        if let Err(rule) = result {
+            self.errors.push(violation(field, value, rule));
+        }
+    }
+
+    fn warning(&mut self, field: &str, value: &str, rule: impl Into<String>) {
+        self.warnings.push(violation(field, value, rule.into()));
+    }
+}
+
+fn violation(field: &str, value: &str, rule: String) -> Violation {
+    Violation { field: field.into(), value: value.into(), rule }
+}
+
+fn render(list: &[Violation]) -> String {
+    list.iter().map(|v| format!("  - {v}\n")).collect::<String>().trim_end().to_string()
+}
+
+type Rule = Result<(), String>;
+
+/// AWS's naming rules for general-purpose S3 buckets.
+pub fn bucket_name(name: &str) -> Rule {
+    if !(3..=63).contains(&name.len()) {
+        return Err(format!(
+            "bucket names are 3 to 63 characters long (this one has {})",
+            name.len()
+        ));
+    }
+    if let Some(c) = name.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '.' | '-')) {
+        return Err(format!(
+            "bucket names may contain only lower-case letters, digits, dots (.) and hyphens (-), not {c:?}"
+        ));
+    }
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !alnum(name.chars().next()) || !alnum(name.chars().last()) {
+        return Err("bucket names must begin and end with a letter or digit".into());
+    }
+    if name.contains("..") {
+        return Err("bucket names must not contain two adjacent dots (..)".into());
+    }
+    if name.parse::<Ipv4Addr>().is_ok() {
+        return Err("bucket names must not be formatted as an IP address".into());
+    }
+    for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
+        if name.starts_with(prefix) {
+            return Err(format!("bucket names must not start with the reserved prefix {prefix:?}"));
+        }
+    }
+    for suffix in ["-s3alias", "--ol-s3", ".mrap", "--x-s3"] {
+        if name.ends_with(suffix) {
+            return Err(format!("bucket names must not end with the reserved suffix {suffix:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// IAM user and group names: letters, digits and `+=,.@_-`, at most `max` characters
+/// (64 for users, 128 for groups).
+pub fn iam_name(name: &str, max: usize) -> Rule {
+    if name.is_empty() || name.len() > max {
+        return Err(format!("IAM names are 1 to {max} characters long"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
+        return Err(format!("IAM names may contain only letters, digits and +=,.@_- , not {c:?}"));
+    }
+    Ok(())
+}
+
+/// Profile names become `[name]` / `[profile name]` section headers in the AWS shared files.
+pub fn profile_name(name: &str) -> Rule {
+    if name.is_empty() || name.len() > 64 {
+        return Err("profile names are 1 to 64 characters long".into());
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "._-@+".contains(*c))) {
+        return Err(format!(
+            "profile names may contain only letters, digits and ._-@+ (they become section headers in ~/.aws/credentials), not {c:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// kops cluster names: a DNS-1123 subdomain with at least one dot (kops requires a fully
+/// qualified name).
+pub fn cluster_name(name: &str) -> Rule {
+    dns_subdomain(name).map_err(|rule| format!("cluster names must be DNS names: {rule}"))?;
+    if !name.contains('.') {
+        return Err("kops needs a fully qualified name with at least one dot, e.g. \
+             dev.example.com or dev.k8s.local"
+            .into());
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain: at most 253 characters, dot-separated labels of lower-case letters,
+/// digits and hyphens that begin and end with a letter or digit.
+pub fn dns_subdomain(name: &str) -> Rule {
+    if name.is_empty() || name.len() > 253 {
+        return Err("1 to 253 characters".into());
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err(format!("each dot-separated part is 1 to 63 characters (got {label:?})"));
+        }
+        if let Some(c) = label.chars().find(|c| !matches!(c, 'a'..='z' | '0'..='9' | '-')) {
+            return Err(format!("only lower-case letters, digits, hyphens and dots, not {c:?}"));
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err(format!(
+                "each part begins and ends with a letter or digit (got {label:?})"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Region codes like `us-east-1`. Unknown-but-well-formed regions are a warning, not an error,
+/// because AWS adds regions faster than our catalog.
+pub fn region_format(region: &str) -> Rule {
+    let parts: Vec<&str> = region.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| !p.is_empty())
+        && parts[..parts.len() - 1].iter().all(|p| p.chars().all(|c| c.is_ascii_lowercase()))
+        && parts[parts.len() - 1].chars().all(|c| c.is_ascii_digit());
+    if ok { Ok(()) } else { Err("region codes look like us-east-1".into()) }
+}
+
+/// A zone must be one of the region's zones (its code plus a letter).
+pub fn zone_in_region(zone: &str, region: &str) -> Rule {
+    let letter_ok = zone
+        .strip_prefix(region)
+        .is_some_and(|rest| rest.len() == 1 && rest.chars().all(|c| c.is_ascii_lowercase()));
+    if !letter_ok {
+        return Err(format!("zones must be in the region {region} (e.g. {region}a)"));
+    }
+    match catalog::catalog().region(region) {
+        Some(r) if !r.has_zone(zone) => {
+            Err(format!("{region} has the zones {}", r.zone_names().join(", ")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// etcd needs a quorum, so kops rejects an even number of control-plane nodes.
+pub fn control_plane_count(count: u32) -> Rule {
+    if count == 0 || count > 7 || count % 2 == 0 {
+        return Err("the control-plane count must be odd, from 1 to 7 (etcd needs a quorum; kops rejects even counts)".into());
+    }
+    Ok(())
+}
+
+pub const MAX_NODES: u32 = 100;
+
+pub fn node_count(count: u32) -> Rule {
+    if !(1..=MAX_NODES).contains(&count) {
+        return Err(format!("the node count must be from 1 to {MAX_NODES}"));
+    }
+    Ok(())
+}
+
+/// Instance types look like `family.size`; whether the catalog knows one is a separate warning.
+pub fn instance_type_format(name: &str) -> Rule {
+    let ok = name.split_once('.').is_some_and(|(family, size)| {
+        let part = |s: &str| {
+            !s.is_empty()
+                && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        };
+        part(family) && part(size)
+    });
+    if ok { Ok(()) } else { Err("instance types look like t3.medium (family.size)".into()) }
+}
+
+pub fn networking(mode: &str) -> Rule {
+    match mode {
+        "weave" => Err(text::WEAVE_REMOVED.into()),
+        "canal" => Err(text::CANAL_REMOVED.into()),
+        m if text::NETWORKING_MODES.contains(&m) => Ok(()),
+        _ => {
+            Err(format!("the networking mode must be one of {}", text::NETWORKING_MODES.join(", ")))
+        }
+    }
+}
+
+/// IAM policy ARNs, AWS-managed or customer-managed.
+pub fn policy_arn(arn: &str) -> Rule {
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+        return Err("policies are ARNs like arn:aws:iam::aws:policy/AmazonEC2FullAccess".into());
+    };
+    let ok = rest.split_once(":policy/").is_some_and(|(account, name)| {
+        (account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
+            && !name.is_empty()
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err("policies are ARNs like arn:aws:iam::aws:policy/AmazonEC2FullAccess".into())
+    }
+}
+
+pub fn kubernetes_version(version: &str) -> Rule {
+    let digits = version.strip_prefix('v').unwrap_or(version);
+    let parts: Vec<&str> = digits.split('.').collect();
+    if (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
+        Ok(())
+    } else {
+        Err("Kubernetes versions look like 1.33.2 or v1.33.2".into())
+    }
+}
+
+/// Parses a Go-style duration as kops takes them (`10m`, `30s`, `1h30m`, `500ms`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    const RULE: &str = "durations are a number and a unit (h, m, s or ms), e.g. 10m, 30s or 1h30m";
+    if text.is_empty() {
+        return Err(RULE.into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        let (number, after) = rest.split_at(digits);
+        let number: u64 = number.parse().map_err(|_| RULE.to_string())?;
+        let unit = after.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        let (unit, after) = after.split_at(unit);
+        let part = match unit {
+            "h" => Duration::from_secs(number.saturating_mul(3600)),
+            "m" => Duration::from_secs(number.saturating_mul(60)),
+            "s" => Duration::from_secs(number),
+            "ms" => Duration::from_millis(number),
+            _ => return Err(RULE.into()),
+        };
+        total = total.saturating_add(part);
+        rest = after;
+    }
+    Ok(total)
+}
+
+/// Formats a duration the way Go and kops print them (`1h30m`, `10m`, `45s`).
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs == 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if s > 0 {
+        out.push_str(&format!("{s}s"));
+    }
+    out
+}
+
+fn positive_duration(text: &str) -> Rule {
+    match parse_duration(text)? {
+        d if d.is_zero() => Err("the duration must be longer than zero".into()),
+        _ => Ok(()),
+    }
+}
+
+/// Every rule, applied to every answer, in the order of the flow.
+pub fn check_answers(a: &Answers) -> Report {
+    let mut r = Report::default();
+
+    r.error("aws.region", &a.aws.region, region_format(&a.aws.region));
+    let known_region = catalog::catalog().region(&a.aws.region).is_some();
+    if r.is_ok() && !known_region {
+        r.warning(
+            "aws.region",
+            &a.aws.region,
+            "not in the wizard's region catalog; zones are not checked",
+        );
+    }
+    if let Some(p) = &a.aws.admin_profile {
+        r.error("aws.admin_profile", p, profile_name(p));
+    }
+    r.error("aws.kops_profile", &a.aws.kops_profile, profile_name(&a.aws.kops_profile));
+    if a.aws.kops_profile == "default" {
+        r.error(
+            "aws.kops_profile",
+            "default",
+            Err("must not be \"default\": saving the kops user's key there would replace your default credentials".into()),
+        );
+    } else if a.aws.admin_profile.as_deref() == Some(a.aws.kops_profile.as_str()) {
+        r.error(
+            "aws.kops_profile",
+            &a.aws.kops_profile,
+            Err("must differ from aws.admin_profile: saving the kops user's key would replace the admin credentials".into()),
+        );
+    }
+
+    r.error("iam.group", &a.iam.group, iam_name(&a.iam.group, 128));
+    r.error("iam.user", &a.iam.user, iam_name(&a.iam.user, 64));
+    if a.iam.policies.is_empty() {
+        r.error(
+            "iam.policies",
+            "[]",
+            Err("kops needs policies; leave the key out to get the seven it needs".into()),
+        );
+    }
+    for (i, arn) in a.iam.policies.iter().enumerate() {
+        r.error(&format!("iam.policies[{i}]"), arn, policy_arn(arn));
+    }
+    for needed in text::KOPS_POLICIES {
+        if !a.iam.policies.iter().any(|p| p == needed) {
+            r.warning("iam.policies", needed, format!("not in the list: {}", text::MISSING_POLICY));
+        }
+    }
+
+    if let Some(bucket) = &a.state_store.bucket {
+        r.error("state_store.bucket", bucket, bucket_name(bucket));
+    }
+    if !a.state_store.versioning {
+        r.warning(
+            "state_store.versioning",
+            "false",
+            "kops strongly recommends versioning: it is how a broken cluster spec is recovered",
+        );
+    }
+
+    let ssh_key = &a.ssh.public_key;
+    if ssh_key.trim().is_empty() {
+        r.error("ssh.public_key", ssh_key, Err("a path to an OpenSSH public key is needed".into()));
+    } else if !ssh_key.ends_with(".pub") {
+        r.error("ssh.public_key", ssh_key, Err("the public key's file name ends in .pub (the private key is the same path without it)".into()));
+    }
+
+    let c = &a.cluster;
+    r.error("cluster.name", &c.name, cluster_name(&c.name));
+    if c.name.ends_with(".k8s.local") && c.dns_zone.is_none() {
+        r.warning("cluster.name", &c.name, text::GOSSIP_NAME);
+    }
+    if let Some(zone) = &c.dns_zone {
+        r.error(
+            "cluster.dns_zone",
+            zone,
+            dns_subdomain(zone.trim_end_matches('.'))
+                .map_err(|e| format!("DNS zones are DNS names: {e}")),
+        );
+    }
+    for (i, zone) in a.zones().iter().enumerate() {
+        r.error(&format!("cluster.zones[{i}]"), zone, zone_in_region(zone, &a.aws.region));
+    }
+    let zones = a.zones();
+    if let Some(dup) = zones.iter().enumerate().find(|(i, z)| zones[..*i].contains(z)) {
+        r.error("cluster.zones", dup.1, Err("each zone may be listed once".into()));
+    }
+    r.error("cluster.networking", &c.networking, networking(&c.networking));
+    r.error(
+        "cluster.control_plane_count",
+        &c.control_plane_count.to_string(),
+        control_plane_count(c.control_plane_count),
+    );
+    r.error("cluster.node_count", &a.node_count().to_string(), node_count(a.node_count()));
+    for (field, size) in
+        [("cluster.control_plane_size", &c.control_plane_size), ("cluster.node_size", &c.node_size)]
+    {
+        r.error(field, size, instance_type_format(size));
+        if instance_type_format(size).is_ok() && catalog::catalog().instance(size).is_none() {
+            r.warning(
+                field,
+                size,
+                "not in the wizard's instance catalog: no cost estimate, and AWS may not offer it",
+            );
+        }
+    }
+    if let Some(t) = catalog::catalog().instance(&c.control_plane_size)
+        && t.memory_gib < 4.0
+    {
+        r.warning("cluster.control_plane_size", &c.control_plane_size, text::SMALL_CONTROL_PLANE);
+    }
+    if c.bastion && c.topology != Topology::Private {
+        r.error("cluster.bastion", "true", Err("a bastion needs topology = \"private\" (kops: bastion supports --topology='private' only)".into()));
+    }
+    if c.networking == "kubenet" && c.topology == Topology::Private {
+        r.error(
+            "cluster.topology",
+            "private",
+            Err("kubenet cannot be used with a private topology; choose cilium or calico".into()),
+        );
+    }
+    if let Some(v) = &c.kubernetes_version {
+        r.error("cluster.kubernetes_version", v, kubernetes_version(v));
+    }
+
+    r.error("validate.wait", &a.validate.wait, positive_duration(&a.validate.wait));
+    r.error("validate.interval", &a.validate.interval, positive_duration(&a.validate.interval));
+    if let (Ok(wait), Ok(interval)) =
+        (parse_duration(&a.validate.wait), parse_duration(&a.validate.interval))
+        && interval > wait
+    {
+        r.error(
+            "validate.interval",
+            &a.validate.interval,
+            Err(format!("must not be longer than validate.wait ({})", a.validate.wait)),
+        );
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_ok(rule: impl Fn(&str) -> Rule, values: &[&str]) {
+        for v in values {
+            assert_eq!(rule(v), Ok(()), "{v:?} should pass");
+        }
+    }
+
+    fn all_bad(rule: impl Fn(&str) -> Rule, cases: &[(&str, &str)]) {
+        for (v, needle) in cases {
+            let err = rule(v).expect_err(v);
+            assert!(err.contains(needle), "{v:?}: {err:?} should mention {needle:?}");
+        }
+    }
+
+    #[test]
+    fn bucket_names() {
+        all_ok(
+            bucket_name,
+            &["abc", "acme-kops-state", "kops.state.store", "a1b2", &"a".repeat(63), "1bucket"],
+        );
+        all_bad(
+            bucket_name,
+            &[
+                ("ab", "3 to 63"),
+                (&"a".repeat(64), "3 to 63"),
+                ("Acme-State", "lower-case"),
+                ("acme_state", "'_'"),
+                ("-acme", "begin and end"),
+                ("acme.", "begin and end"),
+                ("acme..state", "two adjacent dots"),
+                ("192.168.5.4", "IP address"),
+                ("xn--acme", "xn--"),
+                ("sthree-acme", "sthree-"),
+                ("amzn-s3-demo-acme", "amzn-s3-demo-"),
+                ("acme-s3alias", "-s3alias"),
+                ("acme--ol-s3", "--ol-s3"),
+                ("acme.mrap", ".mrap"),
+                ("acme--x-s3", "--x-s3"),
+            ],
+        );
+    }
+
+    #[test]
+    fn iam_names() {
+        all_ok(|n| iam_name(n, 64), &["kops", "kops-admin", "a+b=c,d.e@f_g-h", &"u".repeat(64)]);
+        all_bad(
+            |n| iam_name(n, 64),
+            &[
+                ("", "1 to 64"),
+                (&"u".repeat(65), "1 to 64"),
+                ("kops user", "' '"),
+                ("kops/1", "'/'"),
+            ],
+        );
+        assert!(iam_name(&"g".repeat(128), 128).is_ok());
+    }
+
+    #[test]
+    fn profile_names() {
+        all_ok(profile_name, &["kops", "kops-prod", "team.kops_1"]);
+        all_bad(
+            profile_name,
+            &[("", "1 to 64"), ("kops]", "section headers"), ("my profile", "' '")],
+        );
+    }
+
+    #[test]
+    fn cluster_names() {
+        all_ok(cluster_name, &["kops.k8s.local", "dev.example.com", "a-1.b"]);
+        all_bad(
+            cluster_name,
+            &[
+                ("kops", "at least one dot"),
+                ("Kops.example.com", "'K'"),
+                ("kops_1.example.com", "'_'"),
+                ("-kops.example.com", "begins and ends"),
+                ("kops..example.com", "1 to 63"),
+                (&format!("{}.com", "a".repeat(64)), "1 to 63"),
+                ("", "1 to 253"),
+            ],
+        );
+    }
+
+    #[test]
+    fn regions_and_zones() {
+        all_ok(region_format, &["us-east-1", "eu-central-2", "us-gov-west-1"]);
+        all_bad(
+            region_format,
+            &[("us-east", "us-east-1"), ("US-EAST-1", "us-east-1"), ("useast1", "us-east-1")],
+        );
+        assert_eq!(zone_in_region("us-east-1a", "us-east-1"), Ok(()));
+        assert_eq!(zone_in_region("us-east-1f", "us-east-1"), Ok(()));
+        let err = zone_in_region("us-east-1g", "us-east-1").unwrap_err();
+        assert!(err.contains("us-east-1a"), "{err}");
+        assert!(
+            zone_in_region("eu-west-1a", "us-east-1")
+                .unwrap_err()
+                .contains("in the region us-east-1")
+        );
+        assert!(zone_in_region("us-east-1", "us-east-1").is_err());
+        assert!(zone_in_region("us-east-1ab", "us-east-1").is_err());
+    }
+
+    #[test]
+    fn counts() {
+        for ok in [1, 3, 5, 7] {
+            assert_eq!(control_plane_count(ok), Ok(()));
+        }
+        for bad in [0, 2, 4, 9] {
+            assert!(control_plane_count(bad).unwrap_err().contains("odd"));
+        }
+        assert_eq!(node_count(1), Ok(()));
+        assert_eq!(node_count(MAX_NODES), Ok(()));
+        assert!(node_count(0).is_err());
+        assert!(node_count(MAX_NODES + 1).unwrap_err().contains("1 to 100"));
+    }
+
+    #[test]
+    fn instance_types_and_networking() {
+        all_ok(instance_type_format, &["t3.medium", "m6i.2xlarge", "c7gn.metal-48xl"]);
+        all_bad(
+            instance_type_format,
+            &[("t3", "family.size"), ("T3.medium", "family.size"), ("t3.", "family.size")],
+        );
+        all_ok(
+            networking,
+            &["cilium", "calico", "flannel", "amazonvpc", "kindnet", "kube-router", "kubenet"],
+        );
+        all_bad(
+            networking,
+            &[
+                ("weave", "removed from kops in 1.28"),
+                ("canal", "removed from kops in 1.34"),
+                ("foo", "one of cilium"),
+            ],
+        );
+    }
+
+    #[test]
+    fn policies_and_versions() {
+        all_ok(
+            policy_arn,
+            &[
+                "arn:aws:iam::aws:policy/AmazonEC2FullAccess",
+                "arn:aws:iam::123456789012:policy/team/KopsExtra",
+            ],
+        );
+        all_bad(
+            policy_arn,
+            &[
+                ("AmazonEC2FullAccess", "ARNs"),
+                ("arn:aws:iam::12:policy/X", "ARNs"),
+                ("arn:aws:iam::aws:policy/", "ARNs"),
+            ],
+        );
+        all_ok(kubernetes_version, &["1.33", "1.33.2", "v1.33.2"]);
+        all_bad(kubernetes_version, &[("latest", "1.33.2"), ("1", "1.33.2"), ("1.33.x", "1.33.2")]);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        for bad in ["", "10", "m", "10 m", "ten minutes", "10d", "-5s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(format_duration(Duration::from_secs(600)), "10m");
+        assert_eq!(format_duration(Duration::from_secs(75)), "1m15s");
+        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
+        assert!(positive_duration("0s").unwrap_err().contains("longer than zero"));
+    }
+
+    fn answers(toml_text: &str) -> Answers {
+        crate::answers::parse(toml_text, std::path::Path::new("t.toml")).unwrap()
+    }
+
+    fn fields(list: &[Violation]) -> Vec<&str> {
+        list.iter().map(|v| v.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_defaults_pass_with_only_the_gossip_warning() {
+        let report = check_answers(&Answers::default());
+        assert!(report.is_ok(), "{}", report.render_errors());
+        assert_eq!(fields(&report.warnings), vec!["cluster.name"]);
+    }
+
+    #[test]
+    fn answers_name_the_field_the_value_and_the_rule() {
+        let report = check_answers(&answers(
+            r#"
+            [state_store]
+            bucket = "Bad_Bucket"
+            [cluster]
+            name = "dev.example.com"
+            networking = "weave"
+            control_plane_count = 2
+            zones = ["us-east-1a", "eu-west-1b"]
+            bastion = true
+            [validate]
+            wait = "10 minutes"
+            "#,
+        ));
+        assert_eq!(
+            fields(&report.errors),
+            vec![
+                "state_store.bucket",
+                "cluster.zones[1]",
+                "cluster.networking",
+                "cluster.control_plane_count",
+                "cluster.bastion",
+                "validate.wait",
+            ]
+        );
+        let text = report.render_errors();
+        assert!(
+            text.contains(
+                r#"state_store.bucket = "Bad_Bucket": bucket names may contain only lower-case"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"cluster.networking = "weave": weave was removed"#), "{text}");
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        let report = check_answers(&answers(
+            "[cluster]\nname = \"a.example.com\"\nnetworking = \"kubenet\"\ntopology = \"private\"\n",
+        ));
+        assert_eq!(fields(&report.errors), vec!["cluster.topology"]);
+
+        let report = check_answers(&answers("[aws]\nadmin_profile = \"kops\"\n"));
+        assert_eq!(fields(&report.errors), vec!["aws.kops_profile"]);
+
+        let report = check_answers(&answers("[aws]\nkops_profile = \"default\"\n"));
+        assert_eq!(fields(&report.errors), vec!["aws.kops_profile"]);
+
+        let report = check_answers(&answers("[validate]\nwait = \"1m\"\ninterval = \"2m\"\n"));
+        assert_eq!(fields(&report.errors), vec!["validate.interval"]);
+
+        let report =
+            check_answers(&answers("[cluster]\nzones = [\"us-east-1a\", \"us-east-1a\"]\n"));
+        assert_eq!(fields(&report.errors), vec!["cluster.zones"]);
+    }
+
+    #[test]
+    fn warnings_do_not_stop_the_run() {
+        let report = check_answers(&answers(
+            r#"
+            [iam]
+            policies = ["arn:aws:iam::aws:policy/AmazonEC2FullAccess"]
+            [cluster]
+            name = "dev.example.com"
+            control_plane_size = "t3.micro"
+            node_size = "x9.huge"
+            "#,
+        ));
+        assert!(report.is_ok(), "{}", report.render_errors());
+        let warned = fields(&report.warnings);
+        assert_eq!(warned.iter().filter(|f| **f == "iam.policies").count(), 6);
+        assert!(warned.contains(&"cluster.control_plane_size"), "{warned:?}");
+        assert!(warned.contains(&"cluster.node_size"), "{warned:?}");
+        assert!(report.render_warnings().contains("4 GiB"));
+    }
+}

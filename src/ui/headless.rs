@@ -1,0 +1,360 @@
+//! The non-interactive front end (`--yes`, and the commands that ask nothing): one plain line
+//! per event, no colours, spinners or cursor movement, so logs and CI read cleanly.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::doctor::{Check, Status};
+use crate::engine::events::{Change, Event};
+use crate::engine::validate::Phase;
+use crate::journal::{Journal, State};
+use crate::rules;
+
+/// `14:02:11`, local time.
+pub fn clock() -> String {
+    jiff::ZonedDateTime::now().strftime("%H:%M:%S").to_string()
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.2}s", d.as_secs_f64())
+}
+
+/// Turns events into lines. It remembers the last validation it showed, so that a long wait
+/// prints a line when the phase or the counts change, not one per poll.
+#[derive(Debug, Default)]
+pub struct Lines {
+    last_validation: Option<(Phase, u32, u32, usize)>,
+}
+
+impl Lines {
+    /// The line for an event, or `None` for events this front end does not show (kops's own
+    /// output goes to the log file).
+    pub fn line(&mut self, event: &Event, clock: &str) -> Option<String> {
+        match event {
+            Event::StepStarted { .. } | Event::Output { .. } => None,
+            Event::Note { message } => Some(format!("[i] {clock} {message}")),
+            Event::Item { step, change, message, elapsed } => {
+                let (mark, time) = match change {
+                    Change::Created => ("✔", format!(" ({})", seconds(*elapsed))),
+                    Change::Unchanged => ("=", String::new()),
+                    Change::Info => ("i", String::new()),
+                    Change::Warning => ("!", String::new()),
+                };
+                Some(format!("[{mark}] {clock} {}: {message}{time}", step.short()))
+            }
+            Event::Validation(v) => {
+                let a = &v.attempt;
+                let key = (a.phase, a.ready_nodes, a.expected_nodes, a.failures.len());
+                if self.last_validation == Some(key) {
+                    return None;
+                }
+                self.last_validation = Some(key);
+                Some(format!(
+                    "[…] {clock} validate: {}, {}/{} ready (attempt {}, {} of {})",
+                    a.phase.describe(),
+                    a.ready_nodes,
+                    a.expected_nodes,
+                    v.number,
+                    rules::format_duration(Duration::from_secs(v.elapsed.as_secs())),
+                    rules::format_duration(v.wait),
+                ))
+            }
+            Event::StepFinished { step, elapsed } => {
+                Some(format!("[✔] {clock} {}: done ({})", step.short(), seconds(*elapsed)))
+            }
+            Event::StepFailed { step, elapsed, .. } => {
+                Some(format!("[✘] {clock} {}: failed ({})", step.short(), seconds(*elapsed)))
+            }
+        }
+    }
+}
+
+/// Prints events until the engine drops its end of the channel.
+pub async fn print_events(mut events: UnboundedReceiver<Event>) {
+    let mut lines = Lines::default();
+    while let Some(event) = events.recv().await {
+        if let Some(line) = lines.line(&event, &clock()) {
+            // A closed stdout (`| head`) must not stop the engine mid-change.
+            let _ = writeln!(io::stdout().lock(), "{line}");
+        }
+    }
+}
+
+/// Runs setup with progress lines; returns when the engine is done and every line is out.
+pub fn setup(
+    request: crate::engine::setup::Request<'_>,
+) -> anyhow::Result<crate::journal::Journal> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let (sink, events) = crate::engine::events::Sink::channel();
+        let printer = tokio::spawn(print_events(events));
+        let result = interruptible(crate::engine::setup::setup(request, &sink)).await;
+        drop(sink);
+        let _ = printer.await;
+        result
+    })
+}
+
+/// Runs engine work until it ends or the user presses Ctrl-C. Dropping the work on Ctrl-C
+/// stops it between two AWS calls and kills a running kops (`kill_on_drop`); the journal
+/// already holds the intent of whatever was under way, so a rerun settles and continues it.
+async fn interruptible<T, E>(work: impl Future<Output = Result<T, E>>) -> anyhow::Result<T>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    tokio::select! {
+        result = work => Ok(result?),
+        _ = tokio::signal::ctrl_c() => {
+            tracing::warn!("interrupted by the user");
+            Err(crate::exit::Interrupted.into())
+        }
+    }
+}
+
+/// The teardown plan in words: what will be deleted, in order, with kops's inventory of the
+/// cluster's cloud resources, and what is kept.
+pub fn describe_teardown(prepared: &crate::engine::teardown::Prepared) -> String {
+    use crate::plan::{Action, KopsPurpose};
+    let mut out = format!(
+        "Teardown of cluster {} (journal {})\n",
+        prepared.journal.cluster,
+        prepared.journal.path().display()
+    );
+    if prepared.is_empty() {
+        out.push_str("Nothing to delete: the journal records nothing the wizard created that is still there.\n");
+    } else {
+        out.push_str("Will delete, in this order:\n");
+    }
+    for (i, step) in prepared.plan.steps.iter().enumerate() {
+        out.push_str(&format!("  {}. {}\n", i + 1, step.id.title()));
+        for action in &step.actions {
+            let line = match action {
+                Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => {
+                    let mut counts: Vec<(String, usize)> = Vec::new();
+                    for r in &prepared.cloud {
+                        match counts.iter_mut().find(|(k, _)| *k == r.kind) {
+                            Some((_, n)) => *n += 1,
+                            None => counts.push((r.kind.clone(), 1)),
+                        }
+                    }
+                    let list: Vec<String> =
+                        counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    match list.is_empty() {
+                        true => "the cluster's state (kops lists no cloud resources)".to_string(),
+                        false => {
+                            format!("{} cloud resources: {}", prepared.cloud.len(), list.join(", "))
+                        }
+                    }
+                }
+                Action::Kops { .. } => continue,
+                Action::EmptyBucket { bucket } => {
+                    format!("every object version and delete marker in {bucket}")
+                }
+                Action::DeleteBucket { bucket } => format!("bucket {bucket}"),
+                Action::DeleteAccessKeys { user } => format!("every access key of user {user}"),
+                Action::DeleteAccessKey { user, key_id } => {
+                    format!("access key {key_id} of user {user}")
+                }
+                Action::RemoveUserFromGroup { user, group } => {
+                    format!("user {user}'s membership of group {group}")
+                }
+                Action::DeleteUser { user } => format!("IAM user {user}"),
+                Action::DetachGroupPolicy { group, policy_arn } => {
+                    format!(
+                        "policy {} on group {group}",
+                        policy_arn.rsplit('/').next().unwrap_or(policy_arn)
+                    )
+                }
+                Action::DeleteGroup { group } => format!("IAM group {group}"),
+                Action::RemoveProfile { profile } => {
+                    format!("AWS profile {profile} (credentials and config files)")
+                }
+                Action::DeleteSshKey { private_key } => {
+                    format!("SSH key pair {private_key} and {private_key}.pub")
+                }
+                other => format!("{other:?}"),
+            };
+            out.push_str(&format!("     - {line}\n"));
+        }
+    }
+    if !prepared.plan.kept.is_empty() {
+        out.push_str("Will keep:\n");
+        for kept in &prepared.plan.kept {
+            out.push_str(&format!("  - {kept}\n"));
+        }
+    }
+    out
+}
+
+/// Runs teardown: prepare, show, confirm (typed, unless `--yes`), delete, check what is left.
+/// Returns the exit code: 0 when nothing is left, 1 when something is or the user aborted.
+pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> anyhow::Result<u8> {
+    let answers = request.answers;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (sink, events) = crate::engine::events::Sink::channel();
+    let printer = runtime.spawn(print_events(events));
+    let prepared = runtime.block_on(crate::engine::teardown::prepare(request, &sink));
+    let prepared = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            drop(sink);
+            let _ = runtime.block_on(printer);
+            return Err(e.into());
+        }
+    };
+    print!("{}", describe_teardown(&prepared));
+    if prepared.is_empty() {
+        return Ok(0);
+    }
+    if !yes && !super::plain::confirm_typed(&answers.cluster.name)? {
+        println!("Aborted: the name did not match. Nothing was deleted.");
+        return Ok(crate::exit::FAILED);
+    }
+    let outcome =
+        runtime.block_on(interruptible(crate::engine::teardown::execute(prepared, answers, &sink)));
+    drop(sink);
+    let _ = runtime.block_on(printer);
+    let outcome = outcome?;
+    if outcome.leftovers.is_empty() {
+        println!(
+            "\nteardown done: nothing left that the wizard created. Journal: {}",
+            outcome.journal.path().display()
+        );
+        Ok(0)
+    } else {
+        println!("\nteardown finished, but these are still there:");
+        for left in &outcome.leftovers {
+            println!("  - {left}");
+        }
+        Ok(crate::exit::FAILED)
+    }
+}
+
+/// What to tell the user when setup is done: how to use the cluster (when the cluster steps
+/// ran) and where the journal and the log are.
+pub fn done_text(
+    answers: &crate::answers::Answers,
+    journal: &Journal,
+    log: &std::path::Path,
+    steps: &[crate::plan::SetupStep],
+) -> String {
+    let mut out = String::from("\nsetup done.\n");
+    if steps.contains(&crate::plan::SetupStep::Validate) {
+        out.push_str("Use the cluster:\n");
+        if let Some(store) = &journal.state_store {
+            out.push_str(&format!("  export KOPS_STATE_STORE={store}\n"));
+        }
+        out.push_str(&format!("  export KOPS_CLUSTER_NAME={}\n", answers.cluster.name));
+        out.push_str(&format!("  export AWS_PROFILE={}\n", answers.aws.kops_profile));
+        out.push_str("  kubectl get nodes\n");
+    } else if let Some(store) = &journal.state_store {
+        out.push_str(&format!("  export KOPS_STATE_STORE={store}\n"));
+    }
+    out.push_str(&format!("Journal: {}\nLog: {}\n", journal.path().display(), log.display()));
+    out
+}
+
+/// Prints the doctor's checks, one per line, aligned.
+pub fn print_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for check in checks {
+        let mark = match check.status {
+            Status::Ok => "✔",
+            Status::Warn => "!",
+            Status::Fail => "✘",
+        };
+        writeln!(out, "{mark} {:width$}  {}", check.name, check.detail)?;
+    }
+    let failed = checks.iter().filter(|c| c.status == Status::Fail).count();
+    let warned = checks.iter().filter(|c| c.status == Status::Warn).count();
+    match failed {
+        0 => writeln!(out, "\nready: {warned} warning(s)"),
+        n => writeln!(out, "\nnot ready: {n} problem(s), {warned} warning(s)"),
+    }
+}
+
+/// Prints what the journals record, one table per cluster.
+pub fn print_status(
+    out: &mut impl Write,
+    journals: &[Journal],
+    state_dir: &std::path::Path,
+) -> io::Result<()> {
+    if journals.is_empty() {
+        return writeln!(
+            out,
+            "no journal in {}: setup has not run with this state dir",
+            state_dir.display()
+        );
+    }
+    for journal in journals {
+        writeln!(out, "cluster {} (region {})", journal.cluster, journal.region)?;
+        writeln!(out, "  journal      {}", journal.path().display())?;
+        if let Some(store) = &journal.state_store {
+            writeln!(out, "  state store  {store}")?;
+        }
+        if let Some(v) = &journal.last_validation {
+            writeln!(
+                out,
+                "  validation   {}, {}/{} nodes ready ({})",
+                v.phase, v.ready_nodes, v.expected_nodes, v.at
+            )?;
+            for failure in &v.failures {
+                writeln!(out, "               - {failure}")?;
+            }
+        }
+        let rows: Vec<[String; 3]> = journal
+            .entries
+            .iter()
+            .map(|e| {
+                let state = match e.state {
+                    State::Intent => "about to be created (unconfirmed)",
+                    State::Created => "created by the wizard",
+                    State::Found => "found (kept at teardown)",
+                    State::Deleted => "deleted",
+                };
+                [e.describe(), state.to_string(), e.at.clone()]
+            })
+            .collect();
+        let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+        let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
+        for [what, state, at] in &rows {
+            writeln!(out, "  {what:w0$}  {state:w1$}  {at}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{SetupStep, StepId};
+
+    #[test]
+    fn lines_carry_mark_clock_step_and_time() {
+        let step = StepId::Setup(SetupStep::Credentials);
+        let created = Event::Item {
+            step,
+            change: Change::Created,
+            message: "group kops created".into(),
+            elapsed: Duration::from_millis(50),
+        };
+        assert_eq!(
+            Lines::default().line(&created, "14:02:11").unwrap(),
+            "[✔] 14:02:11 iam: group kops created (0.05s)"
+        );
+        let same = Event::Item {
+            step,
+            change: Change::Unchanged,
+            message: "x".into(),
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(Lines::default().line(&same, "t").unwrap(), "[=] t iam: x");
+        let failed =
+            Event::StepFailed { step, error: "boom".into(), elapsed: Duration::from_secs(1) };
+        assert_eq!(Lines::default().line(&failed, "t").unwrap(), "[✘] t iam: failed (1.00s)");
+        assert_eq!(Lines::default().line(&Event::StepStarted { step }, "t"), None);
+    }
+}

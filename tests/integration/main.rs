@@ -1,0 +1,13 @@
+//! Integration tests: the real binary and the engine against a real moto server and the kops
+//! stand-in, each test in an isolated environment. One test binary keeps linking cheap.
+
+mod aws_client;
+mod cli;
+mod cluster;
+mod doctor;
+mod plan;
+mod plan_scripts;
+mod setup;
+mod support;
+mod teardown;
+mod testbed;

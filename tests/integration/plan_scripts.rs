@@ -1,0 +1,93 @@
+//! The plan scripts run for real: the setup script with the aws CLI, ssh-keygen and the kops
+//! stand-in against moto, then the teardown script; AWS's state is checked through the SDK.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use crate::support::{Moto, TestEnv, admin_clients, python, repo, run};
+
+const ANSWERS: &str = r#"
+[state_store]
+bucket = "script-kops-state"
+[cluster]
+name = "script.example.com"
+"#;
+
+/// Puts the aws CLI (from the test Python) on the environment's PATH.
+fn install_aws_cli(env: &TestEnv) {
+    let ok =
+        Command::new(python()).args(["-c", "import awscli"]).status().is_ok_and(|s| s.success());
+    assert!(ok, "the test Python lacks the aws CLI: run scripts/test, which installs it");
+    let aws = env.path("bin/aws");
+    fs::write(&aws, format!("#!/bin/sh\nexec '{}' -m awscli \"$@\"\n", python().display()))
+        .unwrap();
+    fs::set_permissions(&aws, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn script(env: &TestEnv, args: &[&str]) -> std::path::PathBuf {
+    let answers = env.answers(ANSWERS);
+    let (code, out, err) = run(env.wizard().arg("plan").args(args).arg("-c").arg(&answers));
+    assert_eq!(code, 0, "{err}");
+    let name = if args.is_empty() { "setup.sh" } else { "teardown.sh" };
+    let path = env.path(name);
+    fs::write(&path, out).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn the_setup_and_teardown_scripts_work_against_aws() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    install_aws_cli(&env);
+    let keep = "# a profile of the user's own\n[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = x\n";
+    fs::create_dir_all(env.home().join(".aws")).unwrap();
+    fs::write(env.home().join(".aws/credentials"), keep).unwrap();
+
+    let setup = script(&env, &[]);
+    let (code, out, err) =
+        run(env.apply(&mut Command::new("bash")).arg(&setup).current_dir(repo()));
+    assert_eq!(code, 0, "the setup script failed:\n{out}\n{err}");
+
+    let c = admin_clients(&moto).await;
+    assert_eq!(c.attached_group_policies("kops").await.unwrap().len(), 7);
+    let keys = c.access_keys("kops").await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert!(c.versioning_enabled("script-kops-state").await.unwrap());
+    assert!(c.encryption_enabled("script-kops-state").await.unwrap());
+    let private = env.home().join(".ssh/kops");
+    assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
+    // kops ran as the kops user, not with the admin's key variables.
+    let calls = env.kops_calls();
+    let create = calls.iter().find(|c| c["argv"][0] == "create").expect("kops create ran");
+    assert_eq!(create["access_key_id"], keys[0].id.as_str(), "{create}");
+    assert!(calls.iter().any(|c| c["argv"][0] == "validate"), "{calls:?}");
+
+    // kops-like long keys: a page of 1000 of them is more than one command-line argument may
+    // hold, which the emptying loop must survive.
+    let mut fill = Command::new(python());
+    env.apply(&mut fill).args([
+        "-c",
+        "import boto3\ns3 = boto3.client('s3')\nfor i in range(1100):\n    \
+         s3.put_object(Bucket='script-kops-state', Key='script.example.com/backups/etcd/main/control/%s-%05d' % ('x' * 60, i), Body=b'v')",
+    ]);
+    let (code, _, err) = run(&mut fill);
+    assert_eq!(code, 0, "{err}");
+
+    let teardown = script(&env, &["--teardown"]);
+    let (code, out, err) =
+        run(env.apply(&mut Command::new("bash")).arg(&teardown).current_dir(repo()));
+    assert_eq!(code, 0, "the teardown script failed:\n{out}\n{err}");
+
+    assert!(!c.user_exists("kops").await.unwrap());
+    assert!(!c.group_exists("kops").await.unwrap());
+    let buckets = c.s3.list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty(), "the versioned bucket was emptied and deleted");
+    let cloud = fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default();
+    assert!(!cloud.contains("script.example.com"), "{cloud}");
+    let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap();
+    assert_eq!(creds.trim_end(), keep.trim_end(), "only the kops profile is removed");
+    let config = fs::read_to_string(env.home().join(".aws/config")).unwrap_or_default();
+    assert!(!config.contains("[profile kops]"), "{config}");
+}

@@ -1,0 +1,267 @@
+//! The test bed: a real moto server on a free loopback port, an isolated environment for each
+//! test (HOME, XDG dirs, AWS_* variables), and the kops stand-in installed as `kops`.
+#![allow(dead_code)] // Each test module uses a different part of the bed.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository root (for the stand-in and the fixtures).
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A Python that has moto's server: `KW_TEST_PYTHON`, else the virtualenv `scripts/test`
+/// makes under target/, else `python3` if it has moto. Never skips: without moto every test
+/// that needs it fails and says how to get it.
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let candidates = std::env::var_os("KW_TEST_PYTHON")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain([repo().join("target/test-venv/bin/python"), PathBuf::from("python3")]);
+        for candidate in candidates {
+            // The absolute interpreter, so the tests' own PATH (and pyenv shims) do not matter.
+            let found = Command::new(&candidate)
+                .args(["-c", "import moto.server, flask_cors, boto3, sys; print(sys.executable)"])
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+                .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+            if let Some(python) = found {
+                return python;
+            }
+        }
+        panic!(
+            "no Python with moto's server found: run `scripts/test` (it installs moto into \
+             target/test-venv), or set KW_TEST_PYTHON to a python that has `moto[server]`"
+        );
+    })
+}
+
+/// A moto server of our own, stopped when dropped. Its request log tells which AWS requests
+/// reached it.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        // A port picked by binding to 0 can be taken by someone else before moto binds it:
+        // try a few times rather than fail the test on a race.
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let log = dir.path().join("moto.log");
+            let out = fs::File::create(&log).expect("moto log");
+            let err = out.try_clone().expect("moto log");
+            let port = free_port();
+            let child = Command::new(python())
+                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .expect("start the moto server");
+            let mut moto = Moto { child, port, log, _dir: dir };
+            if moto.wait_ready(Duration::from_secs(30)) {
+                return moto;
+            }
+            // Dropping `moto` kills the failed server before the next try.
+        }
+        panic!("the moto server did not start in 5 tries");
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return false; // exited: the port was taken, or moto is broken
+            }
+            if http_get(self.port, "/moto-api/").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// The AWS requests moto has answered (its own `/moto-api/` calls left out), as logged.
+    pub fn requests(&self) -> Vec<String> {
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        log.lines()
+            .filter(|l| l.contains("\" ") && l.contains(" HTTP/1.1\""))
+            .filter(|l| !l.contains("/moto-api/"))
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A minimal HTTP GET, enough to see that the server answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream =
+        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
+            .ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+/// The admin credentials the tests hand the wizard (moto accepts any).
+pub const ADMIN_KEY_ID: &str = "AKIAADMINTESTKEY0001";
+pub const ADMIN_SECRET: &str = "admin-secret-never-printed-0001";
+
+/// An isolated environment: its own HOME and XDG dirs, only the AWS_* variables it sets, and
+/// a PATH of its own `bin` dir plus the system's (so no kops of the developer's is found).
+pub struct TestEnv {
+    pub dir: tempfile::TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    /// An environment whose AWS calls go to `moto` with admin credentials in the key variables.
+    pub fn new(moto: Option<&Moto>) -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let root = dir.path();
+        for sub in ["home", "config", "state", "data", "cache", "bin"] {
+            fs::create_dir_all(root.join(sub)).expect("test dirs");
+        }
+        let p = |sub: &str| root.join(sub).display().to_string();
+        let mut vars = vec![
+            ("HOME".to_string(), p("home")),
+            ("XDG_CONFIG_HOME".into(), p("config")),
+            ("XDG_STATE_HOME".into(), p("state")),
+            ("XDG_DATA_HOME".into(), p("data")),
+            ("XDG_CACHE_HOME".into(), p("cache")),
+            ("PATH".into(), format!("{}:/usr/local/bin:/usr/bin:/bin", p("bin"))),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            // boto3 (the stand-in, the tests' own checks) reads only the older name.
+            ("AWS_DEFAULT_REGION".into(), "us-east-1".into()),
+            // Without this the SDK's chain would probe the EC2 metadata endpoint and wait.
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("NO_COLOR".into(), "1".into()),
+        ];
+        if let Some(moto) = moto {
+            vars.push(("AWS_ENDPOINT_URL".into(), moto.endpoint()));
+            vars.push(("AWS_ACCESS_KEY_ID".into(), ADMIN_KEY_ID.into()));
+            vars.push(("AWS_SECRET_ACCESS_KEY".into(), ADMIN_SECRET.into()));
+        }
+        TestEnv { dir, vars }
+    }
+
+    pub fn path(&self, sub: &str) -> PathBuf {
+        self.dir.path().join(sub)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    pub fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.unset(key);
+        self.vars.push((key.into(), value.into()));
+    }
+
+    pub fn unset(&mut self, key: &str) {
+        self.vars.retain(|(k, _)| k != key);
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.vars.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// `cmd` with the environment cleared and replaced by this one.
+    pub fn apply<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env_clear().envs(self.vars.iter().map(|(k, v)| (k, v)))
+    }
+
+    /// The wizard binary, in this environment.
+    pub fn wizard(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kops-wizard"));
+        self.apply(&mut cmd);
+        cmd.current_dir(self.dir.path()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Installs the kops stand-in as `bin/kops` and gives it a home for its call log and
+    /// fake cloud. Returns its path.
+    pub fn install_fake_kops(&mut self) -> PathBuf {
+        let home = self.path("fake-kops");
+        fs::create_dir_all(&home).expect("fake kops home");
+        let script = repo().join("tests/support/fake_kops.py");
+        let kops = self.path("bin/kops");
+        fs::write(
+            &kops,
+            format!("#!/bin/sh\nexec '{}' '{}' \"$@\"\n", python().display(), script.display()),
+        )
+        .expect("write the kops wrapper");
+        fs::set_permissions(&kops, fs::Permissions::from_mode(0o755)).expect("chmod kops");
+        self.set("FAKE_KOPS_HOME", home.display().to_string());
+        kops
+    }
+
+    /// The stand-in's call log: one JSON object per kops invocation.
+    pub fn kops_calls(&self) -> Vec<serde_json::Value> {
+        let log = fs::read_to_string(self.path("fake-kops/calls.jsonl")).unwrap_or_default();
+        log.lines().map(|l| serde_json::from_str(l).expect("a JSON call record")).collect()
+    }
+
+    /// Writes an answers file into the environment and returns its path.
+    pub fn answers(&self, toml: &str) -> PathBuf {
+        let path = self.path("answers.toml");
+        fs::write(&path, toml).expect("write answers");
+        path
+    }
+}
+
+/// Runs a command and returns (exit code, stdout, stderr).
+pub fn run(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().expect("run the command");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.
+pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
+    use aws_sdk_s3::config::{Credentials, Region};
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "test"))
+        .endpoint_url(moto.endpoint())
+        .load()
+        .await;
+    kops_wizard::engine::aws::Clients::new(&config)
+}

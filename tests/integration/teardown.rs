@@ -1,0 +1,290 @@
+//! `teardown` after a real setup (moto + the kops stand-in): what is left is read from AWS,
+//! the credentials files and the stand-in's cloud, not from the wizard's output.
+
+use std::fs;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+use kops_wizard::engine::aws::Clients;
+use serde_json::Value;
+
+use crate::support::{Moto, TestEnv, admin_clients, run};
+
+const ANSWERS: &str = r#"
+[state_store]
+bucket = "teardown-kops-state"
+[ssh]
+key_type = "ed25519"
+[cluster]
+name = "td.example.com"
+[validate]
+wait = "1m"
+interval = "100ms"
+"#;
+
+fn wizard(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
+    let file = env.answers(ANSWERS);
+    run(env.wizard().args(args).arg("-c").arg(file))
+}
+
+fn ready_env(moto: &Moto) -> TestEnv {
+    let mut env = TestEnv::new(Some(moto));
+    env.install_fake_kops();
+    env
+}
+
+fn cloud(env: &TestEnv) -> String {
+    fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default()
+}
+
+async fn nothing_left(c: &Clients, env: &TestEnv) {
+    assert!(!c.user_exists("kops").await.unwrap(), "the IAM user is left");
+    assert!(!c.group_exists("kops").await.unwrap(), "the IAM group is left");
+    let buckets = c.s3.list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty(), "a bucket is left");
+    assert!(!cloud(env).contains("td.example.com"), "cloud resources are left: {}", cloud(env));
+    let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap_or_default();
+    assert!(!creds.contains("[kops]"), "{creds}");
+    let config = fs::read_to_string(env.home().join(".aws/config")).unwrap_or_default();
+    assert!(!config.contains("[profile kops]"), "{config}");
+}
+
+#[tokio::test]
+async fn setup_then_teardown_leaves_nothing() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    let (code, out, err) = wizard(&env, &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(cloud(&env).contains("td.example.com"));
+
+    // The plan shows the journal's resources only.
+    let (_, plan, _) = wizard(&env, &["plan", "--teardown"]);
+    assert!(
+        plan.contains("kops_as_user delete cluster") && plan.contains("aws iam delete-group"),
+        "{plan}"
+    );
+    assert!(plan.contains("Kept: SSH key ~/.ssh/kops.pub: pass --delete-ssh-key"), "{plan}");
+
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Will delete, in this order:"), "{out}");
+    assert!(out.contains("cloud resources:"), "kops's inventory is shown: {out}");
+    assert!(out.contains("nothing left that the wizard created"), "{out}");
+    nothing_left(&admin_clients(&moto).await, &env).await;
+    assert!(env.home().join(".ssh/kops").exists(), "the SSH key is kept without --delete-ssh-key");
+
+    let (code, status, _) = run(env.wizard().arg("status"));
+    assert_eq!(code, 0);
+    assert!(
+        status.contains("S3 bucket teardown-kops-state") && status.contains("deleted"),
+        "{status}"
+    );
+
+    // --yes never falls back to the default cluster name.
+    let (code, _, err) = run(env.wizard().args(["teardown", "--yes"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs the answers file that names the cluster"), "{err}");
+
+    // A second teardown has nothing to do and says so.
+    let (code, out, _) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Nothing to delete"), "{out}");
+}
+
+#[tokio::test]
+async fn a_bucket_with_thousands_of_versions_and_markers_is_emptied_and_deleted() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    assert_eq!(wizard(&env, &["setup", "--yes", "--only", "credentials,state-store"]).0, 0);
+    let c = admin_clients(&moto).await;
+    // 1500 keys written twice (two versions each), then 500 of them deleted (delete markers).
+    let mut tasks = tokio::task::JoinSet::new();
+    for chunk in 0..30 {
+        let s3 = c.s3.clone();
+        tasks.spawn(async move {
+            for i in chunk * 50..(chunk + 1) * 50 {
+                let key = format!("extra/{i:05}");
+                for body in [&b"one"[..], &b"two"[..]] {
+                    s3.put_object()
+                        .bucket("teardown-kops-state")
+                        .key(&key)
+                        .body(ByteStream::from_static(body))
+                        .send()
+                        .await
+                        .unwrap();
+                }
+                if i % 3 == 0 {
+                    s3.delete_object()
+                        .bucket("teardown-kops-state")
+                        .key(&key)
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+    let listed =
+        c.s3.list_object_versions()
+            .bucket("teardown-kops-state")
+            .max_keys(1000)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(listed.is_truncated(), Some(true), "more than one page of versions");
+
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("3500 object versions and delete markers deleted"), "{out}");
+    assert!(c.s3.list_buckets().send().await.unwrap().buckets().is_empty());
+}
+
+#[tokio::test]
+async fn a_stuck_cluster_delete_stops_before_the_bucket_and_a_rerun_finishes() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    assert_eq!(wizard(&env, &["setup", "--yes"]).0, 0);
+    env.set("FAKE_KOPS_DELETE", "stuck");
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("kops could not delete cluster td.example.com"), "{err}");
+    assert!(err.contains("Run `kops-wizard teardown` again"), "{err}");
+    let blocked: Vec<&str> =
+        out.lines().filter(|l| l.contains("blocked by dependencies")).collect();
+    // The stuck stand-in retries three rounds; the volumes go after the first, then the set
+    // stays the same: two lines, one per change, none per retry.
+    assert_eq!(blocked.len(), 2, "one line per change of the blocked set, not per retry:\n{out}");
+    assert!(blocked[0].contains("volume:") && !blocked[1].contains("volume:"), "{blocked:?}");
+    assert!(blocked[1].contains("vpc:vpc-"), "the blocked resources are named: {}", blocked[1]);
+    let c = admin_clients(&moto).await;
+    assert!(c.user_exists("kops").await.unwrap(), "IAM is untouched");
+    assert_eq!(
+        c.bucket_access("teardown-kops-state").await.unwrap(),
+        kops_wizard::engine::s3::BucketAccess::Yours
+    );
+
+    env.unset("FAKE_KOPS_DELETE");
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    nothing_left(&c, &env).await;
+}
+
+#[tokio::test]
+async fn what_existed_before_is_kept_and_reported() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    let c = admin_clients(&moto).await;
+    c.create_bucket("teardown-kops-state", "us-east-1").await.unwrap();
+    c.create_group("kops").await.unwrap();
+    c.create_user("kops").await.unwrap();
+    assert_eq!(wizard(&env, &["setup", "--yes"]).0, 0);
+
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for kept in [
+        "bucket teardown-kops-state: it was there before",
+        "IAM user kops: it was there before",
+        "IAM group kops: it was there before",
+    ] {
+        assert!(out.contains(kept), "{kept}:\n{out}");
+    }
+    assert!(c.user_exists("kops").await.unwrap() && c.group_exists("kops").await.unwrap());
+    assert_eq!(
+        c.bucket_access("teardown-kops-state").await.unwrap(),
+        kops_wizard::engine::s3::BucketAccess::Yours
+    );
+    // What the wizard added to them is gone: its key, the membership, the policies, the cluster.
+    assert!(c.access_keys("kops").await.unwrap().is_empty());
+    assert!(c.user_groups("kops").await.unwrap().is_empty());
+    assert!(c.attached_group_policies("kops").await.unwrap().is_empty());
+    assert!(!cloud(&env).contains("td.example.com"));
+    assert!(!c.object_exists("teardown-kops-state", "td.example.com/config").await.unwrap());
+}
+
+#[tokio::test]
+async fn after_a_setup_that_died_halfway_only_its_work_is_deleted() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    env.set("FAKE_KOPS_FAIL_ONCE", "create");
+    assert_eq!(wizard(&env, &["setup", "--yes"]).0, 1);
+    env.unset("FAKE_KOPS_FAIL_ONCE");
+    let calls_before = env.kops_calls().len();
+
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let calls: Vec<Value> = env.kops_calls()[calls_before..].to_vec();
+    assert!(
+        calls.iter().all(|c| c["argv"][0] != "delete"),
+        "no cluster was made, so kops deletes nothing: {calls:?}"
+    );
+    nothing_left(&admin_clients(&moto).await, &env).await;
+}
+
+/// tmux drives the real binary on a terminal: a wrong name aborts, the right one deletes.
+#[tokio::test]
+async fn the_typed_confirmation_guards_the_deletion() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    assert_eq!(wizard(&env, &["setup", "--yes", "--only", "credentials,state-store"]).0, 0);
+    let file = env.answers(ANSWERS);
+    let session = format!("kw-{}", std::process::id());
+    let exports: String = [
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_STATE_HOME",
+        "PATH",
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "AWS_EC2_METADATA_DISABLED",
+        "FAKE_KOPS_HOME",
+    ]
+    .iter()
+    .filter_map(|k| env.get(k).map(|v| format!("{k}='{v}' ")))
+    .collect();
+    let tmux =
+        |args: &[&str]| Command::new("tmux").args(["-L", &session]).args(args).output().unwrap();
+    let pane = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
+    };
+    let wait_for = |needle: &str| {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            let text = pane();
+            if text.contains(needle) {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{needle:?} never appeared:\n{}", pane());
+    };
+    let command = |label: &str| {
+        format!(
+            "env -i {exports} {} teardown -c {}; echo {label}-exit=$?; sleep 30",
+            env!("CARGO_BIN_EXE_kops-wizard"),
+            file.display()
+        )
+    };
+
+    tmux(&["new-session", "-d", "-s", &session, "-x", "150", "-y", "50", &command("first")]);
+    wait_for("Type the cluster name");
+    tmux(&["send-keys", "-t", &session, "-l", "prod.example.com"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let text = wait_for("first-exit=");
+    assert!(text.contains("Nothing was deleted") && text.contains("first-exit=1"), "{text}");
+    let c = admin_clients(&moto).await;
+    assert!(c.user_exists("kops").await.unwrap(), "a wrong name deletes nothing");
+    tmux(&["kill-session", "-t", &session]);
+
+    tmux(&["new-session", "-d", "-s", &session, "-x", "150", "-y", "50", &command("second")]);
+    wait_for("Type the cluster name");
+    tmux(&["send-keys", "-t", &session, "-l", "td.example.com"]);
+    tmux(&["send-keys", "-t", &session, "Enter"]);
+    let text = wait_for("second-exit=");
+    tmux(&["kill-server"]);
+    assert!(text.contains("second-exit=0"), "{text}");
+    assert!(!c.user_exists("kops").await.unwrap());
+}
