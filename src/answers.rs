@@ -246,12 +246,8 @@ impl fmt::Display for Source {
 /// Why the answers could not be used. Every variant is bad input: exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswersError {
-    #[error("cannot read the answers file {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read the answers file {}: {error}", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     /// The TOML parser's message already names the line, the column and the key.
     #[error("the answers file {} is not valid: {message}", path.display())]
     Parse { path: PathBuf, message: String },
@@ -285,7 +281,7 @@ pub fn load(
         (None, _) => return Ok((Answers::default(), Source::Defaults)),
     };
     let text = std::fs::read_to_string(path)
-        .map_err(|source| AnswersError::Read { path: path.to_path_buf(), source })?;
+        .map_err(|error| AnswersError::Read { path: path.to_path_buf(), error })?;
     Ok((parse(&text, path)?, Source::File(path.to_path_buf())))
 }
 

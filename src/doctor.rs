@@ -167,7 +167,7 @@ async fn check_kops_profile(clients: &Clients, a: &Answers) -> Check {
             format!("{profile} is not saved yet: setup creates it"),
         ),
         Ok(Some(key)) => match clients.identity_of(&key).await {
-            Ok(id) if id.arn.ends_with(&format!(":user/{}", a.iam.user)) => {
+            Ok(id) if id.is_user(&a.iam.user) => {
                 Check::new("kops profile", Status::Ok, format!("{profile} works as {}", id.arn))
             }
             Ok(id) => Check::new(
@@ -202,7 +202,11 @@ fn check_region(region: &str) -> Check {
 
 /// Runs a tool and returns what it printed (stdout, else stderr), or why it could not run.
 async fn output(program: &PathBuf, args: &[&str]) -> Result<String, String> {
-    let run = Command::new(program).args(args).kill_on_drop(true).output();
+    // A version check needs no AWS: the tools get none of the admin's credentials.
+    let run = crate::engine::kops::without_credentials(&mut Command::new(program))
+        .args(args)
+        .kill_on_drop(true)
+        .output();
     let out = tokio::time::timeout(TOOL_TIMEOUT, run)
         .await
         .map_err(|_| format!("no answer in {}s", TOOL_TIMEOUT.as_secs()))?

@@ -27,6 +27,11 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause.is::<UsageError>() || cause.is::<AnswersError>() {
             return USAGE;
         }
+        // An answer that conflicts with this machine (a profile someone else saved) is bad
+        // input: refused before anything changed.
+        if matches!(cause.downcast_ref::<SetupError>(), Some(SetupError::Refused(_))) {
+            return USAGE;
+        }
         let kops = match cause.downcast_ref::<SetupError>() {
             Some(SetupError::Kops(e)) => Some(e),
             _ => cause.downcast_ref::<KopsError>(),

@@ -37,6 +37,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether teardown deletes (or keeps) it as a thing of its own; bucket settings go with
+    /// the bucket, the deployment with the cluster.
+    pub fn torn_down(self) -> bool {
+        !matches!(
+            self,
+            Kind::BucketVersioning
+                | Kind::BucketEncryption
+                | Kind::BucketPublicAccessBlock
+                | Kind::ClusterDeployed
+        )
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Kind::IamGroup => "IAM group",
@@ -67,6 +79,14 @@ pub enum State {
     Found,
     /// Deleted by teardown.
     Deleted,
+    /// An intent that was settled as never made (AWS refused the change, or it is not there
+    /// with the wizard's mark): nothing to delete.
+    Failed,
+    /// Made by this cluster's setup, kept at its teardown because another cluster still uses
+    /// it; the teardown of the last cluster that uses it deletes it.
+    Released,
+    /// There before this cluster's setup; this cluster no longer uses it (torn down).
+    Left,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,12 +99,26 @@ pub struct Entry {
     pub state: State,
     /// When the entry last changed (RFC 3339, UTC).
     pub at: String,
+    /// An access-key intent: the ids of the user's keys just before CreateAccessKey, so a
+    /// rerun can tell the interrupted run's key from every other one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_keys: Option<Vec<String>>,
 }
 
 impl Entry {
-    /// Whether the wizard made it (teardown's test): created, or intended and then found there.
+    /// Whether the wizard made it: created, or intended and then found there.
     pub fn by_wizard(&self) -> bool {
-        matches!(self.state, State::Intent | State::Created | State::Deleted)
+        matches!(self.state, State::Intent | State::Created | State::Deleted | State::Released)
+    }
+
+    /// Whether this cluster still uses it (so another cluster's teardown must keep it).
+    pub fn in_use(&self) -> bool {
+        matches!(self.state, State::Intent | State::Created | State::Found)
+    }
+
+    /// Whether it names the same resource as `other` (kind, id and detail).
+    pub fn same_resource(&self, other: &Entry) -> bool {
+        self.kind == other.kind && self.id == other.id && self.detail == other.detail
     }
 
     pub fn describe(&self) -> String {
@@ -107,8 +141,50 @@ pub struct Journal {
     pub entries: Vec<Entry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_validation: Option<LastValidation>,
+    /// The cluster as `kops create cluster` made it, to tell a changed answer from a rerun.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_settings: Option<ClusterSettings>,
+    /// The latest teardown: when it started and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<TeardownRecord>,
     #[serde(skip)]
     path: PathBuf,
+    /// A dry run reads and plans but never writes the journal.
+    #[serde(skip)]
+    read_only: bool,
+}
+
+/// The cluster's shape as the wizard created it (what `kops create cluster` was given).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    pub zones: Vec<String>,
+    pub networking: String,
+    pub control_plane_size: String,
+    pub control_plane_count: u32,
+    pub node_size: String,
+    pub node_count: u32,
+    pub topology: String,
+    pub bastion: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_zone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<String>,
+}
+
+/// A teardown run: `finished` stays empty while it is unfinished (stopped or failed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeardownRecord {
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Why the last run stopped, when it did not finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
+    /// What the final check found still there.
+    #[serde(default)]
+    pub leftovers: Vec<String>,
 }
 
 /// The outcome of the latest `kops validate cluster` attempt, for `status`.
@@ -126,16 +202,17 @@ pub struct LastValidation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("cannot read the journal {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    // The cause is part of the message, so it is not also a `source` (that would print twice).
+    #[error("cannot read the journal {}: {error}", path.display())]
+    Read { path: PathBuf, error: std::io::Error },
     #[error(
         "the journal {} is damaged ({message}); move it aside to start over, but then the wizard \
          no longer knows what it created",
         path.display()
     )]
     Damaged { path: PathBuf, message: String },
-    #[error("cannot write the journal {}: {source}; nothing further was changed", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot write the journal {}: {error}; nothing further was changed", path.display())]
+    Write { path: PathBuf, error: std::io::Error },
 }
 
 pub fn now() -> String {
@@ -160,16 +237,47 @@ impl Journal {
                 state_store: None,
                 entries: Vec::new(),
                 last_validation: None,
+                cluster_settings: None,
+                teardown: None,
                 path,
+                read_only: false,
             }),
         }
+    }
+
+    /// A journal that is never written (the plan's idea of what a setup would record).
+    pub fn detached(cluster: &str, region: &str) -> Journal {
+        Journal {
+            format: FORMAT,
+            cluster: cluster.into(),
+            region: region.into(),
+            state_store: None,
+            entries: Vec::new(),
+            last_validation: None,
+            cluster_settings: None,
+            teardown: None,
+            path: PathBuf::new(),
+            read_only: true,
+        }
+    }
+
+    /// Adds an entry in memory only (for a detached journal).
+    pub fn push(&mut self, kind: Kind, id: &str, detail: Option<&str>, state: State) {
+        self.entries.push(Entry {
+            kind,
+            id: id.into(),
+            detail: detail.map(str::to_string),
+            state,
+            at: now(),
+            known_keys: None,
+        });
     }
 
     pub fn load(path: &Path) -> Result<Option<Journal>, JournalError> {
         let text = match fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(JournalError::Read { path: path.into(), source }),
+            Err(error) => return Err(JournalError::Read { path: path.into(), error }),
         };
         let damaged = |message: String| JournalError::Damaged { path: path.into(), message };
         let mut journal: Journal =
@@ -190,7 +298,7 @@ impl Journal {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => return Err(JournalError::Read { path: dir, source }),
+            Err(error) => return Err(JournalError::Read { path: dir, error }),
         };
         let mut journals = Vec::new();
         for entry in entries.flatten() {
@@ -225,8 +333,26 @@ impl Journal {
         detail: Option<&str>,
         state: State,
     ) -> Result<(), JournalError> {
-        let entry =
-            Entry { kind, id: id.into(), detail: detail.map(str::to_string), state, at: now() };
+        self.record_with(kind, id, detail, state, None)
+    }
+
+    /// [`Journal::record`] with the access keys that existed before an access-key intent.
+    pub fn record_with(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+        state: State,
+        known_keys: Option<Vec<String>>,
+    ) -> Result<(), JournalError> {
+        let entry = Entry {
+            kind,
+            id: id.into(),
+            detail: detail.map(str::to_string),
+            state,
+            at: now(),
+            known_keys,
+        };
         match self
             .entries
             .iter_mut()
@@ -254,8 +380,34 @@ impl Journal {
         self.save()
     }
 
+    pub fn set_cluster_settings(&mut self, settings: ClusterSettings) -> Result<(), JournalError> {
+        self.cluster_settings = Some(settings);
+        self.save()
+    }
+
+    pub fn set_teardown(&mut self, record: TeardownRecord) -> Result<(), JournalError> {
+        self.teardown = Some(record);
+        self.save()
+    }
+
+    /// From now on, changes stay in memory: `--dry-run` plans with the journal it would write.
+    pub fn make_read_only(&mut self) {
+        self.read_only = true;
+    }
+
+    /// Every other cluster's journal in the same state dir (for what they still use).
+    pub fn others(&self) -> Result<Vec<Journal>, JournalError> {
+        let Some(dir) = self.path.parent().and_then(Path::parent) else {
+            return Ok(Vec::new());
+        };
+        Ok(Self::list(dir)?.into_iter().filter(|j| j.cluster != self.cluster).collect())
+    }
+
     pub fn save(&self) -> Result<(), JournalError> {
-        let write = |source| JournalError::Write { path: self.path.clone(), source };
+        if self.read_only {
+            return Ok(());
+        }
+        let write = |error| JournalError::Write { path: self.path.clone(), error };
         if let Some(dir) = self.path.parent() {
             fsutil::private_dir(dir).map_err(write)?;
         }

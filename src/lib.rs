@@ -10,6 +10,7 @@ pub mod engine;
 pub mod exit;
 pub mod fsutil;
 pub mod journal;
+pub mod lock;
 pub mod logging;
 pub mod paths;
 pub mod plan;

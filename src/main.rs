@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser, ValueEnum};
 
 use kops_wizard::answers::{self, Answers, AnswersError, Source};
 use kops_wizard::cli::{Cli, Command, GlobalOpts, SetupArgs};
-use kops_wizard::engine::{setup, teardown};
+use kops_wizard::engine::{ownership, setup, teardown};
 use kops_wizard::exit::{self, UsageError};
 use kops_wizard::journal::Journal;
 use kops_wizard::paths::Paths;
@@ -47,7 +47,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 // With a journal, only what the wizard created; without, what setup would.
                 let journal =
                     Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))?;
-                Plan::teardown(&answers, journal.as_ref(), TeardownOptions::default())
+                // What the journals of this machine say is shared; AWS is not asked here.
+                let holds = match &journal {
+                    Some(j) => ownership::from_journals(j, &j.others()?),
+                    None => Default::default(),
+                };
+                Plan::teardown(&answers, journal.as_ref(), TeardownOptions::default(), &holds)
             } else {
                 Plan::setup(&answers, &[])
             };
@@ -65,7 +70,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Setup(args) => setup(&cli.global, args, answers, source, report, &paths),
         Command::Teardown(args) => {
-            require_terminal_or_yes(&cli.global)?;
+            // A dry run asks nothing (it deletes nothing), so it needs no terminal.
+            if !cli.global.dry_run {
+                require_terminal_or_yes(&cli.global)?;
+            }
             // Deleting without a question must not fall back to a default cluster name.
             if cli.global.yes && source == Source::Defaults {
                 return Err(UsageError(
@@ -84,12 +92,37 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 state_dir: &paths.state_dir,
                 kops: cli.global.kops.as_deref(),
                 opts,
+                dry_run: cli.global.dry_run,
             };
             ui::headless::teardown(request, cli.global.yes).context("teardown stopped")
         }
         Command::Status => {
             let journals = Journal::list(&paths.state_dir)?;
-            ui::headless::print_status(&mut io::stdout().lock(), &journals, &paths.state_dir)?;
+            let (now, note) = look_up_now(&answers, &journals);
+            let lookup =
+                |j: &Journal, e: &kops_wizard::journal::Entry| {
+                    now.iter()
+                        .find(|(cluster, r, _)| {
+                            *cluster == j.cluster
+                                && r.kind == e.kind
+                                && r.id == e.id
+                                && r.detail == e.detail
+                        })
+                        .map(|(_, _, exists)| {
+                            if *exists {
+                                ui::headless::Now::Exists
+                            } else {
+                                ui::headless::Now::Gone
+                            }
+                        })
+                };
+            ui::headless::print_status(
+                &mut io::stdout().lock(),
+                &journals,
+                &paths.state_dir,
+                &lookup,
+                note.as_deref(),
+            )?;
             Ok(0)
         }
         Command::Completions { .. } => Ok(0),
@@ -150,6 +183,42 @@ fn setup(
     let journal = ui::headless::setup(request).context("setup stopped")?;
     print!("{}", ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps));
     Ok(0)
+}
+
+/// What AWS says now of each journal's resources (read-only), or why it could not be asked.
+fn look_up_now(
+    answers: &Answers,
+    journals: &[Journal],
+) -> (Vec<(String, kops_wizard::plan::Resource, bool)>, Option<String>) {
+    if journals.is_empty() {
+        return (Vec::new(), None);
+    }
+    let Ok(runtime) = tokio::runtime::Runtime::new() else {
+        return (Vec::new(), Some("AWS was not asked: cannot start the async runtime".into()));
+    };
+    runtime.block_on(async {
+        let (sink, _events) = kops_wizard::engine::events::Sink::channel();
+        let clients = match kops_wizard::engine::aws::connect_admin(answers, &sink).await {
+            Ok(c) => c,
+            Err(e) => {
+                return (Vec::new(), Some(format!("AWS was not asked ({e}): the journal only")));
+            }
+        };
+        let files = match kops_wizard::engine::credentials::SharedFiles::from_env() {
+            Ok(f) => f,
+            Err(e) => return (Vec::new(), Some(format!("AWS was not asked ({e})"))),
+        };
+        let mut all = Vec::new();
+        for j in journals {
+            match ownership::look_up(&clients, &files, j).await {
+                Ok(found) => all.extend(found.into_iter().map(|(r, e)| (j.cluster.clone(), r, e))),
+                Err(e) => {
+                    return (all, Some(format!("AWS could not be asked about everything: {e}")));
+                }
+            }
+        }
+        (all, None)
+    })
 }
 
 /// The read-only preflight checks, printed.

@@ -189,7 +189,7 @@ pub fn zone_in_region(zone: &str, region: &str) -> Rule {
 
 /// etcd needs a quorum, so kops rejects an even number of control-plane nodes.
 pub fn control_plane_count(count: u32) -> Rule {
-    if count == 0 || count > 7 || count % 2 == 0 {
+    if count == 0 || count > 7 || count.is_multiple_of(2) {
         return Err("the control-plane count must be odd, from 1 to 7 (etcd needs a quorum; kops rejects even counts)".into());
     }
     Ok(())

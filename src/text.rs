@@ -60,8 +60,8 @@ swapped it in with `kops create secret ... sshpublickey` (a hidden alias today);
     pub const CREATE_CLUSTER: &str = "The old procedure used --networking weave (removed in kops \
 1.28), --master-size (now --control-plane-size) and t2.micro (control planes under 4 GiB rarely \
 validate).";
-    pub const KOPS_USER: &str = "kops runs as the kops user: AWS_PROFILE selects it, and the key \
-variables are cleared because they would win over AWS_PROFILE.";
+    pub const KOPS_USER: &str = "kops runs as the kops user: AWS_PROFILE selects it, and every \
+credential variable is cleared (keys, tokens, web identity, roles): any of them would win over AWS_PROFILE.";
     pub const UPDATE: &str = "Without --admin the exported kubeconfig has no credentials and \
 kubectl gets Unauthorized.";
     pub const VALIDATE: &str = "\"API DNS not ready yet\" during the first minutes is normal.";

@@ -129,6 +129,13 @@ pub struct Identity {
     pub user_id: String,
 }
 
+impl Identity {
+    /// Whether this is the IAM user `user`, under any path (`user/kops-wizard/kops`).
+    pub fn is_user(&self, user: &str) -> bool {
+        self.arn.split_once(":user/").is_some_and(|(_, path)| path.rsplit('/').next() == Some(user))
+    }
+}
+
 /// An AWS call that failed, with what went wrong and what to do about it.
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed: {message}")]
@@ -140,6 +147,19 @@ pub struct AwsError {
 }
 
 impl AwsError {
+    /// Whether AWS answered "no" to a change, so it was certainly not made. Without an answer
+    /// (a timeout, a dropped connection) or with a server error, the change may have been
+    /// made all the same: its intent must stay for the next run to look up.
+    pub fn is_refusal(&self) -> bool {
+        match self.code.as_deref() {
+            None => false,
+            Some(code) => !matches!(
+                code,
+                "InternalError" | "InternalFailure" | "ServiceUnavailable" | "RequestTimeout"
+            ),
+        }
+    }
+
     pub fn from_sdk<E>(
         operation: &'static str,
         err: &SdkError<E, HttpResponse>,

@@ -118,9 +118,13 @@ impl<'a> Setup<'a> {
             );
             return self.sync_ssh_key(step).await;
         }
+        // A spec made now (the first time, or again after it was deleted by hand) has not
+        // been deployed, whatever an earlier run recorded.
+        self.journal.forget(|e| !(e.kind == Kind::ClusterDeployed && e.id == name))?;
         self.journal.record(Kind::Cluster, &name, None, State::Intent)?;
         self.run_kops(step, args).await?;
         self.journal.record(Kind::Cluster, &name, None, State::Created)?;
+        self.journal.set_cluster_settings(super::reconcile::settings(self.answers))?;
         let what = format!("cluster {name} configured in s3://{bucket} (kops create cluster)");
         self.sink.item(step, Change::Created, what, started.elapsed());
         Ok(())
@@ -172,10 +176,17 @@ impl<'a> Setup<'a> {
     ) -> Result<(), SetupError> {
         let started = Instant::now();
         let name = self.answers.cluster.name.clone();
-        let deployed = self
+        // The journal's word and the state store's: `update --yes` writes
+        // cluster-completed.spec, and a cluster deleted by hand has none.
+        let recorded = self
             .journal
             .find(Kind::ClusterDeployed, &name)
             .is_some_and(|e| e.state == State::Created);
+        let deployed = recorded
+            && self
+                .clients
+                .object_exists(&self.bucket()?, &format!("{name}/cluster-completed.spec"))
+                .await?;
         if deployed {
             let what = format!("cluster {name} was deployed by an earlier run");
             self.sink.item(step, Change::Unchanged, what, started.elapsed());
@@ -209,6 +220,7 @@ impl<'a> Setup<'a> {
             .run_ok(&args(&["get", "instancegroups", "--name", &name, "-o", "json"]), |_, _| {})
             .await?;
         let groups = validate::parse_instance_groups(&listed.stdout)?;
+        self.ensure_kubeconfig_context(step, &name, &store).await?;
         let mut number = 0;
         loop {
             number += 1;
@@ -255,6 +267,36 @@ impl<'a> Setup<'a> {
             // The last attempt falls on the deadline itself, not an interval before it.
             tokio::time::sleep(interval.min(wait - elapsed)).await;
         }
+    }
+
+    /// Before 1.31, `kops validate` reaches the API through the kubeconfig context named
+    /// after the cluster, which `update --admin` wrote; without it every attempt fails. A
+    /// lost context (a new machine, a cleaned ~/.kube) is exported again.
+    async fn ensure_kubeconfig_context(
+        &mut self,
+        step: StepId,
+        name: &str,
+        store: &str,
+    ) -> Result<(), SetupError> {
+        let kops = self.kops()?;
+        if kops.version >= (kops::Version { major: 1, minor: 31, patch: 0 }) {
+            return Ok(());
+        }
+        let path = kubeconfig_path();
+        if kubeconfig_has_context(&path, name) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let export = args(&["export", "kubeconfig", "--name", name, "--state", store, "--admin"]);
+        self.run_kops(step, &export).await?;
+        let what = format!(
+            "kubeconfig context {name} was missing from {}; kops {} validates through it, so it \
+             was exported again (kops export kubeconfig --admin)",
+            path.display(),
+            kops.version
+        );
+        self.sink.item(step, Change::Warning, what, started.elapsed());
+        Ok(())
     }
 
     fn record_validation(&mut self, attempt: &validate::Attempt) -> Result<(), SetupError> {
@@ -310,6 +352,35 @@ impl<'a> Setup<'a> {
     }
 }
 
+/// The kubeconfig kops writes to: the first entry of `KUBECONFIG`, else `~/.kube/config`.
+fn kubeconfig_path() -> PathBuf {
+    match std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        Some(list) => std::env::split_paths(&list).next().unwrap_or_default(),
+        None => expand_home("~/.kube/config"),
+    }
+}
+
+/// Whether the kubeconfig has a context named `name`: a `name: <name>` entry in its top-level
+/// `contexts:` list (clusters and users carry the same name, so the section matters).
+fn kubeconfig_has_context(path: &Path, name: &str) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let mut in_contexts = false;
+    for line in text.lines() {
+        if !line.starts_with([' ', '-', '\t']) && !line.trim().is_empty() {
+            in_contexts = line.trim_end() == "contexts:";
+            continue;
+        }
+        let item = line.trim().trim_start_matches("- ").trim();
+        if in_contexts
+            && let Some(value) = item.strip_prefix("name:")
+            && value.trim().trim_matches(['"', '\'']) == name
+        {
+            return true;
+        }
+    }
+    false
+}
+
 fn args(words: &[&str]) -> Vec<String> {
     words.iter().map(|w| w.to_string()).collect()
 }
@@ -341,4 +412,23 @@ fn move_aside(paths: &[&Path]) -> Result<Vec<PathBuf>, SetupError> {
         moved.push(target);
     }
     Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_context_counts_only_in_the_contexts_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        let only_cluster = "apiVersion: v1\nclusters:\n- cluster:\n    server: https://api.a\n  name: a.example.com\ncontexts: []\nusers:\n- name: a.example.com\n";
+        std::fs::write(&path, only_cluster).unwrap();
+        assert!(!kubeconfig_has_context(&path, "a.example.com"));
+        let with_context = "clusters: []\ncontexts:\n- context:\n    cluster: a.example.com\n    user: a.example.com\n  name: a.example.com\ncurrent-context: a.example.com\n";
+        std::fs::write(&path, with_context).unwrap();
+        assert!(kubeconfig_has_context(&path, "a.example.com"));
+        assert!(!kubeconfig_has_context(&path, "b.example.com"));
+        assert!(!kubeconfig_has_context(&dir.path().join("absent"), "a.example.com"));
+    }
 }

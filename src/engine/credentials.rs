@@ -73,19 +73,19 @@ pub enum CredentialsError {
          AWS_SHARED_CREDENTIALS_FILE and AWS_CONFIG_FILE"
     )]
     NoHome,
-    #[error("cannot read {}: {source}; check that it is a readable file", path.display())]
-    Read { path: PathBuf, source: io::Error },
+    #[error("cannot read {}: {error}; check that it is a readable file", path.display())]
+    Read { path: PathBuf, error: io::Error },
     #[error(
         "{} is not UTF-8 text, so the AWS tools cannot read it either; fix it or move it aside",
         path.display()
     )]
     NotUtf8 { path: PathBuf },
     #[error(
-        "cannot write {}: {source}; check the permissions of the file and its directory and the \
+        "cannot write {}: {error}; check the permissions of the file and its directory and the \
          free space, then try again",
         path.display()
     )]
-    Write { path: PathBuf, source: io::Error },
+    Write { path: PathBuf, error: io::Error },
     #[error("invalid AWS profile name {name:?}: use only letters, digits and - _ . / % @ : +")]
     InvalidProfile { name: String },
     /// Names the field only: the value may be the secret.
@@ -186,8 +186,18 @@ impl SharedFiles {
             &STALE_KEYS,
         );
         config.set(Kind::Config, profile, &[(REGION, region)], &[]);
+        let before = fs::read(&self.credentials).ok();
         write_atomic(&self.credentials, &credentials.render())?;
-        write_atomic(&self.config, &config.render())
+        if let Err(e) = write_atomic(&self.config, &config.render()) {
+            // Half a profile is worse than none: the caller deletes the key in AWS, so the
+            // credentials file goes back to what it was (or away, if it was not there).
+            let _ = match before {
+                Some(bytes) => fsutil::write_atomic(&self.credentials, &bytes),
+                None => fs::remove_file(&self.credentials),
+            };
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Removes the profile's sections from both files, keeping everything else byte for byte.
@@ -195,11 +205,10 @@ impl SharedFiles {
     pub fn remove(&self, profile: &str) -> Result<bool, CredentialsError> {
         let mut edits = Vec::new();
         for (path, kind) in [(&self.credentials, Kind::Credentials), (&self.config, Kind::Config)] {
-            // Let-chains would need Rust 1.88; the crate's MSRV is 1.85.
-            if let Some(mut doc) = load(path)? {
-                if doc.remove(kind, profile) {
-                    edits.push((path, doc));
-                }
+            if let Some(mut doc) = load(path)?
+                && doc.remove(kind, profile)
+            {
+                edits.push((path, doc));
             }
         }
         for (path, doc) in &edits {
@@ -223,7 +232,7 @@ impl SharedFiles {
 }
 
 /// `$HOME`, falling back to the platform's notion of it.
-// `home_dir` was deprecated before Rust 1.87 (the crate's MSRV is 1.85) for its Windows
+// `home_dir` was deprecated in Rust 1.29 to 1.85 for its Windows
 // behaviour; it is only the fallback here.
 #[allow(deprecated)]
 fn home_dir() -> Option<PathBuf> {
@@ -573,14 +582,14 @@ fn load(path: &Path) -> Result<Option<Doc>, CredentialsError> {
             Err(_) => Err(CredentialsError::NotUtf8 { path: path.to_path_buf() }),
         },
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(CredentialsError::Read { path: path.to_path_buf(), source }),
+        Err(error) => Err(CredentialsError::Read { path: path.to_path_buf(), error }),
     }
 }
 
 /// Replaces `path` atomically with `contents`, mode 0600, creating its directory 0700.
 fn write_atomic(path: &Path, contents: &str) -> Result<(), CredentialsError> {
     fsutil::write_atomic(path, contents.as_bytes())
-        .map_err(|source| CredentialsError::Write { path: path.to_path_buf(), source })
+        .map_err(|error| CredentialsError::Write { path: path.to_path_buf(), error })
 }
 
 #[cfg(test)]

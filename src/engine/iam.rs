@@ -9,6 +9,30 @@ use super::credentials::{AccessKey, Secret};
 /// IAM's limit of access keys per user.
 pub const MAX_ACCESS_KEYS: usize = 2;
 
+/// The IAM path the wizard creates its group and user under: IAM groups take no tags, and a
+/// path is the one mark both groups and users carry. kops does not care about the path.
+pub const WIZARD_PATH: &str = "/kops-wizard/";
+
+/// The tag the wizard puts on what it creates (the user, the bucket); its value is the cluster
+/// whose setup created it.
+pub const MARK_TAG: &str = "kops-wizard:cluster";
+
+/// Whether a resource exists, and whether it carries the wizard's mark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    Absent,
+    /// There, with the wizard's mark: made by a kops-wizard setup.
+    Marked,
+    /// There without the mark: made by someone else (or by hand, or before this version).
+    Unmarked,
+}
+
+impl Presence {
+    pub fn exists(self) -> bool {
+        self != Presence::Absent
+    }
+}
+
 /// An access key as IAM lists it (never with its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyInfo {
@@ -27,23 +51,45 @@ fn absent<T>(result: Result<T, AwsError>) -> Result<bool, AwsError> {
     }
 }
 
-/// A create call whose "already exists" answer means the work is done.
-fn tolerate_exists(result: Result<(), AwsError>) -> Result<(), AwsError> {
-    match result {
-        Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => Ok(()),
-        other => other,
-    }
-}
-
 impl Clients {
     pub async fn group_exists(&self, group: &str) -> Result<bool, AwsError> {
         absent(call!(self, "iam:GetGroup", self.iam.get_group().group_name(group)))
     }
 
+    /// Creates the group under the wizard's path. "Already exists" is an error here: the
+    /// caller looked first, so someone else made it meanwhile, and it is not the wizard's.
     pub async fn create_group(&self, group: &str) -> Result<(), AwsError> {
-        tolerate_exists(
-            call!(self, "iam:CreateGroup", self.iam.create_group().group_name(group)).map(|_| ()),
-        )
+        call!(self, "iam:CreateGroup", self.iam.create_group().group_name(group).path(WIZARD_PATH))
+            .map(|_| ())
+    }
+
+    /// Whether the group exists and is under the wizard's path.
+    pub async fn group_presence(&self, group: &str) -> Result<Presence, AwsError> {
+        match call!(self, "iam:GetGroup", self.iam.get_group().group_name(group).max_items(1)) {
+            Ok(out) => Ok(match out.group().map(|g| g.path()) {
+                Some(WIZARD_PATH) => Presence::Marked,
+                _ => Presence::Unmarked,
+            }),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(Presence::Absent),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the user exists, under the wizard's path and with its tag.
+    pub async fn user_presence(&self, user: &str) -> Result<Presence, AwsError> {
+        let out = match call!(self, "iam:GetUser", self.iam.get_user().user_name(user)) {
+            Ok(out) => out,
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(Presence::Absent),
+            Err(e) => return Err(e),
+        };
+        if out.user().map(|u| u.path()) != Some(WIZARD_PATH) {
+            return Ok(Presence::Unmarked);
+        }
+        let tags = call!(self, "iam:ListUserTags", self.iam.list_user_tags().user_name(user))?;
+        Ok(match tags.tags().iter().any(|t| t.key() == MARK_TAG) {
+            true => Presence::Marked,
+            false => Presence::Unmarked,
+        })
     }
 
     pub async fn attached_group_policies(&self, group: &str) -> Result<Vec<String>, AwsError> {
@@ -72,10 +118,18 @@ impl Clients {
         absent(call!(self, "iam:GetUser", self.iam.get_user().user_name(user)))
     }
 
-    pub async fn create_user(&self, user: &str) -> Result<(), AwsError> {
-        tolerate_exists(
-            call!(self, "iam:CreateUser", self.iam.create_user().user_name(user)).map(|_| ()),
+    /// Creates the user under the wizard's path with its tag, in one call, so no user of the
+    /// wizard's exists without its mark.
+    pub async fn create_user(&self, user: &str, cluster: &str) -> Result<(), AwsError> {
+        let tag = aws_sdk_iam::types::Tag::builder().key(MARK_TAG).value(cluster).build().map_err(
+            |e| AwsError { operation: "iam:CreateUser", code: None, message: e.to_string() },
+        )?;
+        call!(
+            self,
+            "iam:CreateUser",
+            self.iam.create_user().user_name(user).path(WIZARD_PATH).tags(tag)
         )
+        .map(|_| ())
     }
 
     pub async fn user_groups(&self, user: &str) -> Result<Vec<String>, AwsError> {

@@ -144,10 +144,38 @@ pub fn delete_cluster_args(name: &str, state_store: &str, yes: bool) -> Vec<Stri
 /// How many of the child's last stderr lines an error carries.
 const ERROR_LINES: usize = 8;
 
-/// The variables that would make kops run as someone else than the kops user: key variables
-/// beat `AWS_PROFILE` in the SDK's chain.
-const ADMIN_KEY_VARS: [&str; 3] =
-    ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+/// Every variable through which the AWS SDKs (kops's Go SDK, the Python and Rust ones) pick up
+/// credentials ahead of, or instead of, a profile: static keys (with the legacy names the Go
+/// SDK still reads), session tokens, web identity (OIDC in CI), an assumed role, and the
+/// container credential endpoints. Any one of them would make kops run as the admin.
+pub const CREDENTIAL_VARS: [&str; 17] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SDK_LOAD_CONFIG",
+];
+
+/// Removes every credential source from a child's environment; the caller then sets the one
+/// it means (`AWS_PROFILE` = the kops profile), or none for commands that need no AWS.
+pub fn without_credentials(cmd: &mut Command) -> &mut Command {
+    for var in CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum KopsError {
@@ -162,8 +190,8 @@ pub enum KopsError {
     NoVersion { path: PathBuf, output: String },
     #[error("kops {version} at {} is too old: kops-wizard needs {MIN_VERSION} or later", path.display())]
     TooOld { path: PathBuf, version: Version },
-    #[error("cannot run {}: {source}", path.display())]
-    Spawn { path: PathBuf, source: std::io::Error },
+    #[error("cannot run {}: {error}", path.display())]
+    Spawn { path: PathBuf, error: std::io::Error },
     #[error("`kops {command}` failed ({status}){}", stderr_tail(.stderr))]
     Failed { command: String, status: ExitStatus, stderr: Vec<String> },
 }
@@ -218,13 +246,14 @@ impl Kops {
             (Some(p), None) => return Err(KopsError::NotAFile(p.to_path_buf())),
             (None, None) => return Err(KopsError::NotFound),
         };
-        let out = Command::new(&path)
+        // `kops version` needs no AWS: it gets no credentials at all.
+        let out = without_credentials(&mut Command::new(&path))
             .arg("version")
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output()
             .await
-            .map_err(|source| KopsError::Spawn { path: path.clone(), source })?;
+            .map_err(|error| KopsError::Spawn { path: path.clone(), error })?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let version = Version::parse(&text).ok_or_else(|| KopsError::NoVersion {
             path: path.clone(),
@@ -274,9 +303,7 @@ impl Kops {
             .stderr(Stdio::piped())
             // A wizard that is interrupted or fails must not leave kops running on its own.
             .kill_on_drop(true);
-        for var in ADMIN_KEY_VARS {
-            cmd.env_remove(var);
-        }
+        without_credentials(&mut cmd);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -288,7 +315,7 @@ impl Kops {
         args: &[String],
         mut on_line: impl FnMut(Stream, &str),
     ) -> Result<Output, KopsError> {
-        let spawn = |source| KopsError::Spawn { path: self.path.clone(), source };
+        let spawn = |error| KopsError::Spawn { path: self.path.clone(), error };
         let mut child = self.command(args).spawn().map_err(spawn)?;
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             return Err(spawn(std::io::Error::other("no pipes to the child")));

@@ -8,6 +8,8 @@ pub mod credentials;
 pub mod events;
 pub mod iam;
 pub mod kops;
+pub mod ownership;
+pub mod reconcile;
 pub mod s3;
 pub mod setup;
 pub mod ssh;

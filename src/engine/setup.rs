@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 use super::aws::{AwsError, Clients};
 use super::credentials::{AccessKey, CredentialsError, SharedFiles};
 use super::events::{Change, Event, Sink};
-use super::iam::{self, MAX_ACCESS_KEYS};
+use super::iam::{self, MAX_ACCESS_KEYS, Presence};
 use super::kops::{Kops, KopsError};
 use super::s3::{self, BucketAccess};
 use super::ssh::SshError;
@@ -43,6 +43,24 @@ pub enum SetupError {
     ValidationTimedOut { cluster: String, wait: String, phase: &'static str, failures: Vec<String> },
     #[error("the {0} step is not available in this version of kops-wizard")]
     NotAvailable(&'static str),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+    #[error(
+        "the answers differ from what the setup of cluster {cluster} made (journal {}):\n  - {}\n\
+         Nothing was changed. kops-wizard does not move or reshape an existing cluster: set \
+         these answers back to what exists, or tear the cluster down (`kops-wizard teardown`) \
+         and set it up again with the new answers.",
+        journal.display(),
+        differences.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - ")
+    )]
+    Differs {
+        cluster: String,
+        journal: std::path::PathBuf,
+        differences: Vec<super::reconcile::Difference>,
+    },
+    /// An answer that conflicts with what is on this machine: bad input, nothing changed.
+    #[error("{0}")]
+    Refused(String),
 }
 
 fn failures_list(failures: &[String]) -> String {
@@ -56,9 +74,13 @@ fn failures_list(failures: &[String]) -> String {
 /// How long a new access key may take to start working (IAM is eventually consistent).
 pub const KEY_WAIT: Duration = Duration::from_secs(60);
 
-/// Keys created this long before the journal's intent still count as that run's: the clocks
-/// of this machine and of AWS may disagree a little.
-const CLOCK_SLACK_SECS: i64 = 300;
+/// How far this machine's clock and AWS's may disagree when a key's CreateDate (AWS's clock)
+/// is compared with the journal's intent (this machine's).
+const CLOCK_SLACK_SECS: i64 = 120;
+
+/// How long after its intent a CreateAccessKey request can still take effect: the SDK's
+/// operation timeout, retries included. A key created later is not that run's.
+const KEY_INTENT_SECS: i64 = 60;
 
 /// What a setup run needs besides the events channel.
 pub struct Request<'a> {
@@ -87,11 +109,14 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
         }
         false => None,
     };
+    // One run per cluster: taken before the journal is read, held until the run ends.
+    let _lock = crate::lock::ClusterLock::acquire(request.state_dir, &a.cluster.name, "setup")?;
+    let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
+    let files = SharedFiles::from_env()?;
+    preflight(a, request.plan, &mut journal, &files)?;
     let clients = super::aws::connect_admin(a, sink)
         .await
         .map_err(|e| SetupError::Blocked(format!("cannot use the admin credentials: {e}")))?;
-    let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
-    let files = SharedFiles::from_env()?;
     Setup {
         answers: a,
         kops: kops.as_ref(),
@@ -103,6 +128,54 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     .run(request.plan)
     .await?;
     Ok(journal)
+}
+
+/// What setup checks on this machine before it asks AWS anything: the answers against what
+/// this cluster's setup already made, and a profile name that belongs to someone else.
+fn preflight(
+    a: &crate::answers::Answers,
+    plan: &Plan,
+    journal: &mut Journal,
+    files: &SharedFiles,
+) -> Result<(), SetupError> {
+    let differences = super::reconcile::differences(a, journal);
+    if !differences.is_empty() {
+        return Err(SetupError::Differs {
+            cluster: a.cluster.name.clone(),
+            journal: journal.path().to_path_buf(),
+            differences,
+        });
+    }
+    if !journal.entries.iter().any(|e| e.in_use()) {
+        // Nothing of an earlier setup is in use (none, or torn down): this run starts afresh.
+        journal.region = a.aws.region.clone();
+        journal.cluster_settings = None;
+    }
+    let saves_key = plan.actions().any(|x| matches!(x, Action::CreateAccessKey { .. }));
+    let profile = &a.aws.kops_profile;
+    if saves_key && files.profiles()?.iter().any(|p| p == profile) {
+        let others = journal.others()?;
+        let saved_by_wizard = std::iter::once(&*journal).chain(others.iter()).any(|j| {
+            j.entries.iter().any(|e| {
+                e.kind == Kind::Profile
+                    && e.id == *profile
+                    && matches!(e.state, State::Intent | State::Created | State::Released)
+            })
+        });
+        if !saved_by_wizard {
+            let choices: Vec<String> = files.profiles()?;
+            return Err(SetupError::Refused(format!(
+                "aws.kops_profile: the profile {profile:?} already exists in {} or {} and was not \
+                 saved by kops-wizard, so the wizard will not write the kops user's key into it. \
+                 Choose a name that is not taken (existing profiles: {}), or remove that profile \
+                 yourself if you no longer need it. Nothing was changed.",
+                files.credentials.display(),
+                files.config.display(),
+                choices.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 pub struct Setup<'a> {
@@ -168,27 +241,32 @@ impl Setup<'_> {
                     group,
                     None,
                     what,
-                    c.group_exists(group),
+                    c.group_presence(group),
                     c.create_group(group),
                 )
                 .await
             }
             Action::CreateUser { user } => {
                 let what = format!("user {user}");
+                let cluster = &self.answers.cluster.name;
                 self.ensure(
                     step,
                     Kind::IamUser,
                     user,
                     None,
                     what,
-                    c.user_exists(user),
-                    c.create_user(user),
+                    c.user_presence(user),
+                    c.create_user(user, cluster),
                 )
                 .await
             }
             Action::AddUserToGroup { user, group } => {
                 let what = format!("user {user} in group {group}");
-                let member = async { Ok(c.user_groups(user).await?.iter().any(|g| g == group)) };
+                // A membership carries no mark: the journal's intent is all there is.
+                let member = async {
+                    let member = c.user_groups(user).await?.iter().any(|g| g == group);
+                    Ok(if member { Presence::Marked } else { Presence::Absent })
+                };
                 let add = c.add_user_to_group(user, group);
                 self.ensure(step, Kind::IamGroupMembership, user, Some(group), what, member, add)
                     .await
@@ -264,13 +342,26 @@ impl Setup<'_> {
     }
 
     /// Records what was found without changing AWS; writes the journal only if it changes.
+    /// It is the wizard's only if the journal says so and, for what carries a mark (group,
+    /// user, bucket), AWS agrees: a journal entry alone may be stale.
     pub(super) fn record_existing(
         &mut self,
         kind: Kind,
         id: &str,
         detail: Option<&str>,
     ) -> Result<State, JournalError> {
-        let state = if self.ours(kind, id, detail) { State::Created } else { State::Found };
+        self.record_existing_marked(kind, id, detail, true)
+    }
+
+    pub(super) fn record_existing_marked(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+        marked: bool,
+    ) -> Result<State, JournalError> {
+        let state =
+            if marked && self.ours(kind, id, detail) { State::Created } else { State::Found };
         let current = match detail {
             Some(d) => self.journal.find_detail(kind, id, d),
             None => self.journal.find(kind, id),
@@ -290,19 +381,40 @@ impl Setup<'_> {
         id: &str,
         detail: Option<&str>,
         what: String,
-        exists: impl Future<Output = Result<bool, AwsError>>,
+        presence: impl Future<Output = Result<Presence, AwsError>>,
         create: impl Future<Output = Result<(), AwsError>>,
     ) -> Result<(), SetupError> {
         let started = Instant::now();
-        if exists.await? {
-            let state = self.record_existing(kind, id, detail)?;
+        let presence = presence.await?;
+        if presence.exists() {
+            let marked = presence == Presence::Marked;
+            let state = self.record_existing_marked(kind, id, detail, marked)?;
             self.sink.item(step, Change::Unchanged, existing(&what, state), started.elapsed());
             return Ok(());
         }
         self.journal.record(kind, id, detail, State::Intent)?;
-        create.await?;
+        if let Err(e) = create.await {
+            self.settle_failed(kind, id, detail, &e)?;
+            return Err(e.into());
+        }
         self.journal.record(kind, id, detail, State::Created)?;
         self.sink.item(step, Change::Created, format!("{what} created"), started.elapsed());
+        Ok(())
+    }
+
+    /// After a failed change: if AWS refused it, nothing was made and the intent is settled as
+    /// failed (a later resource of that name is not the wizard's). Without a clear answer the
+    /// intent stays, for the next run to look up.
+    fn settle_failed(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        detail: Option<&str>,
+        e: &AwsError,
+    ) -> Result<(), JournalError> {
+        if e.is_refusal() {
+            self.journal.record(kind, id, detail, State::Failed)?;
+        }
         Ok(())
     }
 
@@ -410,7 +522,20 @@ impl Setup<'_> {
         let started = Instant::now();
         match self.clients.bucket_access(bucket).await? {
             BucketAccess::Yours => {
-                let state = self.record_existing(Kind::Bucket, bucket, None)?;
+                let mut marked = self.clients.bucket_marked(bucket).await?;
+                if !marked
+                    && self
+                        .journal
+                        .find(Kind::Bucket, bucket)
+                        .is_some_and(|e| e.state == State::Intent)
+                    && self.clients.bucket_is_empty(bucket).await?
+                {
+                    // A run died between CreateBucket and tagging it: an empty bucket
+                    // named in the journal's intent is that run's.
+                    self.clients.mark_bucket(bucket, &self.answers.cluster.name).await?;
+                    marked = true;
+                }
+                let state = self.record_existing_marked(Kind::Bucket, bucket, None, marked)?;
                 self.sink.item(
                     step,
                     Change::Unchanged,
@@ -429,7 +554,11 @@ impl Setup<'_> {
                 self.journal.record(Kind::Bucket, bucket, None, State::Intent)?;
                 // `false` (already yours) after HeadBucket said free is a race with an earlier
                 // attempt of this same run: the intent makes it the wizard's either way.
-                self.clients.create_bucket(bucket, region).await?;
+                if let Err(e) = self.clients.create_bucket(bucket, region).await {
+                    self.settle_failed(Kind::Bucket, bucket, None, &e)?;
+                    return Err(e.into());
+                }
+                self.clients.mark_bucket(bucket, &self.answers.cluster.name).await?;
                 self.journal.record(Kind::Bucket, bucket, None, State::Created)?;
                 let what = format!("bucket {bucket} created in {region}");
                 self.sink.item(step, Change::Created, what, started.elapsed());
@@ -457,10 +586,50 @@ impl Setup<'_> {
         let mut keys = c.access_keys(user).await?;
         let saved = self.files.read_key(profile)?;
 
+        // An intent without a key id: a run died between CreateAccessKey and saving the
+        // secret. Its key is one that was not there before the intent and was created in the
+        // intent's own window; it is unusable (the secret is gone).
+        let intent = self
+            .journal
+            .entries
+            .iter()
+            .find(|e| {
+                e.kind == Kind::AccessKey
+                    && e.id == user
+                    && e.detail.is_none()
+                    && e.state == State::Intent
+            })
+            .cloned();
+        if let Some(intent) = intent {
+            let orphans = orphan_keys(&intent, &keys, saved.as_ref().map(|k| k.id.as_str()));
+            // Only a user this wizard created: a key of a user someone else made is never
+            // deleted, however likely it is to be the interrupted run's.
+            let user_ours =
+                self.journal.find(Kind::IamUser, user).is_some_and(|e| e.state == State::Created);
+            for orphan in &orphans {
+                if user_ours {
+                    c.delete_access_key(user, orphan).await?;
+                    let what = format!(
+                        "access key {orphan} deleted: an interrupted run created it and its secret was never saved"
+                    );
+                    self.sink.item(step, Change::Warning, what, started.elapsed());
+                } else {
+                    let what = format!(
+                        "access key {orphan} of user {user} was probably created by an interrupted run \
+                         (its secret was never saved); user {user} was there before the wizard, so \
+                         the wizard leaves the key alone: delete it yourself if it is not in use"
+                    );
+                    self.sink.item(step, Change::Warning, what, started.elapsed());
+                }
+            }
+            self.journal.record(Kind::AccessKey, user, None, State::Failed)?;
+            keys = c.access_keys(user).await?;
+        }
+
         if let Some(saved) = &saved {
             if keys.iter().any(|k| k.id == saved.id) {
                 match c.identity_of(saved).await {
-                    Ok(id) if id.arn.ends_with(&format!(":user/{user}")) => {
+                    Ok(id) if id.is_user(user) => {
                         self.record_existing(Kind::AccessKey, user, Some(&saved.id))?;
                         self.record_existing(Kind::Profile, profile, None)?;
                         let what = format!(
@@ -485,35 +654,6 @@ impl Setup<'_> {
             }
         }
 
-        // An intent without a key id: a run died between CreateAccessKey and saving the
-        // secret. Keys created since then are that run's and unusable (the secret is gone).
-        let intent_at = self
-            .journal
-            .entries
-            .iter()
-            .find(|e| {
-                e.kind == Kind::AccessKey
-                    && e.id == user
-                    && e.detail.is_none()
-                    && e.state == State::Intent
-            })
-            .and_then(|e| e.at.parse::<jiff::Timestamp>().ok());
-        if let Some(at) = intent_at {
-            let since = at.as_second() - CLOCK_SLACK_SECS;
-            let saved_id = saved.as_ref().map(|k| k.id.as_str());
-            for orphan in keys.iter().filter(|k| {
-                k.created.is_some_and(|t| t >= since) && Some(k.id.as_str()) != saved_id
-            }) {
-                c.delete_access_key(user, &orphan.id).await?;
-                let what = format!(
-                    "access key {} deleted: an interrupted run created it and its secret was never saved",
-                    orphan.id
-                );
-                self.sink.item(step, Change::Warning, what, started.elapsed());
-            }
-            keys = c.access_keys(user).await?;
-        }
-
         if keys.len() >= MAX_ACCESS_KEYS {
             let ids: Vec<&str> = keys.iter().map(|k| k.id.as_str()).collect();
             return Err(SetupError::Blocked(format!(
@@ -526,12 +666,23 @@ impl Setup<'_> {
             )));
         }
 
-        self.journal.record(Kind::AccessKey, user, None, State::Intent)?;
-        let key = c.create_access_key(user).await?;
+        let known = keys.iter().map(|k| k.id.clone()).collect();
+        self.journal.record_with(Kind::AccessKey, user, None, State::Intent, Some(known))?;
+        let key = match c.create_access_key(user).await {
+            Ok(key) => key,
+            Err(e) => {
+                self.settle_failed(Kind::AccessKey, user, None, &e)?;
+                return Err(e.into());
+            }
+        };
         if let Err(e) = self.files.save(profile, &key, region) {
             // Without its secret saved the key is useless and would count against the limit
-            // of two: remove it (the wizard has just created it) before reporting.
-            let _ = c.delete_access_key(user, &key.id).await;
+            // of two: remove it (the wizard has just created it) before reporting. Once it is
+            // gone the intent is settled; if the delete fails too, the intent stays and the
+            // next run finds the key by its window.
+            if c.delete_access_key(user, &key.id).await.is_ok() {
+                self.journal.record(Kind::AccessKey, user, None, State::Failed)?;
+            }
             return Err(e.into());
         }
         self.journal.record(Kind::AccessKey, user, Some(&key.id), State::Created)?;
@@ -562,7 +713,7 @@ impl Setup<'_> {
         let mut pause = Duration::from_millis(250);
         loop {
             match self.clients.identity_of(key).await {
-                Ok(id) if id.arn.ends_with(&format!(":user/{user}")) => return Ok(()),
+                Ok(id) if id.is_user(user) => return Ok(()),
                 Ok(id) => {
                     return Err(SetupError::Blocked(format!(
                         "the new key answers as {} instead of user {user}",
@@ -584,6 +735,27 @@ impl Setup<'_> {
             pause = (pause * 2).min(Duration::from_secs(4));
         }
     }
+}
+
+/// The keys an interrupted CreateAccessKey may have made: not known before the intent, created
+/// inside the intent's window, and not the saved one.
+pub(crate) fn orphan_keys(
+    intent: &crate::journal::Entry,
+    keys: &[iam::KeyInfo],
+    saved: Option<&str>,
+) -> Vec<String> {
+    let Ok(at) = intent.at.parse::<jiff::Timestamp>() else { return Vec::new() };
+    let (from, to) =
+        (at.as_second() - CLOCK_SLACK_SECS, at.as_second() + KEY_INTENT_SECS + CLOCK_SLACK_SECS);
+    let known = intent.known_keys.as_deref().unwrap_or_default();
+    keys.iter()
+        .filter(|k| k.created.is_some_and(|t| (from..=to).contains(&t)))
+        .filter(|k| !known.contains(&k.id) && Some(k.id.as_str()) != saved)
+        // An intent written by an older version has no list of known keys: nothing can be
+        // told apart, so nothing is taken for the orphan.
+        .filter(|_| intent.known_keys.is_some())
+        .map(|k| k.id.clone())
+        .collect()
 }
 
 /// `arn:aws:iam::aws:policy/AmazonEC2FullAccess` -> `AmazonEC2FullAccess`.

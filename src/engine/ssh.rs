@@ -61,12 +61,8 @@ pub enum KeyState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SshError {
-    #[error("could not read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("could not read {}: {error}", path.display())]
+    Read { path: PathBuf, error: io::Error },
     #[error(
         "{} is empty: a public key file holds one line such as `ssh-ed25519 AAAA… you@host`. \
          Delete it and let kops-wizard generate a key, or choose another .pub file",
@@ -103,18 +99,10 @@ pub enum SshError {
     Exists { path: PathBuf },
     #[error("the key comment {comment:?} must be one line of printable text")]
     BadComment { comment: String },
-    #[error("could not generate the {key_type} key: {source}")]
-    Generate {
-        key_type: KeyType,
-        #[source]
-        source: ssh_key::Error,
-    },
-    #[error("could not write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: io::Error,
-    },
+    #[error("could not generate the {key_type} key: {error}")]
+    Generate { key_type: KeyType, error: ssh_key::Error },
+    #[error("could not write {}: {error}", path.display())]
+    Write { path: PathBuf, error: io::Error },
 }
 
 /// Reads and checks a public key file: a valid OpenSSH RSA or ed25519 key; anything else (DSA,
@@ -249,10 +237,10 @@ pub fn generate(
     }
     let dir = private_path.parent().filter(|d| !d.as_os_str().is_empty());
     if let Some(dir) = dir {
-        private_dir(dir).map_err(|source| SshError::Write { path: dir.to_path_buf(), source })?;
+        private_dir(dir).map_err(|error| SshError::Write { path: dir.to_path_buf(), error })?;
     }
 
-    let generate_err = |source| SshError::Generate { key_type, source };
+    let generate_err = |error| SshError::Generate { key_type, error };
     let keypair = match key_type {
         KeyType::Ed25519 => KeypairData::from(Ed25519Keypair::random(&mut OsRng)),
         KeyType::Rsa4096 => {
@@ -263,7 +251,7 @@ pub fn generate(
     let private_text = private.to_openssh(LineEnding::LF).map_err(generate_err)?;
     let public = private.public_key();
     let info = key_info(public)
-        .ok_or(SshError::Generate { key_type, source: ssh_key::Error::AlgorithmUnknown })?;
+        .ok_or(SshError::Generate { key_type, error: ssh_key::Error::AlgorithmUnknown })?;
 
     write_new(private_path, private_text.as_bytes(), 0o600)?;
     let public_text = format!("{}\n", info.openssh);
@@ -377,7 +365,7 @@ enum Content {
 }
 
 fn read_capped(path: &Path) -> Result<Content, SshError> {
-    let read_err = |source| SshError::Read { path: path.to_path_buf(), source };
+    let read_err = |error| SshError::Read { path: path.to_path_buf(), error };
     let file = File::open(path).map_err(read_err)?;
     let mut bytes = Vec::new();
     file.take(MAX_KEY_FILE + 1).read_to_end(&mut bytes).map_err(read_err)?;
@@ -393,7 +381,7 @@ fn exists(path: &Path) -> Result<bool, SshError> {
     match fs::symlink_metadata(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(source) => Err(SshError::Read { path: path.to_path_buf(), source }),
+        Err(error) => Err(SshError::Read { path: path.to_path_buf(), error }),
     }
 }
 
@@ -418,7 +406,7 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SshError> {
     let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(
         |e| match e.kind() {
             io::ErrorKind::AlreadyExists => SshError::Exists { path: path.to_path_buf() },
-            _ => SshError::Write { path: path.to_path_buf(), source: e },
+            _ => SshError::Write { path: path.to_path_buf(), error: e },
         },
     )?;
     // The umask may have taken bits away (a 0600 .pub is harmless but not what ssh-keygen does).
@@ -426,10 +414,10 @@ fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<(), SshError> {
         .set_permissions(Permissions::from_mode(mode))
         .and_then(|()| file.write_all(bytes))
         .and_then(|()| file.sync_all());
-    if let Err(source) = result {
+    if let Err(error) = result {
         // Only this call created the file, so removing a half-written key is safe.
         let _ = fs::remove_file(path);
-        return Err(SshError::Write { path: path.to_path_buf(), source });
+        return Err(SshError::Write { path: path.to_path_buf(), error });
     }
     Ok(())
 }

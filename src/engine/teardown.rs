@@ -10,12 +10,15 @@ use std::time::Instant;
 use super::aws::{AwsError, Clients};
 use super::credentials::{CredentialsError, SharedFiles};
 use super::events::{Change, Event, Sink};
+use super::iam::Presence;
 use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
+use super::ownership::{self, OwnershipError};
 use super::s3::BucketAccess;
 use crate::answers::Answers;
-use crate::journal::{Journal, JournalError, Kind, State};
+use crate::journal::{Journal, JournalError, Kind, State, TeardownRecord};
+use crate::lock::ClusterLock;
 use crate::paths::expand_home;
-use crate::plan::{Action, KopsPurpose, Plan, StepId, TeardownOptions};
+use crate::plan::{Action, Holds, KopsPurpose, Plan, StepId, TeardownOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeardownError {
@@ -34,13 +37,24 @@ pub enum TeardownError {
     )]
     NoJournal { cluster: String, dir: std::path::PathBuf },
     #[error(
-        "kops could not delete cluster {cluster}: {source}\nThe state bucket and IAM are left \
+        "kops could not delete cluster {cluster}: {error}\nThe state bucket and IAM are left \
          as they are: the bucket still holds the cluster's state. Run `kops-wizard teardown` \
          again to continue."
     )]
-    ClusterDelete { cluster: String, source: KopsError },
+    ClusterDelete { cluster: String, error: KopsError },
     #[error("{0}")]
     Blocked(String),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
+}
+
+impl From<OwnershipError> for TeardownError {
+    fn from(e: OwnershipError) -> Self {
+        match e {
+            OwnershipError::Aws(e) => TeardownError::Aws(e),
+            OwnershipError::Credentials(e) => TeardownError::Credentials(e),
+        }
+    }
 }
 
 pub struct Request<'a> {
@@ -48,6 +62,8 @@ pub struct Request<'a> {
     pub state_dir: &'a Path,
     pub kops: Option<&'a Path>,
     pub opts: TeardownOptions,
+    /// `--dry-run`: plan and show, change nothing (not even the journal).
+    pub dry_run: bool,
 }
 
 /// What teardown will do, ready to show and confirm: the plan, kops's list of the cluster's
@@ -56,9 +72,12 @@ pub struct Prepared {
     pub plan: Plan,
     pub cloud: Vec<CloudResource>,
     pub journal: Journal,
+    pub holds: Holds,
     clients: Clients,
     kops: Option<Kops>,
     files: SharedFiles,
+    /// Held from prepare to the end of execute; none in a dry run.
+    _lock: Option<ClusterLock>,
 }
 
 impl Prepared {
@@ -67,53 +86,80 @@ impl Prepared {
     }
 }
 
-/// Reads the journal, settles entries a dead run left as intents, asks kops what the cluster
-/// owns, and builds the plan. Changes nothing in AWS.
+/// Reads the journal, settles entries a dead run left as intents, asks AWS and the other
+/// journals what is shared or no longer the wizard's, asks kops what the cluster owns, and
+/// builds the plan. Changes nothing in AWS.
 pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, TeardownError> {
     let a = request.answers;
+    // A dry run changes nothing, so it needs no lock and writes no journal.
+    let lock = match request.dry_run {
+        true => None,
+        false => Some(ClusterLock::acquire(request.state_dir, &a.cluster.name, "teardown")?),
+    };
     let path = Journal::path_for(request.state_dir, &a.cluster.name);
     let mut journal = Journal::load(&path)?.ok_or_else(|| TeardownError::NoJournal {
         cluster: a.cluster.name.clone(),
         dir: request.state_dir.to_path_buf(),
     })?;
+    if request.dry_run {
+        journal.make_read_only();
+    }
     let clients = super::aws::connect_admin(a, sink)
         .await
         .map_err(|e| TeardownError::Blocked(format!("cannot use the admin credentials: {e}")))?;
     let files = SharedFiles::from_env()?;
-    settle_intents(&clients, &files, &mut journal, a).await?;
+    settle_intents(&clients, &files, &mut journal).await?;
+    let others = journal.others()?;
+    let holds = ownership::holds(&clients, &files, &journal, &others).await?;
 
-    let plan = Plan::teardown(a, Some(&journal), request.opts);
+    let plan = Plan::teardown(a, Some(&journal), request.opts, &holds);
     let deletes_cluster = plan
         .actions()
         .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::DeleteCluster, .. }));
     let (kops, cloud) = if deletes_cluster {
-        let store = a.state_store_url().unwrap_or_default();
-        let kops = Kops::for_cluster(request.kops, a).await?;
+        // The journal's state store and profile: the answers may have changed since setup.
+        let store = journal.state_store.clone().or(a.state_store_url()).unwrap_or_default();
+        let profile = journal
+            .entries
+            .iter()
+            .find(|e| e.kind == Kind::Profile && e.in_use())
+            .map_or(a.aws.kops_profile.clone(), |e| e.id.clone());
+        let kops = Kops::detect(request.kops).await?.with_env(
+            &profile,
+            &store,
+            &journal.cluster,
+            &journal.region,
+        );
         let preview = kops
-            .run_ok(&kops::delete_cluster_args(&a.cluster.name, &store, false), |_, _| {})
+            .run_ok(&kops::delete_cluster_args(&journal.cluster, &store, false), |_, _| {})
             .await?;
         (Some(kops), kops::parse_delete_preview(&preview.stdout))
     } else {
         (None, Vec::new())
     };
-    Ok(Prepared { plan, cloud, journal, clients, kops, files })
+    Ok(Prepared { plan, cloud, journal, holds, clients, kops, files, _lock: lock })
 }
 
-/// An intent whose result was never recorded: if the resource exists, the wizard made it;
-/// if not, it was never made. Either way the journal then says so.
+/// An intent whose result was never recorded: if the resource exists (with the wizard's mark,
+/// where it carries one), the wizard made it; if not, it was never made. Either way the
+/// journal then says so.
 async fn settle_intents(
     c: &Clients,
     files: &SharedFiles,
     journal: &mut Journal,
-    a: &Answers,
 ) -> Result<(), TeardownError> {
     let intents: Vec<_> =
         journal.entries.iter().filter(|e| e.state == State::Intent).cloned().collect();
+    let bucket = journal
+        .state_store
+        .as_deref()
+        .and_then(|s| s.strip_prefix("s3://"))
+        .map(|b| b.split('/').next().unwrap_or(b).to_string());
     for e in intents {
         let detail = e.detail.as_deref();
         let exists = match e.kind {
-            Kind::IamGroup => c.group_exists(&e.id).await?,
-            Kind::IamUser => c.user_exists(&e.id).await?,
+            Kind::IamGroup => c.group_presence(&e.id).await? == Presence::Marked,
+            Kind::IamUser => c.user_presence(&e.id).await? == Presence::Marked,
             Kind::IamPolicyAttachment => {
                 c.group_exists(&e.id).await?
                     && c.attached_group_policies(&e.id)
@@ -125,8 +171,11 @@ async fn settle_intents(
                 c.user_exists(&e.id).await?
                     && c.user_groups(&e.id).await?.iter().any(|g| Some(g.as_str()) == detail)
             }
-            Kind::Bucket => c.bucket_access(&e.id).await? == BucketAccess::Yours,
-            Kind::Cluster | Kind::ClusterDeployed => match &a.state_store.bucket {
+            Kind::Bucket => {
+                c.bucket_access(&e.id).await? == BucketAccess::Yours
+                    && (c.bucket_marked(&e.id).await? || c.bucket_is_empty(&e.id).await?)
+            }
+            Kind::Cluster | Kind::ClusterDeployed => match &bucket {
                 Some(b) if c.bucket_access(b).await? == BucketAccess::Yours => {
                     c.object_exists(b, &format!("{}/config", e.id)).await?
                 }
@@ -134,19 +183,39 @@ async fn settle_intents(
             },
             Kind::Profile => files.read_key(&e.id)?.is_some(),
             Kind::SshKey => expand_home(&e.id).exists(),
-            // An access key without its id, and bucket settings: they go with the user and the
-            // bucket; nothing to look up on their own.
+            Kind::AccessKey if detail.is_none() => {
+                settle_key_intent(c, journal, &e).await?;
+                continue;
+            }
+            // Bucket settings go with the bucket; nothing to look up on their own.
             Kind::AccessKey
             | Kind::BucketVersioning
             | Kind::BucketEncryption
             | Kind::BucketPublicAccessBlock => false,
         };
-        if exists {
-            journal.record(e.kind, &e.id, detail, State::Created)?;
-        } else {
-            journal.forget(|x| !(x.kind == e.kind && x.id == e.id && x.detail == e.detail))?;
+        let state = if exists { State::Created } else { State::Failed };
+        journal.record(e.kind, &e.id, detail, state)?;
+    }
+    Ok(())
+}
+
+/// An access-key intent without an id: the key an interrupted run made (not there before,
+/// created in the intent's window) becomes a recorded key of the wizard's, if the user is the
+/// wizard's too. A pre-existing user's keys are never taken for it.
+async fn settle_key_intent(
+    c: &Clients,
+    journal: &mut Journal,
+    intent: &crate::journal::Entry,
+) -> Result<(), TeardownError> {
+    let user = &intent.id;
+    let user_ours = journal.find(Kind::IamUser, user).is_some_and(|e| e.state == State::Created);
+    if user_ours && c.user_exists(user).await? {
+        let keys = c.access_keys(user).await?;
+        for orphan in super::setup::orphan_keys(intent, &keys, None) {
+            journal.record(Kind::AccessKey, user, Some(&orphan), State::Created)?;
         }
     }
+    journal.record(Kind::AccessKey, user, None, State::Failed)?;
     Ok(())
 }
 
@@ -172,22 +241,38 @@ pub async fn execute(
             kept: vec![],
         },
     );
+    let started_at = crate::journal::now();
+    p.journal.set_teardown(TeardownRecord {
+        started: started_at.clone(),
+        finished: None,
+        stopped: Some("interrupted".into()),
+        leftovers: Vec::new(),
+    })?;
     for step in &plan.steps {
         let started = Instant::now();
         sink.send(Event::StepStarted { step: step.id });
         for action in &step.actions {
             if let Err(e) = p.delete(step.id, action, answers, sink).await {
+                let error = e.to_string();
                 sink.send(Event::StepFailed {
                     step: step.id,
-                    error: e.to_string(),
+                    error: error.clone(),
                     elapsed: started.elapsed(),
+                });
+                // Best effort: the journal write that could fail here is what just failed.
+                let _ = p.journal.set_teardown(TeardownRecord {
+                    started: started_at.clone(),
+                    finished: None,
+                    stopped: Some(format!("{}: {error}", step.id.short())),
+                    leftovers: Vec::new(),
                 });
                 return Err(e);
             }
         }
         sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
     }
-    let leftovers = p.leftovers(&plan, answers).await?;
+    let leftovers = p.leftovers(&plan).await?;
+    p.finish(started_at, &leftovers)?;
     Ok(Outcome { leftovers, journal: p.journal })
 }
 
@@ -211,9 +296,28 @@ impl Prepared {
             }
             Action::EmptyBucket { bucket } => {
                 if c.bucket_access(bucket).await? == BucketAccess::Yours {
+                    // Checked again right before the data goes: since prepare, someone may
+                    // have written another cluster's state into it.
+                    let mut others = c.clusters_in_bucket(bucket).await?;
+                    others.retain(|n| *n != self.journal.cluster);
+                    if !others.is_empty() {
+                        return Err(TeardownError::Blocked(format!(
+                            "bucket {bucket} now also holds the state of cluster {}: not emptied. \
+                             Run teardown again to keep the bucket and remove only this cluster's state",
+                            others.join(", ")
+                        )));
+                    }
                     let n = c.empty_bucket(bucket).await?;
                     done(format!(
                         "bucket {bucket} emptied: {n} object versions and delete markers deleted"
+                    ));
+                }
+            }
+            Action::PurgeClusterState { bucket, cluster } => {
+                if c.bucket_access(bucket).await? == BucketAccess::Yours {
+                    let n = c.purge_cluster_state(bucket, cluster).await?;
+                    done(format!(
+                        "bucket {bucket} kept; the {n} object versions and delete markers under {cluster}/ deleted"
                     ));
                 }
             }
@@ -223,13 +327,11 @@ impl Prepared {
                 done(format!("bucket {bucket} deleted"));
             }
             Action::DeleteAccessKeys { user } => {
-                if c.user_exists(user).await? {
-                    for key in c.access_keys(user).await? {
-                        c.delete_access_key(user, &key.id).await?;
-                        self.mark_key_deleted(user, &key.id)?;
-                        done(format!("access key {} of user {user} deleted", key.id));
-                    }
-                }
+                // Only the plan of a setup that never ran has this action: without a key id
+                // there is nothing the wizard knows to be its own.
+                return Err(TeardownError::Blocked(format!(
+                    "the journal names no access key of user {user} by id: nothing deleted"
+                )));
             }
             Action::DeleteAccessKey { user, key_id } => {
                 c.delete_access_key(user, key_id).await?;
@@ -282,6 +384,21 @@ impl Prepared {
                 done(format!("group {group} deleted"));
             }
             Action::RemoveProfile { profile } => {
+                // The profile may have been pointed at another key since prepare.
+                let recorded = |id: &str| {
+                    self.journal
+                        .entries
+                        .iter()
+                        .any(|e| e.kind == Kind::AccessKey && e.detail.as_deref() == Some(id))
+                };
+                if let Some(key) = self.files.read_key(profile)?
+                    && !recorded(&key.id)
+                {
+                    return Err(TeardownError::Blocked(format!(
+                        "profile {profile} now holds access key {}, which the wizard did not save: not removed",
+                        key.id
+                    )));
+                }
                 if self.files.remove(profile)? {
                     done(format!(
                         "profile {profile} removed from {}",
@@ -305,7 +422,12 @@ impl Prepared {
                         }
                     }
                 }
-                self.journal.record(Kind::SshKey, &a.ssh.public_key, None, State::Deleted)?;
+                self.journal.record(
+                    Kind::SshKey,
+                    &format!("{private_key}.pub"),
+                    None,
+                    State::Deleted,
+                )?;
             }
             other => {
                 return Err(TeardownError::Blocked(format!("not a teardown action: {other:?}")));
@@ -398,22 +520,26 @@ impl Prepared {
                 );
                 Ok(())
             }
-            Err(source) => Err(TeardownError::ClusterDelete { cluster: name, source }),
+            Err(error) => Err(TeardownError::ClusterDelete { cluster: name, error }),
         }
     }
 
     /// Looks in AWS (and the state store) for everything the plan deleted.
-    async fn leftovers(&self, plan: &Plan, a: &Answers) -> Result<Vec<String>, TeardownError> {
+    async fn leftovers(&self, plan: &Plan) -> Result<Vec<String>, TeardownError> {
         let c = &self.clients;
+        let name = &self.journal.cluster;
         let mut left = Vec::new();
         for action in plan.actions() {
             match action {
                 Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => {
-                    if let Some(b) = &a.state_store.bucket
-                        && c.bucket_access(b).await? == BucketAccess::Yours
-                        && c.object_exists(b, &format!("{}/config", a.cluster.name)).await?
+                    let store = self.journal.state_store.as_deref().unwrap_or_default();
+                    let bucket =
+                        store.trim_start_matches("s3://").split('/').next().unwrap_or_default();
+                    if !bucket.is_empty()
+                        && c.bucket_access(bucket).await? == BucketAccess::Yours
+                        && c.object_exists(bucket, &format!("{name}/config")).await?
                     {
-                        left.push(format!("cluster {} is still in s3://{b}", a.cluster.name));
+                        left.push(format!("cluster {name} is still in s3://{bucket}"));
                     }
                 }
                 Action::DeleteBucket { bucket }
@@ -421,8 +547,20 @@ impl Prepared {
                 {
                     left.push(format!("bucket {bucket}"));
                 }
+                Action::PurgeClusterState { bucket, cluster }
+                    if c.bucket_access(bucket).await? == BucketAccess::Yours
+                        && c.purge_cluster_state_count(bucket, cluster).await? > 0 =>
+                {
+                    left.push(format!("object versions under {cluster}/ in bucket {bucket}"));
+                }
                 Action::DeleteUser { user } if c.user_exists(user).await? => {
                     left.push(format!("IAM user {user}"))
+                }
+                Action::DeleteAccessKey { user, key_id }
+                    if c.user_exists(user).await?
+                        && c.access_keys(user).await?.iter().any(|k| k.id == *key_id) =>
+                {
+                    left.push(format!("access key {key_id} of user {user}"))
                 }
                 Action::DeleteGroup { group } if c.group_exists(group).await? => {
                     left.push(format!("IAM group {group}"))
@@ -434,5 +572,50 @@ impl Prepared {
             }
         }
         Ok(left)
+    }
+
+    /// After the last step: what this cluster kept is released (made here, used elsewhere)
+    /// or left (there before); the cluster's validation result no longer describes anything;
+    /// the teardown record says how it ended.
+    fn finish(&mut self, started: String, leftovers: &[String]) -> Result<(), TeardownError> {
+        if leftovers.is_empty() {
+            let settled: Vec<_> = self
+                .journal
+                .entries
+                .iter()
+                .filter(|e| e.kind.torn_down() && e.in_use())
+                .map(|e| {
+                    let state = if e.state == State::Found && !self.holds.inherited(e) {
+                        State::Left
+                    } else {
+                        State::Released
+                    };
+                    (e.kind, e.id.clone(), e.detail.clone(), state)
+                })
+                .collect();
+            for (kind, id, detail, state) in settled {
+                self.journal.record(kind, &id, detail.as_deref(), state)?;
+            }
+            let deployed: Vec<_> = self
+                .journal
+                .entries
+                .iter()
+                .filter(|e| !e.kind.torn_down() && e.in_use())
+                .map(|e| (e.kind, e.id.clone(), e.detail.clone()))
+                .collect();
+            for (kind, id, detail) in deployed {
+                // Bucket settings and the deployment went with their bucket and cluster, or
+                // stay with a bucket that is no longer this cluster's.
+                self.journal.record(kind, &id, detail.as_deref(), State::Left)?;
+            }
+        }
+        self.journal.last_validation = None;
+        self.journal.set_teardown(TeardownRecord {
+            started,
+            finished: leftovers.is_empty().then(crate::journal::now),
+            stopped: (!leftovers.is_empty()).then(|| "leftovers found by the final check".into()),
+            leftovers: leftovers.to_vec(),
+        })?;
+        Ok(())
     }
 }

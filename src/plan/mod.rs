@@ -9,7 +9,7 @@ use clap::ValueEnum;
 
 use crate::answers::{Answers, KeyType};
 use crate::engine::kops;
-use crate::journal::{Journal, Kind, State};
+use crate::journal::{Entry, Journal, Kind, State};
 use crate::text::departs;
 
 /// Stands in for the bucket name when the answers do not give one (only the plan uses it).
@@ -151,6 +151,11 @@ pub enum Action {
     EmptyBucket {
         bucket: String,
     },
+    /// Every version and delete marker under `<cluster>/` of a bucket that stays.
+    PurgeClusterState {
+        bucket: String,
+        cluster: String,
+    },
     DeleteBucket {
         bucket: String,
     },
@@ -228,6 +233,71 @@ fn is_iam(kind: Kind) -> bool {
             | Kind::AccessKey
             | Kind::Profile
     )
+}
+
+/// A resource as the journal names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub kind: Kind,
+    pub id: String,
+    pub detail: Option<String>,
+}
+
+impl Resource {
+    pub fn of(e: &Entry) -> Resource {
+        Resource { kind: e.kind, id: e.id.clone(), detail: e.detail.clone() }
+    }
+
+    fn is(&self, e: &Entry) -> bool {
+        self.kind == e.kind && self.id == e.id && self.detail == e.detail
+    }
+}
+
+/// What the engine found before planning a teardown, beyond this cluster's journal: what must
+/// stay although this cluster's setup made it (another cluster still uses it, or it no longer
+/// carries the wizard's mark), and what this teardown inherits (found by this setup, made by
+/// the wizard for a cluster since torn down, and used by nobody else).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Holds {
+    pub keep: Vec<(Resource, String)>,
+    pub inherit: Vec<Resource>,
+}
+
+impl Holds {
+    pub fn keep(&mut self, e: &Entry, why: impl Into<String>) {
+        if self.reason(e).is_none() {
+            self.keep.push((Resource::of(e), why.into()));
+        }
+    }
+
+    pub fn reason(&self, e: &Entry) -> Option<&str> {
+        self.keep.iter().find(|(r, _)| r.is(e)).map(|(_, why)| why.as_str())
+    }
+
+    pub fn inherited(&self, e: &Entry) -> bool {
+        self.inherit.iter().any(|r| r.is(e))
+    }
+}
+
+/// The journal a setup of these answers would write, for the plan of a teardown before any
+/// setup ran.
+fn assumed_journal(a: &Answers, bucket: &str) -> Journal {
+    let mut j = Journal::detached(&a.cluster.name, &a.aws.region);
+    j.state_store = Some(format!("s3://{bucket}"));
+    let (group, user) = (&a.iam.group, &a.iam.user);
+    let mut add = |kind, id: &str, detail: Option<&str>| j.push(kind, id, detail, State::Created);
+    add(Kind::Cluster, &a.cluster.name, None);
+    add(Kind::Bucket, bucket, None);
+    add(Kind::IamGroup, group, None);
+    for arn in &a.iam.policies {
+        add(Kind::IamPolicyAttachment, group, Some(arn));
+    }
+    add(Kind::IamUser, user, None);
+    add(Kind::IamGroupMembership, user, Some(group));
+    add(Kind::AccessKey, user, None);
+    add(Kind::Profile, &a.aws.kops_profile, None);
+    add(Kind::SshKey, &a.ssh.public_key, None);
+    j
 }
 
 /// What teardown keeps (the `teardown` flags).
@@ -325,29 +395,44 @@ impl Plan {
         Plan { kind: PlanKind::Setup, steps, placeholders, kept: Vec::new() }
     }
 
-    /// Teardown. With the journal: only what the wizard created, in the order that AWS allows
-    /// (cluster, bucket, access keys, membership, user, policy attachments, group, profile,
-    /// SSH key), and a list of what is kept and why. Without one (the plan of a setup that has
-    /// not run): everything setup would create for these answers.
-    pub fn teardown(a: &Answers, journal: Option<&Journal>, opts: TeardownOptions) -> Plan {
+    /// Teardown, from the journal: what this cluster's setup created (whatever the answers
+    /// say now), less what `holds` keeps, in the order that AWS allows (cluster, bucket,
+    /// access keys, memberships, users, policy attachments, groups, profiles, SSH key), and a
+    /// list of what is kept and why. Without a journal (the plan of a setup that has not
+    /// run): everything setup would create for these answers.
+    pub fn teardown(
+        a: &Answers,
+        journal: Option<&Journal>,
+        opts: TeardownOptions,
+        holds: &Holds,
+    ) -> Plan {
         let (bucket, placeholders) = bucket_or_placeholder(a);
-        let state_store = format!("s3://{bucket}");
-        let name = &a.cluster.name;
-        let (group, user) = (a.iam.group.clone(), a.iam.user.clone());
-        let mut kept = Vec::new();
-        let lookup = |kind: Kind, id: &str, detail: Option<&str>| match journal {
-            None => Some(State::Created),
-            Some(j) => match detail {
-                Some(d) => j.find_detail(kind, id, d),
-                None => j.find(kind, id),
+        let assumed;
+        let journal = match journal {
+            Some(j) => j,
+            None => {
+                assumed = assumed_journal(a, &bucket);
+                &assumed
             }
-            .map(|e| e.state),
         };
-        // Deleted entries are done; intents are resolved by the engine before planning.
-        let ours = |kind, id: &str, detail| {
-            matches!(lookup(kind, id, detail), Some(State::Created | State::Intent))
+        let name = &journal.cluster;
+        let state_store = journal.state_store.clone().unwrap_or(format!("s3://{bucket}"));
+        let mut kept = Vec::new();
+        let held = |e: &Entry| holds.reason(e);
+        let deletable = |e: &Entry| {
+            let ours = matches!(e.state, State::Created | State::Intent)
+                || (e.state == State::Found && holds.inherited(e));
+            ours && held(e).is_none()
         };
-        let found = |kind, id: &str, detail| lookup(kind, id, detail) == Some(State::Found);
+        // What stays, and why: held by the engine's checks, or there before this setup.
+        for e in journal.entries.iter().filter(|e| e.kind.torn_down()) {
+            if let Some(why) = held(e) {
+                kept.push(format!("{}: {why}", e.describe()));
+            } else if e.state == State::Found && !holds.inherited(e) {
+                kept.push(format!("{}: it was there before this cluster's setup", e.describe()));
+            }
+        }
+        let of = |kind: Kind| journal.entries.iter().filter(move |e| e.kind == kind);
         let mut steps = Vec::new();
         let mut step = |id, actions: Vec<Action>, departs| {
             if !actions.is_empty() {
@@ -355,12 +440,10 @@ impl Plan {
             }
         };
 
-        let cluster_kept = found(Kind::Cluster, name, None);
-        if cluster_kept {
-            kept.push(format!("cluster {name}: it was there before the wizard"));
-        }
+        let cluster_deleted = of(Kind::Cluster).any(deletable);
+        let cluster_kept = of(Kind::Cluster).any(|e| e.in_use() && !deletable(e));
         let mut actions = Vec::new();
-        if ours(Kind::Cluster, name, None) {
+        if cluster_deleted {
             actions.push(Action::Kops {
                 purpose: KopsPurpose::PreviewDelete,
                 args: kops::delete_cluster_args(name, &state_store, false),
@@ -373,90 +456,90 @@ impl Plan {
         step(TeardownStep::DeleteCluster, actions, vec![]);
 
         let mut actions = Vec::new();
-        if ours(Kind::Bucket, &bucket, None) && !opts.keep_bucket && !cluster_kept {
-            actions.push(Action::EmptyBucket { bucket: bucket.clone() });
-            actions.push(Action::DeleteBucket { bucket: bucket.clone() });
-        } else if found(Kind::Bucket, &bucket, None) {
-            kept.push(format!("bucket {bucket}: it was there before the wizard"));
-        } else if ours(Kind::Bucket, &bucket, None) && opts.keep_bucket {
-            kept.push(format!("bucket {bucket}: --keep-bucket"));
-        } else if ours(Kind::Bucket, &bucket, None) {
-            kept.push(format!(
-                "bucket {bucket}: it holds the state of cluster {name}, which is kept"
-            ));
+        for e in of(Kind::Bucket).filter(|e| e.in_use()) {
+            let bucket = e.id.clone();
+            if deletable(e) && !opts.keep_bucket && !cluster_kept {
+                actions.push(Action::EmptyBucket { bucket: bucket.clone() });
+                actions.push(Action::DeleteBucket { bucket });
+                continue;
+            }
+            if deletable(e) && opts.keep_bucket {
+                kept.push(format!("{}: --keep-bucket", e.describe()));
+            } else if deletable(e) {
+                kept.push(format!(
+                    "{}: it holds the state of cluster {name}, which is kept",
+                    e.describe()
+                ));
+            }
+            // The bucket stays, but the deleted cluster's old object versions (its secrets
+            // among them) would stay with it: they go.
+            if cluster_deleted {
+                actions.push(Action::PurgeClusterState { bucket, cluster: name.clone() });
+            }
         }
         step(TeardownStep::DeleteStateStore, actions, vec![departs::VERSIONED_BUCKET]);
 
         let mut iam = Vec::new();
-        let user_ours = ours(Kind::IamUser, &user, None);
-        let group_ours = ours(Kind::IamGroup, &group, None);
         if opts.keep_iam {
-            if journal.is_none_or(|j| j.entries.iter().any(|e| e.by_wizard() && is_iam(e.kind))) {
-                kept.push(format!(
-                    "IAM user {user}, group {group} and profile {}: --keep-iam",
-                    a.aws.kops_profile
-                ));
+            if journal.entries.iter().any(|e| is_iam(e.kind) && deletable(e)) {
+                kept.push("IAM group, user, access key and profile: --keep-iam".into());
             }
         } else {
-            if user_ours {
-                // Deleting the user needs every key gone, including any made by hand.
-                iam.push(Action::DeleteAccessKeys { user: user.clone() });
-            } else {
-                let keys =
-                    journal.map(|j| j.entries.as_slice()).unwrap_or_default().iter().filter(|e| {
-                        e.kind == Kind::AccessKey
-                            && e.id == user
-                            && e.detail.is_some()
-                            && e.state == State::Created
+            let users: Vec<&str> =
+                of(Kind::IamUser).filter(|e| deletable(e)).map(|e| e.id.as_str()).collect();
+            for e in of(Kind::AccessKey).filter(|e| deletable(e)) {
+                match &e.detail {
+                    Some(key_id) => iam.push(Action::DeleteAccessKey {
+                        user: e.id.clone(),
+                        key_id: key_id.clone(),
+                    }),
+                    // Only the plan of a setup that has not run: the key's id is not known.
+                    None => iam.push(Action::DeleteAccessKeys { user: e.id.clone() }),
+                }
+            }
+            for e in of(Kind::IamGroupMembership).filter(|e| deletable(e)) {
+                if let Some(group) = &e.detail {
+                    iam.push(Action::RemoveUserFromGroup {
+                        user: e.id.clone(),
+                        group: group.clone(),
                     });
-                iam.extend(keys.filter_map(|e| {
-                    let key_id = e.detail.clone()?;
-                    Some(Action::DeleteAccessKey { user: user.clone(), key_id })
-                }));
+                }
             }
-            if ours(Kind::IamGroupMembership, &user, Some(&group)) {
-                iam.push(Action::RemoveUserFromGroup { user: user.clone(), group: group.clone() });
-            }
-            if user_ours {
-                iam.push(Action::DeleteUser { user: user.clone() });
-            } else if found(Kind::IamUser, &user, None) {
-                kept.push(format!("IAM user {user}: it was there before the wizard"));
+            iam.extend(users.iter().map(|user| Action::DeleteUser { user: user.to_string() }));
+            for e in of(Kind::IamPolicyAttachment).filter(|e| deletable(e)) {
+                if let Some(arn) = &e.detail {
+                    iam.push(Action::DetachGroupPolicy {
+                        group: e.id.clone(),
+                        policy_arn: arn.clone(),
+                    });
+                }
             }
             iam.extend(
-                a.iam
-                    .policies
-                    .iter()
-                    .filter(|arn| ours(Kind::IamPolicyAttachment, &group, Some(arn)))
-                    .map(|arn| Action::DetachGroupPolicy {
-                        group: group.clone(),
-                        policy_arn: arn.clone(),
-                    }),
+                of(Kind::IamGroup)
+                    .filter(|e| deletable(e))
+                    .map(|e| Action::DeleteGroup { group: e.id.clone() }),
             );
-            if group_ours {
-                iam.push(Action::DeleteGroup { group: group.clone() });
-            } else if found(Kind::IamGroup, &group, None) {
-                kept.push(format!("IAM group {group}: it was there before the wizard"));
-            }
         }
         step(TeardownStep::DeleteIam, iam, vec![]);
 
-        let profile = &a.aws.kops_profile;
         let mut actions = Vec::new();
-        if !opts.keep_iam && ours(Kind::Profile, profile, None) {
-            actions.push(Action::RemoveProfile { profile: profile.clone() });
-        } else if found(Kind::Profile, profile, None) {
-            kept.push(format!("AWS profile {profile}: it was there before the wizard"));
+        if !opts.keep_iam {
+            actions.extend(
+                of(Kind::Profile)
+                    .filter(|e| deletable(e))
+                    .map(|e| Action::RemoveProfile { profile: e.id.clone() }),
+            );
         }
         step(TeardownStep::RemoveProfile, actions, vec![]);
 
-        let key = &a.ssh.public_key;
         let mut actions = Vec::new();
-        if opts.delete_ssh_key && ours(Kind::SshKey, key, None) {
-            actions.push(Action::DeleteSshKey { private_key: a.ssh.private_key() });
-        } else if ours(Kind::SshKey, key, None) && journal.is_some() {
-            kept.push(format!("SSH key {key}: pass --delete-ssh-key to delete it"));
-        } else if found(Kind::SshKey, key, None) {
-            kept.push(format!("SSH key {key}: it was there before the wizard"));
+        for e in of(Kind::SshKey).filter(|e| deletable(e)) {
+            if opts.delete_ssh_key {
+                let private_key = e.id.strip_suffix(".pub").unwrap_or(&e.id).to_string();
+                actions.push(Action::DeleteSshKey { private_key });
+            } else {
+                kept.push(format!("SSH key {}: pass --delete-ssh-key to delete it", e.id));
+            }
         }
         step(TeardownStep::DeleteSshKey, actions, vec![]);
 
@@ -519,7 +602,7 @@ mod tests {
 
     #[test]
     fn teardown_order_and_what_it_keeps() {
-        let plan = Plan::teardown(&answers(), None, TeardownOptions::default());
+        let plan = Plan::teardown(&answers(), None, TeardownOptions::default(), &Holds::default());
         let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
@@ -536,11 +619,109 @@ mod tests {
         assert!(matches!(iam.last(), Some(Action::DeleteGroup { .. })));
 
         let opts = TeardownOptions { keep_bucket: true, keep_iam: true, delete_ssh_key: true };
-        let ids: Vec<_> =
-            Plan::teardown(&answers(), None, opts).steps.iter().map(|s| s.id).collect();
+        let plan = Plan::teardown(&answers(), None, opts, &Holds::default());
+        let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
-            [TeardownStep::DeleteCluster, TeardownStep::DeleteSshKey].map(StepId::Teardown)
+            [
+                TeardownStep::DeleteCluster,
+                TeardownStep::DeleteStateStore,
+                TeardownStep::DeleteSshKey
+            ]
+            .map(StepId::Teardown)
+        );
+        // A kept bucket loses only the deleted cluster's old versions, never the bucket.
+        assert_eq!(
+            plan.steps[1].actions,
+            [Action::PurgeClusterState {
+                bucket: "acme-kops-state".into(),
+                cluster: "kops.k8s.local".into()
+            }]
+        );
+        assert!(plan.kept.iter().any(|k| k.contains("--keep-bucket")), "{:?}", plan.kept);
+    }
+
+    fn journal_of(
+        dir: &std::path::Path,
+        cluster: &str,
+        entries: &[(Kind, &str, Option<&str>, State)],
+    ) -> Journal {
+        let mut j = Journal::open(dir, cluster, "us-east-1").unwrap();
+        j.set_state_store("s3://acme-kops-state").unwrap();
+        for (kind, id, detail, state) in entries {
+            j.record(*kind, id, *detail, *state).unwrap();
+        }
+        j
+    }
+
+    #[test]
+    fn teardown_follows_the_journal_whatever_the_answers_say_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = journal_of(
+            dir.path(),
+            "dev.example.com",
+            &[
+                (Kind::IamUser, "old-user", None, State::Created),
+                (Kind::AccessKey, "old-user", Some("AKIAOLD"), State::Created),
+                (Kind::Profile, "old-profile", None, State::Created),
+                (Kind::Bucket, "acme-kops-state", None, State::Created),
+            ],
+        );
+        let mut a = answers();
+        a.iam.user = "new-user".into();
+        a.aws.kops_profile = "new-profile".into();
+        a.state_store.bucket = Some("another-bucket".into());
+        let plan = Plan::teardown(&a, Some(&j), TeardownOptions::default(), &Holds::default());
+        let actions: Vec<_> = plan.actions().cloned().collect();
+        assert!(actions.contains(&Action::DeleteAccessKey {
+            user: "old-user".into(),
+            key_id: "AKIAOLD".into()
+        }));
+        assert!(actions.contains(&Action::DeleteUser { user: "old-user".into() }));
+        assert!(actions.contains(&Action::RemoveProfile { profile: "old-profile".into() }));
+        assert!(actions.contains(&Action::DeleteBucket { bucket: "acme-kops-state".into() }));
+        assert!(
+            !actions.iter().any(|x| format!("{x:?}").contains("new-")
+                || format!("{x:?}").contains("another-bucket"))
+        );
+        // No key without its id: never "every key of the user".
+        assert!(!actions.iter().any(|x| matches!(x, Action::DeleteAccessKeys { .. })));
+    }
+
+    #[test]
+    fn held_resources_stay_and_inherited_ones_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = journal_of(
+            dir.path(),
+            "b.example.com",
+            &[
+                (Kind::Cluster, "b.example.com", None, State::Created),
+                (Kind::Bucket, "acme-kops-state", None, State::Found),
+                (Kind::IamUser, "kops", None, State::Found),
+                (Kind::IamGroup, "kops", None, State::Created),
+            ],
+        );
+        let mut holds = Holds::default();
+        holds.keep(j.find(Kind::IamGroup, "kops").unwrap(), "still used by cluster c.example.com");
+        holds.inherit.push(Resource::of(j.find(Kind::IamUser, "kops").unwrap()));
+        let plan = Plan::teardown(&answers(), Some(&j), TeardownOptions::default(), &holds);
+        let actions: Vec<_> = plan.actions().cloned().collect();
+        assert!(actions.contains(&Action::DeleteUser { user: "kops".into() }), "{actions:?}");
+        assert!(!actions.contains(&Action::DeleteGroup { group: "kops".into() }), "{actions:?}");
+        assert!(!actions.iter().any(|x| matches!(x, Action::DeleteBucket { .. })), "{actions:?}");
+        assert!(actions.contains(&Action::PurgeClusterState {
+            bucket: "acme-kops-state".into(),
+            cluster: "b.example.com".into()
+        }));
+        assert!(
+            plan.kept.iter().any(|k| k == "IAM group kops: still used by cluster c.example.com"),
+            "{:?}",
+            plan.kept
+        );
+        assert!(
+            plan.kept.iter().any(|k| k.contains("S3 bucket acme-kops-state: it was there before")),
+            "{:?}",
+            plan.kept
         );
     }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use super::shell::{comment, quote, word};
 use super::{Action, BUCKET_PLACEHOLDER, Plan, PlanKind};
 use crate::answers::{Answers, KeyType, Source};
+use crate::engine::iam::{MARK_TAG, WIZARD_PATH};
 use crate::rules::Report;
 use crate::text;
 
@@ -85,7 +86,7 @@ pub fn render(plan: &Plan, ctx: &Context<'_>) -> String {
             out.push_str(&comment(&format!("Departs from the old procedure: {note}"), WIDTH));
         }
         for action in &step.actions {
-            out.push_str(&command(action, &vars));
+            out.push_str(&command(action, &vars, &a.cluster.name));
         }
     }
 
@@ -111,16 +112,18 @@ fn helpers(plan: &Plan) -> String {
     if uses(|a| matches!(a, Action::Kops { .. } | Action::Validate { .. })) {
         out.push('\n');
         out.push_str(&comment(text::departs::KOPS_USER, WIDTH));
-        out.push_str(
-            "kops_as_user() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN AWS_PROFILE=\"$KOPS_PROFILE\" kops \"$@\"; }\n",
-        );
+        out.push_str(&format!(
+            "kops_as_user() {{ env {} AWS_PROFILE=\"$KOPS_PROFILE\" kops \"$@\"; }}\n",
+            crate::engine::kops::CREDENTIAL_VARS.map(|v| format!("-u {v}")).join(" ")
+        ));
     }
-    if uses(|a| matches!(a, Action::EmptyBucket { .. })) {
+    if uses(|a| matches!(a, Action::EmptyBucket { .. } | Action::PurgeClusterState { .. })) {
         out.push('\n');
         out.push_str(&comment(
-            "Deletes every object version and every delete marker, at most 1000 per request \
-             (S3's limit for DeleteObjects), until the listing is empty. The batch goes through a \
-             file: 1000 long keys are more than one command-line argument may hold.",
+            "Deletes every object version and every delete marker (under the prefix PREFIX when \
+             given), at most 1000 per request (S3's limit for DeleteObjects), until the listing \
+             is empty. The batch goes through a file: 1000 long keys are more than one \
+             command-line argument may hold.",
             WIDTH,
         ));
         out.push_str(concat!(
@@ -128,7 +131,7 @@ fn helpers(plan: &Plan) -> String {
             "  local batch\n",
             "  batch=$(mktemp)\n",
             "  while :; do\n",
-            "    aws s3api list-object-versions --bucket \"$1\" --max-keys 1000 --no-paginate --output json \\\n",
+            "    aws s3api list-object-versions --bucket \"$1\" --prefix \"${2:-}\" --max-keys 1000 --no-paginate --output json \\\n",
             "      --query '{Objects: [Versions, DeleteMarkers][][].{Key: Key, VersionId: VersionId}, Quiet: `true`}' >\"$batch\"\n",
             "    grep -q '\"Key\"' \"$batch\" || break\n",
             "    aws s3api delete-objects --bucket \"$1\" --delete \"file://$batch\" >/dev/null\n",
@@ -158,12 +161,14 @@ const CREDENTIALS_FILE: &str = "\"${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/cred
 const CONFIG_FILE: &str = "\"${AWS_CONFIG_FILE:-$HOME/.aws/config}\"";
 
 /// The shell lines of one action.
-fn command(action: &Action, vars: &[(&str, &str)]) -> String {
+fn command(action: &Action, vars: &[(&str, &str)], cluster: &str) -> String {
     let w = |s: &str| word(s, vars);
     let q = |s: &str| quote(s);
+    // The wizard's mark: its IAM path, and a tag naming the cluster (see engine::ownership).
+    let mark = format!("Key={MARK_TAG},Value={cluster}");
     match action {
         Action::CreateGroup { group } => {
-            format!("aws iam create-group --group-name {}\n", q(group))
+            format!("aws iam create-group --group-name {} --path {WIZARD_PATH}\n", q(group))
         }
         Action::AttachGroupPolicy { group, policy_arn } => {
             format!(
@@ -172,7 +177,11 @@ fn command(action: &Action, vars: &[(&str, &str)]) -> String {
                 q(policy_arn)
             )
         }
-        Action::CreateUser { user } => format!("aws iam create-user --user-name {}\n", q(user)),
+        Action::CreateUser { user } => format!(
+            "aws iam create-user --user-name {} --path {WIZARD_PATH} --tags {}\n",
+            q(user),
+            q(&mark)
+        ),
         Action::AddUserToGroup { user, group } => {
             format!("aws iam add-user-to-group --user-name {} --group-name {}\n", q(user), q(group))
         }
@@ -210,6 +219,12 @@ fn command(action: &Action, vars: &[(&str, &str)]) -> String {
                 let _ =
                     write!(s, " --create-bucket-configuration LocationConstraint={}", q(region));
             }
+            let _ = write!(
+                s,
+                "\naws s3api put-bucket-tagging --bucket {} --tagging {}",
+                w(bucket),
+                q(&format!("TagSet=[{{{mark}}}]"))
+            );
             s + "\n"
         }
         Action::EnableVersioning { bucket } => format!(
@@ -245,6 +260,9 @@ fn command(action: &Action, vars: &[(&str, &str)]) -> String {
             kops_command(&args, vars)
         }
         Action::EmptyBucket { bucket } => format!("empty_versioned_bucket {}\n", w(bucket)),
+        Action::PurgeClusterState { bucket, cluster } => {
+            format!("empty_versioned_bucket {} {}\n", w(bucket), q(&format!("{cluster}/")))
+        }
         Action::DeleteBucket { bucket } => {
             format!("aws s3api delete-bucket --bucket {}\n", w(bucket))
         }

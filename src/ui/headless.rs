@@ -152,6 +152,11 @@ pub fn describe_teardown(prepared: &crate::engine::teardown::Prepared) -> String
                 Action::EmptyBucket { bucket } => {
                     format!("every object version and delete marker in {bucket}")
                 }
+                Action::PurgeClusterState { bucket, cluster } => {
+                    format!(
+                        "every object version and delete marker under {cluster}/ in {bucket} (the bucket stays)"
+                    )
+                }
                 Action::DeleteBucket { bucket } => format!("bucket {bucket}"),
                 Action::DeleteAccessKeys { user } => format!("every access key of user {user}"),
                 Action::DeleteAccessKey { user, key_id } => {
@@ -192,6 +197,7 @@ pub fn describe_teardown(prepared: &crate::engine::teardown::Prepared) -> String
 /// Returns the exit code: 0 when nothing is left, 1 when something is or the user aborted.
 pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> anyhow::Result<u8> {
     let answers = request.answers;
+    let dry_run = request.dry_run;
     let runtime = tokio::runtime::Runtime::new()?;
     let (sink, events) = crate::engine::events::Sink::channel();
     let printer = runtime.spawn(print_events(events));
@@ -205,6 +211,10 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
         }
     };
     print!("{}", describe_teardown(&prepared));
+    if dry_run {
+        println!("\ndry run: nothing was deleted or changed.");
+        return Ok(0);
+    }
     if prepared.is_empty() {
         return Ok(0);
     }
@@ -275,11 +285,28 @@ pub fn print_checks(out: &mut impl Write, checks: &[Check]) -> io::Result<()> {
     }
 }
 
-/// Prints what the journals record, one table per cluster.
+/// What AWS says now about a journal entry, when status could ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Now {
+    Exists,
+    Gone,
+}
+
+/// Journal text on a terminal: control characters (an escape sequence in a hand-edited
+/// journal) are shown, not obeyed.
+fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+}
+
+/// Prints what the journals record, one table per cluster: each resource with who made it,
+/// what AWS says of it now (where `now` knows), the validation result while the cluster
+/// exists, and a teardown that did not finish.
 pub fn print_status(
     out: &mut impl Write,
     journals: &[Journal],
     state_dir: &std::path::Path,
+    now: &dyn Fn(&Journal, &crate::journal::Entry) -> Option<Now>,
+    checked: Option<&str>,
 ) -> io::Result<()> {
     if journals.is_empty() {
         return writeln!(
@@ -288,23 +315,53 @@ pub fn print_status(
             state_dir.display()
         );
     }
+    if let Some(note) = checked {
+        writeln!(out, "{}\n", printable(note))?;
+    }
     for journal in journals {
-        writeln!(out, "cluster {} (region {})", journal.cluster, journal.region)?;
+        let p = |t: &str| printable(t);
+        writeln!(out, "cluster {} (region {})", p(&journal.cluster), p(&journal.region))?;
         writeln!(out, "  journal      {}", journal.path().display())?;
         if let Some(store) = &journal.state_store {
-            writeln!(out, "  state store  {store}")?;
+            writeln!(out, "  state store  {}", p(store))?;
+        }
+        if let Some(t) = &journal.teardown {
+            match &t.finished {
+                Some(at) => writeln!(out, "  teardown     finished {}: nothing left", p(at))?,
+                None => {
+                    writeln!(
+                        out,
+                        "  teardown     UNFINISHED (started {}, stopped: {}); run `kops-wizard teardown` again to continue",
+                        p(&t.started),
+                        p(t.stopped.as_deref().unwrap_or("unknown"))
+                    )?;
+                    for left in &t.leftovers {
+                        writeln!(out, "               - still there: {}", p(left))?;
+                    }
+                }
+            }
         }
         if let Some(v) = &journal.last_validation {
             writeln!(
                 out,
                 "  validation   {}, {}/{} nodes ready ({})",
-                v.phase, v.ready_nodes, v.expected_nodes, v.at
+                p(&v.phase),
+                v.ready_nodes,
+                v.expected_nodes,
+                p(&v.at)
             )?;
             for failure in &v.failures {
-                writeln!(out, "               - {failure}")?;
+                writeln!(out, "               - {}", p(failure))?;
             }
         }
-        let rows: Vec<[String; 3]> = journal
+        let unfinished = journal.entries.iter().filter(|e| e.state == State::Intent).count();
+        if unfinished > 0 {
+            writeln!(
+                out,
+                "  unfinished   {unfinished} change(s) an interrupted run began; the next setup or teardown settles them"
+            )?;
+        }
+        let rows: Vec<[String; 4]> = journal
             .entries
             .iter()
             .map(|e| {
@@ -312,15 +369,25 @@ pub fn print_status(
                     State::Intent => "about to be created (unconfirmed)",
                     State::Created => "created by the wizard",
                     State::Found => "found (kept at teardown)",
-                    State::Deleted => "deleted",
+                    State::Deleted => "deleted by teardown",
+                    State::Failed => "never made (the change failed)",
+                    State::Released => "created by the wizard, kept for another cluster",
+                    State::Left => "found, no longer used by this cluster",
                 };
-                [e.describe(), state.to_string(), e.at.clone()]
+                let now = match now(journal, e) {
+                    Some(Now::Exists) => "exists now",
+                    Some(Now::Gone) => "NOT in AWS now",
+                    None => "",
+                };
+                [p(&e.describe()), state.to_string(), now.to_string(), p(&e.at)]
             })
             .collect();
         let w0 = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
         let w1 = rows.iter().map(|r| r[1].len()).max().unwrap_or(0);
-        for [what, state, at] in &rows {
-            writeln!(out, "  {what:w0$}  {state:w1$}  {at}")?;
+        let w2 = rows.iter().map(|r| r[2].len()).max().unwrap_or(0);
+        for [what, state, now, at] in &rows {
+            let line = format!("  {what:w0$}  {state:w1$}  {now:w2$}  {at}");
+            writeln!(out, "{}", line.trim_end())?;
         }
         writeln!(out)?;
     }

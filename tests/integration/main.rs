@@ -5,6 +5,7 @@ mod aws_client;
 mod cli;
 mod cluster;
 mod doctor;
+mod ownership;
 mod plan;
 mod plan_scripts;
 mod setup;

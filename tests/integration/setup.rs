@@ -82,7 +82,7 @@ async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
         secret: kops_wizard::engine::credentials::Secret::new(secret.clone()),
     };
     let who = c.identity_of(&key).await.expect("the saved key works");
-    assert!(who.arn.ends_with(":user/kops"), "{}", who.arn);
+    assert!(who.arn.ends_with(":user/kops-wizard/kops"), "{}", who.arn);
 
     let creds = env.home().join(".aws/credentials");
     assert_eq!(fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
@@ -149,7 +149,8 @@ async fn a_run_continues_after_an_interrupted_one() {
     // A run that died after CreateBucket but before recording it, and after CreateAccessKey
     // but before saving the secret: the journal holds only the intents.
     c.create_bucket("acme-kops-state", "us-east-1").await.unwrap();
-    c.create_user("kops").await.unwrap();
+    // The user as the wizard creates it: its path and tag mark it as the wizard's.
+    c.create_user("kops", "dev.example.com").await.unwrap();
     let orphan = c.create_access_key("kops").await.unwrap();
     let path = journal_path(&env);
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -158,7 +159,7 @@ async fn a_run_continues_after_an_interrupted_one() {
         "format": 1, "cluster": "dev.example.com", "region": "us-east-1",
         "entries": [
             {"kind": "iam-user", "id": "kops", "state": "created", "at": now},
-            {"kind": "access-key", "id": "kops", "state": "intent", "at": now},
+            {"kind": "access-key", "id": "kops", "state": "intent", "at": now, "known_keys": []},
             {"kind": "bucket", "id": "acme-kops-state", "state": "intent", "at": now},
         ]
     });
@@ -183,7 +184,7 @@ async fn a_user_with_two_keys_is_a_clear_error_and_nothing_is_deleted() {
     let moto = Moto::start();
     let env = TestEnv::new(Some(&moto));
     let c = admin_clients(&moto).await;
-    c.create_user("kops").await.unwrap();
+    c.iam.create_user().user_name("kops").send().await.unwrap();
     let a = c.create_access_key("kops").await.unwrap();
     let b = c.create_access_key("kops").await.unwrap();
 
@@ -202,7 +203,7 @@ async fn pre_existing_resources_are_reused_and_marked_found() {
     let env = TestEnv::new(Some(&moto));
     let c = admin_clients(&moto).await;
     c.create_bucket("acme-kops-state", "us-east-1").await.unwrap();
-    c.create_group("kops").await.unwrap();
+    c.iam.create_group().group_name("kops").send().await.unwrap();
 
     let (code, out, err) = setup(&env);
     assert_eq!(code, 0, "{out}\n{err}");

@@ -177,8 +177,9 @@ async fn what_existed_before_is_kept_and_reported() {
     let env = ready_env(&moto);
     let c = admin_clients(&moto).await;
     c.create_bucket("teardown-kops-state", "us-east-1").await.unwrap();
-    c.create_group("kops").await.unwrap();
-    c.create_user("kops").await.unwrap();
+    // Made by hand: no kops-wizard path or tag.
+    c.iam.create_group().group_name("kops").send().await.unwrap();
+    c.iam.create_user().user_name("kops").send().await.unwrap();
     assert_eq!(wizard(&env, &["setup", "--yes"]).0, 0);
 
     let (code, out, err) = wizard(&env, &["teardown", "--yes"]);

@@ -2490,7 +2490,9 @@ def resolve_access_key():
 def record_call(ctx):
     entry = {"argv": ctx.argv, "access_key_id": resolve_access_key(),
              "aws_profile": ctx.env.get("AWS_PROFILE") or None,
-             "state_store": ctx.store_url, "cluster": ctx.cluster}
+             "state_store": ctx.store_url, "cluster": ctx.cluster,
+             # Names only, never values: which credential sources kops could have used.
+             "aws_env": sorted(k for k in ctx.env if k.startswith("AWS_"))}
     with open(ctx.settings.path("calls.jsonl"), "a", encoding="utf-8") as fh:
         fh.write(json.dumps(entry) + "\n")
 

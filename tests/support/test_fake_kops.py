@@ -226,8 +226,12 @@ class VersionAndEnvTests(FakeKopsCase):
         self.assertEqual(self.ok("version").out, "Client version: 1.36.2 (git-v1.36.2)\n")
         self.assertEqual(self.ok("version", "--short", FAKE_KOPS_VERSION="1.30.4").out, "1.30.4\n")
         calls = self.calls()
+        aws_env = calls[0].pop("aws_env")
         self.assertEqual(calls[0], {"argv": ["version"], "access_key_id": ACCESS_KEY, "aws_profile": None,
                                     "state_store": f"s3://{self.bucket}", "cluster": None})
+        # The names of the AWS variables kops saw, never their values.
+        self.assertIn("AWS_ACCESS_KEY_ID", aws_env)
+        self.assertNotIn(ACCESS_KEY, aws_env)
         self.assertEqual(calls[1]["argv"], ["version", "--short"])
 
     def test_missing_fake_kops_home_exits_2(self):

@@ -1,0 +1,256 @@
+//! Who owns what, asked before teardown deletes anything. The journal says what this cluster's
+//! setup made; that is necessary, not enough:
+//! - another cluster may still use it (a team's one state bucket and one kops user): its
+//!   journal on this machine, or its state in the bucket, says so; then it is kept, named;
+//! - what carries a mark (group and user: the wizard's IAM path; user and bucket: its tag)
+//!   must still carry it: a bucket deleted and recreated by someone else is theirs now;
+//! - a user with access keys the wizard did not make is someone's, and so is a group with
+//!   members the wizard did not add; keeping one keeps what depends on it.
+//!
+//! The last cluster to be torn down deletes what an earlier one kept for it ("released"),
+//! even though its own setup found it there: a kops-wizard setup on this machine made it.
+
+use std::collections::BTreeSet;
+
+use super::aws::{AwsError, Clients};
+use super::credentials::SharedFiles;
+use super::iam::Presence;
+use super::s3::BucketAccess;
+use crate::journal::{Entry, Journal, Kind, State};
+use crate::plan::{Holds, Resource};
+
+/// Decides what teardown keeps. Reads AWS and the journals; changes nothing.
+pub async fn holds(
+    c: &Clients,
+    files: &SharedFiles,
+    journal: &Journal,
+    others: &[Journal],
+) -> Result<Holds, OwnershipError> {
+    let mut holds = from_journals(journal, others);
+    let candidates: Vec<&Entry> =
+        journal.entries.iter().filter(|e| e.kind.torn_down() && e.in_use()).collect();
+
+    let deletable = |holds: &Holds, e: &Entry| {
+        (matches!(e.state, State::Created | State::Intent) || holds.inherited(e))
+            && holds.reason(e).is_none()
+    };
+
+    // 3. The marks, and another cluster's state in the bucket.
+    for e in &candidates {
+        if !deletable(&holds, e) {
+            continue;
+        }
+        match e.kind {
+            Kind::Bucket => match c.bucket_access(&e.id).await? {
+                BucketAccess::Yours => {
+                    let mut clusters = c.clusters_in_bucket(&e.id).await?;
+                    clusters.retain(|n| *n != journal.cluster);
+                    if !clusters.is_empty() {
+                        holds.keep(
+                            e,
+                            format!("it also holds the state of cluster {}", clusters.join(", ")),
+                        );
+                    } else if !c.bucket_marked(&e.id).await? && !c.bucket_is_empty(&e.id).await? {
+                        holds.keep(e, NO_MARK);
+                    }
+                }
+                BucketAccess::Taken | BucketAccess::ElsewhereRegion => {
+                    holds.keep(e, "the name now belongs to a bucket the wizard cannot use");
+                }
+                BucketAccess::Free => {}
+            },
+            Kind::IamUser if c.user_presence(&e.id).await? == Presence::Unmarked => {
+                holds.keep(e, NO_MARK);
+            }
+            Kind::IamGroup if c.group_presence(&e.id).await? == Presence::Unmarked => {
+                holds.keep(e, NO_MARK);
+            }
+            Kind::Profile => {
+                let ours: BTreeSet<&str> = journal
+                    .entries
+                    .iter()
+                    .filter(|k| k.kind == Kind::AccessKey)
+                    .filter_map(|k| k.detail.as_deref())
+                    .collect();
+                match files.read_key(&e.id)? {
+                    Some(key) if !ours.contains(key.id.as_str()) => holds.keep(
+                        e,
+                        format!("it now holds access key {}, not the one the wizard saved", key.id),
+                    ),
+                    None if files.profiles()?.contains(&e.id) => {
+                        holds.keep(e, "it no longer holds the access key the wizard saved")
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // 4. What depends on what: a user with keys of others, a group with other members.
+    let journal_keys: BTreeSet<(String, String)> = candidates
+        .iter()
+        .filter(|e| e.kind == Kind::AccessKey && deletable(&holds, e))
+        .filter_map(|e| Some((e.id.clone(), e.detail.clone()?)))
+        .collect();
+    for e in &candidates {
+        if e.kind != Kind::IamUser || !deletable(&holds, e) || !c.user_exists(&e.id).await? {
+            continue;
+        }
+        let foreign: Vec<String> = c
+            .access_keys(&e.id)
+            .await?
+            .into_iter()
+            .map(|k| k.id)
+            .filter(|id| !journal_keys.contains(&(e.id.clone(), id.clone())))
+            .collect();
+        if !foreign.is_empty() {
+            holds.keep(
+                e,
+                format!(
+                    "it has access key {} that this teardown does not delete (not made by this \
+                     cluster's setup, or still used)",
+                    foreign.join(", ")
+                ),
+            );
+        }
+    }
+    // A kept user stays in its groups; a group with a member that stays, stays; a group that
+    // stays keeps its policies. Repeated until nothing changes, as each hold can cause another.
+    loop {
+        let before = holds.keep.len();
+        for e in &candidates {
+            if !deletable(&holds, e) {
+                continue;
+            }
+            match e.kind {
+                Kind::IamGroupMembership => {
+                    // Held, not merely found: a user that was there before setup loses the
+                    // membership setup gave it.
+                    let user_kept = candidates.iter().any(|u| {
+                        u.kind == Kind::IamUser && u.id == e.id && holds.reason(u).is_some()
+                    });
+                    if user_kept {
+                        holds.keep(e, format!("user {} is kept", e.id));
+                    }
+                }
+                Kind::IamGroup => {
+                    let leaving: BTreeSet<&str> = candidates
+                        .iter()
+                        .filter(|m| {
+                            (m.kind == Kind::IamGroupMembership
+                                && m.detail.as_deref() == Some(e.id.as_str())
+                                && deletable(&holds, m))
+                                || (m.kind == Kind::IamUser && deletable(&holds, m))
+                        })
+                        .map(|m| m.id.as_str())
+                        .collect();
+                    let staying: Vec<String> = c
+                        .group_members(&e.id)
+                        .await?
+                        .into_iter()
+                        .filter(|m| !leaving.contains(m.as_str()))
+                        .collect();
+                    if !staying.is_empty() {
+                        holds.keep(e, format!("user {} is still a member", staying.join(", ")));
+                    }
+                }
+                Kind::IamPolicyAttachment => {
+                    let group_kept = candidates.iter().any(|g| {
+                        g.kind == Kind::IamGroup && g.id == e.id && holds.reason(g).is_some()
+                    });
+                    if group_kept {
+                        holds.keep(e, format!("group {} is kept", e.id));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if holds.keep.len() == before {
+            break;
+        }
+    }
+    Ok(holds)
+}
+
+/// What the journals of this machine alone decide (the plan command asks no AWS): kept
+/// because another cluster uses it, or inherited from a cluster since torn down.
+pub fn from_journals(journal: &Journal, others: &[Journal]) -> Holds {
+    let mut holds = Holds::default();
+    let candidates = journal
+        .entries
+        .iter()
+        .filter(|e| e.kind.torn_down() && e.in_use() && e.kind != Kind::Cluster);
+    // 1. Still used by another cluster of this machine.
+    for e in candidates.clone() {
+        let users: Vec<&str> = others
+            .iter()
+            .filter(|o| o.entries.iter().any(|x| x.same_resource(e) && x.in_use()))
+            .map(|o| o.cluster.as_str())
+            .collect();
+        if !users.is_empty() {
+            holds.keep(e, format!("still used by cluster {}", users.join(", ")));
+        }
+    }
+    // 2. Found by this setup, released by the cluster whose setup made it: inherited.
+    for e in candidates.filter(|e| e.state == State::Found) {
+        if holds.reason(e).is_some() {
+            continue;
+        }
+        let released = others
+            .iter()
+            .any(|o| o.entries.iter().any(|x| x.same_resource(e) && x.state == State::Released));
+        if released {
+            holds.inherit.push(Resource::of(e));
+        }
+    }
+    holds
+}
+
+const NO_MARK: &str = "it no longer carries kops-wizard's mark, so someone else made it after the \
+                       wizard's setup; not deleted";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OwnershipError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Credentials(#[from] super::credentials::CredentialsError),
+}
+
+/// Whether each resource a journal names as in use (or deleted, or released) is in AWS now,
+/// for `status`: read-only. Entries with nothing to look up on their own are left out.
+pub async fn look_up(
+    c: &Clients,
+    files: &SharedFiles,
+    journal: &Journal,
+) -> Result<Vec<(Resource, bool)>, OwnershipError> {
+    let mut found = Vec::new();
+    for e in journal.entries.iter().filter(|e| e.state != State::Failed) {
+        let exists = match e.kind {
+            Kind::Bucket => c.bucket_access(&e.id).await? == BucketAccess::Yours,
+            Kind::IamUser => c.user_exists(&e.id).await?,
+            Kind::IamGroup => c.group_exists(&e.id).await?,
+            Kind::AccessKey => match &e.detail {
+                Some(id) => {
+                    c.user_exists(&e.id).await?
+                        && c.access_keys(&e.id).await?.iter().any(|k| k.id == *id)
+                }
+                None => continue,
+            },
+            Kind::Profile => files.read_key(&e.id)?.is_some(),
+            Kind::SshKey => crate::paths::expand_home(&e.id).exists(),
+            Kind::Cluster => {
+                let store = journal.state_store.as_deref().unwrap_or_default();
+                let bucket =
+                    store.trim_start_matches("s3://").split('/').next().unwrap_or_default();
+                !bucket.is_empty()
+                    && c.bucket_access(bucket).await? == BucketAccess::Yours
+                    && c.object_exists(bucket, &format!("{}/config", e.id)).await?
+            }
+            _ => continue,
+        };
+        found.push((Resource::of(e), exists));
+    }
+    Ok(found)
+}
