@@ -73,6 +73,10 @@ pub async fn run(inputs: Inputs<'_>) -> Vec<Check> {
             .filter(|w| gossip_applies || w.rule != crate::text::GOSSIP_NAME)
             .map(|w| Check::new("pitfall", Status::Warn, w.to_string())),
     );
+    // The log keeps what doctor saw, for a report written after the terminal was closed.
+    for c in &checks {
+        tracing::info!(check = c.name, status = ?c.status, "{}", c.detail);
+    }
     checks
 }
 
