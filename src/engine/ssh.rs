@@ -215,6 +215,26 @@ pub fn inspect(public_path: &Path) -> Result<KeyState, SshError> {
 /// Generates a new pair at `private_path` and `private_path.pub`: private key mode 0600
 /// (OpenSSH format, unencrypted), public 0644, parent dir created 0700 if missing. Refuses
 /// (error) if either file exists — never overwrites.
+/// An RSA-4096 pair from AWS-LC (native code: about as fast as ssh-keygen, where the pure-Rust
+/// path takes seconds), handed to ssh-key through PKCS#8 so that ssh-key writes the OpenSSH
+/// files as before.
+fn rsa_keypair() -> Result<RsaKeypair, ssh_key::Error> {
+    use aws_lc_rs::encoding::AsDer;
+    use rsa::pkcs8::DecodePrivateKey;
+    let failed = |what: &str| {
+        tracing::warn!("RSA key generation: {what}");
+        ssh_key::Error::Crypto
+    };
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa4096)
+        .map_err(|_| failed("AWS-LC could not generate the key"))?;
+    let der = pair.as_der().map_err(|_| failed("AWS-LC could not export the key"))?;
+    let key = rsa::RsaPrivateKey::from_pkcs8_der(der.as_ref())
+        .map_err(|_| failed("the exported key is not PKCS#8"))?;
+    let pair = RsaKeypair::try_from(key)?;
+    debug_assert_eq!(pair.public.n.as_positive_bytes().map(|b| b.len() * 8), Some(RSA_BITS));
+    Ok(pair)
+}
+
 pub fn generate(
     private_path: &Path,
     key_type: KeyType,
@@ -243,9 +263,7 @@ pub fn generate(
     let generate_err = |error| SshError::Generate { key_type, error };
     let keypair = match key_type {
         KeyType::Ed25519 => KeypairData::from(Ed25519Keypair::random(&mut OsRng)),
-        KeyType::Rsa4096 => {
-            KeypairData::from(RsaKeypair::random(&mut OsRng, RSA_BITS).map_err(generate_err)?)
-        }
+        KeyType::Rsa4096 => KeypairData::from(rsa_keypair().map_err(generate_err)?),
     };
     let private = PrivateKey::new(keypair, comment).map_err(generate_err)?;
     let private_text = private.to_openssh(LineEnding::LF).map_err(generate_err)?;
