@@ -11,4 +11,5 @@ mod plan_scripts;
 mod setup;
 mod support;
 mod teardown;
+mod terminal;
 mod testbed;

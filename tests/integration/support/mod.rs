@@ -2,6 +2,8 @@
 //! test (HOME, XDG dirs, AWS_* variables), and the kops stand-in installed as `kops`.
 #![allow(dead_code)] // Each test module uses a different part of the bed.
 
+pub mod tmux;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,128 @@
+//! The real binary in a real terminal: a tmux server of the test's own (its own socket, no
+//! user config), one window of a chosen size running a shell line, keys sent with
+//! `send-keys`, the screen read with `capture-pane`. After the program exits the shell prints
+//! its exit code and `stty -a`, so a test can check that the terminal was given back in
+//! canonical mode with echo on.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::TestEnv;
+
+pub struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Quotes a word for `sh -c`.
+pub fn sh_quote(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+impl Tmux {
+    /// Starts `argv` in a `width` x `height` terminal with the test environment (tmux's server
+    /// takes the environment of the command that starts it).
+    pub fn start(env: &TestEnv, argv: &[String], width: u16, height: u16) -> Tmux {
+        let dir = tempfile::tempdir().expect("tmux dir");
+        let socket = dir.path().join("socket");
+        let line: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+        let script = format!(
+            "cd {}; {}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo END; sleep 600",
+            sh_quote(&env.dir.path().display().to_string()),
+            line.join(" ")
+        );
+        let mut cmd = Command::new("tmux");
+        env.apply(&mut cmd);
+        cmd.env("TERM", "xterm-256color");
+        let status = cmd
+            .arg("-S")
+            .arg(&socket)
+            .args(["-f", "/dev/null", "new-session", "-d", "-x"])
+            .arg(width.to_string())
+            .arg("-y")
+            .arg(height.to_string())
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .status()
+            .expect("run tmux (install it: Debian package tmux)");
+        assert!(status.success(), "tmux new-session failed");
+        Tmux { socket, _dir: dir }
+    }
+
+    fn tmux(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S").arg(&self.socket).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Key names as tmux knows them (`Enter`, `Tab`, `BTab`, `Escape`, `C-c`, `Down`, ...).
+    pub fn keys(&self, keys: &[&str]) {
+        let status = self.tmux().arg("send-keys").args(keys).status().expect("tmux send-keys");
+        assert!(status.success());
+    }
+
+    /// Literal text, typed.
+    pub fn type_text(&self, text: &str) {
+        let status =
+            self.tmux().args(["send-keys", "-l", text]).status().expect("tmux send-keys -l");
+        assert!(status.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self.tmux().args(["capture-pane", "-p"]).output().expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; panics with the last screen after `limit`.
+    pub fn wait_for(&self, text: &str, limit: Duration) -> String {
+        self.wait_until(limit, &format!("{text:?} on screen"), |s| s.contains(text))
+    }
+
+    pub fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if done(&screen) {
+                return screen;
+            }
+            if start.elapsed() > limit {
+                panic!("waited {limit:?} for {what}; the screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The screen with lines the terminal wrapped joined again (for long shell output).
+    fn joined(&self) -> String {
+        let out =
+            self.tmux().args(["capture-pane", "-p", "-J"]).output().expect("tmux capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// After the program exited: its exit code and the terminal's `stty -a` line.
+    pub fn finished(&self, limit: Duration) -> (i32, String) {
+        self.wait_until(limit, "the program to exit", |s| s.lines().any(|l| l.trim() == "END"));
+        let screen = self.joined();
+        let code = screen
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("EXIT="))
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(-1);
+        let stty = screen.lines().skip_while(|l| !l.starts_with("EXIT=")).nth(1).unwrap_or("");
+        (code, stty.to_string())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").stderr(Stdio::null()).status();
+    }
+}
+
+/// Whether `stty -a` describes a terminal in its normal (cooked) state: canonical input and
+/// echo on.
+pub fn cooked(stty: &str) -> bool {
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    words.contains(&"icanon") && words.contains(&"echo")
+}

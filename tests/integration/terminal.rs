@@ -1,0 +1,59 @@
+//! The real binary in a real terminal (tmux): what a person at the keyboard meets. Judged by
+//! AWS's state (plain SDK calls), the screen, and `stty -a` after the program exits.
+
+use std::time::Duration;
+
+use crate::support::tmux::{Tmux, cooked};
+use crate::support::{Moto, TestEnv, admin_clients, run};
+
+const ANSWERS: &str = r#"
+[state_store]
+bucket = "typed-kops-state"
+[ssh]
+key_type = "ed25519"
+[cluster]
+name = "typed.example.com"
+[validate]
+wait = "1m"
+interval = "100ms"
+"#;
+
+async fn users(moto: &Moto) -> usize {
+    admin_clients(moto).await.iam.list_users().send().await.unwrap().users().len()
+}
+
+#[tokio::test]
+async fn teardown_asks_for_the_name_and_a_wrong_one_deletes_nothing() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    let file = env.answers(ANSWERS);
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let bin = env!("CARGO_BIN_EXE_kops-wizard").to_string();
+    let argv = [bin, "teardown".into(), "-c".into(), file.display().to_string()];
+
+    let term = Tmux::start(&env, &argv, 100, 30);
+    term.wait_for("Type the cluster name (typed.example.com)", Duration::from_secs(60));
+    term.type_text("typed.example.org");
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(30));
+    assert_eq!(code, 1, "{}", term.screen());
+    assert!(term.screen().contains("Nothing was deleted"), "{}", term.screen());
+    assert!(cooked(&stty), "the terminal was left raw: {stty}");
+    assert_eq!(users(&moto).await, 1, "a wrong name deleted the user");
+    let buckets = admin_clients(&moto).await.s3.list_buckets().send().await.unwrap();
+    assert_eq!(buckets.buckets().len(), 1, "a wrong name deleted the bucket");
+    drop(term);
+
+    let term = Tmux::start(&env, &argv, 100, 30);
+    term.wait_for("Type the cluster name", Duration::from_secs(60));
+    term.type_text("typed.example.com");
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(120));
+    assert_eq!(code, 0, "{}", term.screen());
+    assert!(cooked(&stty), "{stty}");
+    assert_eq!(users(&moto).await, 0);
+    let buckets = admin_clients(&moto).await.s3.list_buckets().send().await.unwrap();
+    assert!(buckets.buckets().is_empty());
+}
