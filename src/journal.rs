@@ -230,18 +230,7 @@ impl Journal {
         let path = Self::path_for(state_dir, cluster);
         match Self::load(&path)? {
             Some(journal) => Ok(journal),
-            None => Ok(Journal {
-                format: FORMAT,
-                cluster: cluster.into(),
-                region: region.into(),
-                state_store: None,
-                entries: Vec::new(),
-                last_validation: None,
-                cluster_settings: None,
-                teardown: None,
-                path,
-                read_only: false,
-            }),
+            None => Ok(Journal { path, read_only: false, ..Self::detached(cluster, region) }),
         }
     }
 
