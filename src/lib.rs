@@ -13,6 +13,7 @@ pub mod journal;
 pub mod logging;
 pub mod paths;
 pub mod plan;
+pub mod questions;
 pub mod rules;
 pub mod text;
 pub mod ui;

@@ -1,0 +1,65 @@
+//! The terminal as a resource with one owner: raw mode, the alternate screen and bracketed
+//! paste are turned on by `Guard::enter` and off by its `Drop`, and by a panic hook that
+//! restores the screen before the previous hook prints the panic (naming the log file). The
+//! mouse is never captured, so the terminal's own text selection keeps working.
+
+use std::io::{self, Stderr, Write};
+use std::path::Path;
+
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+
+/// The UI draws on standard error, like gum: standard output stays free for the summary
+/// printed after the wizard exits, which the user may copy or pipe.
+pub type Tui = Terminal<CrosstermBackend<Stderr>>;
+
+pub struct Guard {
+    pub terminal: Tui,
+}
+
+/// Puts the terminal back as it was. Safe to call twice (Drop after the panic hook).
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stderr(), DisableBracketedPaste, LeaveAlternateScreen, cursor::Show);
+    let _ = io::stderr().flush();
+}
+
+impl Guard {
+    pub fn enter(log: &Path) -> io::Result<Guard> {
+        install_panic_hook(log);
+        enable_raw_mode()?;
+        let entered = execute!(io::stderr(), EnterAlternateScreen, EnableBracketedPaste)
+            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stderr())));
+        match entered {
+            Ok(mut terminal) => {
+                terminal.clear()?;
+                Ok(Guard { terminal })
+            }
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn install_panic_hook(log: &Path) {
+    let log = log.display().to_string();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        eprintln!("kops-wizard stopped on an internal error; the log is {log}");
+        previous(info);
+    }));
+}
