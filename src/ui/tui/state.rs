@@ -282,7 +282,11 @@ impl State {
             color: start.color,
             exit: None,
         };
-        if let Some(bad) = questions::first_error(&state.answers) {
+        // Only a file's broken values move the start: with no file, a newcomer is walked
+        // from the first step (the missing bucket is asked for on its own step).
+        if let Source::File(_) = state.source
+            && let Some(bad) = questions::first_error(&state.answers)
+        {
             state.page = Page::Step(bad.step);
             state.focus = questions::of_step(bad.step).position(|q| q.key == bad.key).unwrap_or(0);
         }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
@@ -33,13 +33,17 @@ impl Guard {
     pub fn enter(log: &Path) -> io::Result<Guard> {
         install_panic_hook(log);
         enable_raw_mode()?;
-        let entered = execute!(io::stderr(), EnterAlternateScreen, EnableBracketedPaste)
-            .and_then(|()| Terminal::new(CrosstermBackend::new(io::stderr())));
+        // Cleared with an escape code rather than `Terminal::clear`, which asks the terminal
+        // for the cursor position on standard output and so hangs when stdout is redirected.
+        let entered = execute!(
+            io::stderr(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            Clear(ClearType::All)
+        )
+        .and_then(|()| Terminal::new(CrosstermBackend::new(io::stderr())));
         match entered {
-            Ok(mut terminal) => {
-                terminal.clear()?;
-                Ok(Guard { terminal })
-            }
+            Ok(terminal) => Ok(Guard { terminal }),
             Err(e) => {
                 restore();
                 Err(e)

@@ -256,8 +256,10 @@ fn dashboard(frame: &mut Frame<'_>, area: Rect, state: &State, d: &Dashboard, th
         lines.push(Line::styled(truncate(&format!("kops: {detail}"), width), theme.dim()));
     }
     for f in &a.failures {
+        // kops's messages carry blank lines ("Validation Failed\n\nThe ..."): one line here.
+        let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
         lines.push(Line::styled(
-            truncate(&format!("• {} {}: {}", f.kind, f.name, f.message), width),
+            truncate(&format!("• {} {}: {message}", f.kind, f.name), width),
             theme.warn(),
         ));
         let why = explain(f);
