@@ -51,25 +51,28 @@ pub fn colors_wanted() -> bool {
 
 /// What the journal of an earlier setup of the same cluster says, for the first screen.
 pub fn resume_note(journal: &Journal) -> Option<String> {
-    let done: Vec<String> = journal
-        .entries
-        .iter()
-        .filter(|e| matches!(e.state, Entry::Created | Entry::Found))
-        .map(|e| e.describe())
-        .collect();
+    // Counted by kind ("7 policy attachments"): the list of every entry would fill the screen.
+    let mut kinds: Vec<(&'static str, usize)> = Vec::new();
+    for e in journal.entries.iter().filter(|e| matches!(e.state, Entry::Created | Entry::Found)) {
+        match kinds.iter_mut().find(|(k, _)| *k == e.kind.label()) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((e.kind.label(), 1)),
+        }
+    }
     let unsure = journal.entries.iter().filter(|e| e.state == Entry::Intent).count();
-    if done.is_empty() && unsure == 0 {
+    if kinds.is_empty() && unsure == 0 {
         return None;
     }
+    let done: usize = kinds.iter().map(|(_, n)| n).sum();
+    let list: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| if *n == 1 { (*k).to_string() } else { format!("{n} × {k}") })
+        .collect();
     let mut note = format!(
-        "An earlier setup of {} is in the journal: {} done ({})",
+        "An earlier setup of {} is in the journal: {done} done ({})",
         journal.cluster,
-        done.len(),
-        done.iter().take(4).cloned().collect::<Vec<_>>().join(", ")
+        list.join(", ")
     );
-    if done.len() > 4 {
-        note.push_str(", …");
-    }
     if unsure > 0 {
         note.push_str(&format!("; {unsure} under way when it stopped"));
     }

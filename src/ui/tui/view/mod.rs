@@ -330,15 +330,15 @@ fn ask(frame: &mut Frame<'_>, area: Rect, title: &str, mut text: Vec<Line<'stati
 
 fn quit_question(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let text = if state.run.running {
-        vec![
-            Line::from("Setup is running. Quitting stops it: kops is stopped and the journal"),
-            Line::from("keeps what is done. Run kops-wizard again to resume."),
-        ]
+        vec![Line::from(
+            "Setup is running. Quitting stops it: kops is stopped and the journal keeps what \
+             is done. Run kops-wizard again to resume.",
+        )]
     } else {
-        vec![
-            Line::from("Your answers are not saved (s on Review saves them)."),
-            Line::from("Nothing has been changed in AWS by these answers yet."),
-        ]
+        vec![Line::from(
+            "Your answers are not saved (s saves them). Nothing has been changed in AWS by \
+             them yet.",
+        )]
     };
     ask(frame, area, "Quit kops-wizard?", text, theme);
 }
