@@ -173,6 +173,10 @@ fn setup_tui(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         answers,
         source,
         ctx: ui::tui::checks::context(),
+        ssh_keys: ui::tui::checks::scan_ssh_dir(
+            &kops_wizard::paths::expand_home("~/.ssh"),
+            ui::tui::checks::tilde,
+        ),
         files: ui::tui::state::Files {
             answers: global.config.clone().or_else(|| paths.default_config.clone()),
             log: paths.log_file(),

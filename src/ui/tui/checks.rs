@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
-use super::state::{CheckResult, SshFound};
+use super::state::{CheckResult, FoundKey, SshFound};
 use super::update::{Command, Msg};
 use crate::engine::aws::{Clients, Credentials};
 use crate::engine::credentials::SharedFiles;
@@ -124,6 +124,45 @@ pub fn ssh_found(public: &Path) -> Result<SshFound, String> {
         },
     };
     Ok(found)
+}
+
+/// The `.pub` files of `dir` (`~/.ssh`), each usable (RSA or ed25519) or not, with why. Local
+/// files only, so it runs before the first frame. `shown` turns a path into what the user types.
+pub fn scan_ssh_dir(dir: &Path, shown: impl Fn(&Path) -> String) -> Vec<FoundKey> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pub") && p.is_file())
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|path| match ssh::read_public(&path) {
+            Ok(k) => FoundKey {
+                path: shown(&path),
+                usable: true,
+                note: format!("{} {} {}", k.algorithm, k.bits, k.fingerprint),
+            },
+            // The engine's message names the file; the list already does.
+            Err(e) => FoundKey {
+                path: shown(&path),
+                usable: false,
+                note: e.to_string().lines().next().unwrap_or_default().to_string(),
+            },
+        })
+        .collect()
+}
+
+/// `~/.ssh/…` for paths under the home directory, as the answers write them.
+pub fn tilde(path: &Path) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    match home.as_deref().and_then(|h| path.strip_prefix(h).ok()) {
+        Some(rest) => format!("~/{}", rest.display()),
+        None => path.display().to_string(),
+    }
 }
 
 /// Profiles of the shared files and the environment's key (masked): local files only, so it

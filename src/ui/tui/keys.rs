@@ -19,10 +19,15 @@ pub enum Mode {
     Ask,
     Help,
     Script,
+    /// The "make the window larger" screen: only quitting works.
+    TooSmall,
 }
 
 impl Mode {
     pub fn of(state: &State) -> Mode {
+        if state.too_small() {
+            return Mode::TooSmall;
+        }
         match &state.overlay {
             Some(Overlay::Quit | Overlay::Overwrite(_)) => Mode::Ask,
             Some(Overlay::Help) => Mode::Help,
@@ -47,9 +52,19 @@ pub fn from_key(key: KeyEvent, mode: Mode) -> Option<Msg> {
     let alt = key.modifiers.contains(KeyModifiers::ALT);
     if ctrl && key.code == KeyCode::Char('c') {
         // Twice Ctrl-C quits for sure: the second one answers the quit question.
-        return Some(if mode == Mode::Ask { Msg::Answer(true) } else { Msg::Quit });
+        return Some(match mode {
+            Mode::Ask => Msg::Answer(true),
+            Mode::TooSmall => Msg::Terminate,
+            _ => Msg::Quit,
+        });
     }
     match mode {
+        // No question can be shown in a window this small, so `q` quits at once (a running
+        // setup is stopped as after a confirmed quit; a rerun resumes).
+        Mode::TooSmall => match key.code {
+            KeyCode::Char('q') => Some(Msg::Terminate),
+            _ => None,
+        },
         Mode::Ask => match key.code {
             KeyCode::Char('y' | 'Y') => Some(Msg::Answer(true)),
             KeyCode::Char('n' | 'N') | KeyCode::Esc => Some(Msg::Answer(false)),
@@ -78,6 +93,12 @@ pub fn from_key(key: KeyEvent, mode: Mode) -> Option<Msg> {
 /// Readline editing and typing; `None` leaves the key to the global shortcuts.
 fn text_key(key: KeyEvent, ctrl: bool, alt: bool) -> Option<Msg> {
     use InputRequest as R;
+    // Ctrl-N / Ctrl-P offer values found for the field (the SSH keys of ~/.ssh).
+    match (key.code, ctrl) {
+        (KeyCode::Char('n'), true) => return Some(Msg::ChoiceNext),
+        (KeyCode::Char('p'), true) => return Some(Msg::ChoicePrev),
+        _ => {}
+    }
     let req = match (key.code, ctrl, alt) {
         (KeyCode::Char('a'), true, _) | (KeyCode::Home, _, _) => R::GoToStart,
         (KeyCode::Char('e'), true, _) | (KeyCode::End, _, _) => R::GoToEnd,
@@ -176,6 +197,13 @@ mod tests {
         assert_eq!(from_event(&ctrl_c, Mode::Ask), Some(Msg::Answer(true)));
         assert_eq!(from_event(&press(KeyCode::Char('n')), Mode::Ask), Some(Msg::Answer(false)));
         assert_eq!(from_event(&press(KeyCode::Char('q')), Mode::Ask), None);
+    }
+
+    #[test]
+    fn only_quitting_works_on_the_too_small_screen() {
+        assert_eq!(from_event(&press(KeyCode::Char('q')), Mode::TooSmall), Some(Msg::Terminate));
+        assert_eq!(from_event(&press(KeyCode::Enter), Mode::TooSmall), None);
+        assert_eq!(from_event(&press(KeyCode::Char('x')), Mode::TooSmall), None);
     }
 
     #[test]

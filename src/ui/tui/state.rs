@@ -104,6 +104,16 @@ pub struct SshFound {
     pub summary: String,
 }
 
+/// A `.pub` file found in `~/.ssh`, for the SSH step's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundKey {
+    /// As the answers write it (`~/.ssh/id_ed25519.pub`).
+    pub path: String,
+    pub usable: bool,
+    /// `ed25519 256 SHA256:…`, or why kops cannot use it.
+    pub note: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checks {
     pub identity: CheckState<Identity>,
@@ -189,6 +199,8 @@ pub struct State {
     /// `rules::check_answers` of `answers`, recomputed on every change.
     pub report: Report,
     pub ctx: Context,
+    /// The public keys of `~/.ssh`, found as the wizard opened.
+    pub ssh_keys: Vec<FoundKey>,
     pub page: Page,
     /// The focused question's index within its step.
     pub focus: usize,
@@ -231,6 +243,7 @@ pub struct Start {
     pub answers: Answers,
     pub source: Source,
     pub ctx: Context,
+    pub ssh_keys: Vec<FoundKey>,
     pub files: Files,
     pub resume: Option<String>,
     pub only: Vec<SetupStep>,
@@ -254,6 +267,7 @@ impl State {
             answers: start.answers,
             source: start.source,
             ctx: start.ctx,
+            ssh_keys: start.ssh_keys,
             page: Page::Step(Step::Credentials),
             focus: 0,
             sub: 0,

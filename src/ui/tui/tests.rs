@@ -10,7 +10,8 @@ use ratatui::backend::TestBackend;
 use tui_input::InputRequest;
 
 use super::state::{
-    CheckResult, CheckState, Exit, Files, Finished, Now, Overlay, Page, SshFound, Start, State,
+    CheckResult, CheckState, Exit, Files, Finished, FoundKey, Now, Overlay, Page, SshFound, Start,
+    State,
 };
 use super::update::{self, Command, Msg, init, update};
 use super::view;
@@ -33,6 +34,18 @@ fn start_with(answers: Answers, source: Source) -> State {
         answers,
         source,
         ctx: Context { profiles: vec!["admin".into(), "kops".into()], env_key: None },
+        ssh_keys: vec![
+            FoundKey {
+                path: "~/.ssh/id_ed25519.pub".into(),
+                usable: true,
+                note: "ed25519 256 SHA256:c2VjcmV0bm90c2VjcmV0c2VjcmV0".into(),
+            },
+            FoundKey {
+                path: "~/.ssh/id_ecdsa.pub".into(),
+                usable: false,
+                note: "kops takes RSA or ed25519 keys, not an ECDSA key".into(),
+            },
+        ],
         files: Files {
             answers: Some(PathBuf::from("/home/dev/.config/kops-wizard/config.toml")),
             log: PathBuf::from("/home/dev/.local/state/kops-wizard/kops-wizard.log"),
@@ -533,6 +546,37 @@ fn snapshot_state_store() {
         );
     }
     snap("state-store-yours", &s);
+}
+
+#[test]
+fn ctrl_n_picks_a_usable_key_found_in_ssh_dir() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::SshKey);
+    let cmds = update(&mut s, Msg::ChoiceNext);
+    assert_eq!(s.answers.ssh.public_key, "~/.ssh/id_ed25519.pub", "the ECDSA key is skipped");
+    assert!(
+        matches!(cmds.as_slice(), [Command::CheckSsh { public_key, .. }] if public_key == "~/.ssh/id_ed25519.pub")
+    );
+    assert_eq!(s.value_of(s.focused().unwrap()), "~/.ssh/id_ed25519.pub");
+}
+
+#[test]
+fn the_ssh_dir_scan_tells_usable_keys_from_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    crate::engine::ssh::generate(&key, crate::answers::KeyType::Ed25519, "dev@test").unwrap();
+    std::fs::write(
+        dir.path().join("id_ecdsa.pub"),
+        "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= x\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a key").unwrap();
+    let found = super::checks::scan_ssh_dir(dir.path(), |p| {
+        p.file_name().unwrap().to_string_lossy().into_owned()
+    });
+    let summary: Vec<(&str, bool)> = found.iter().map(|k| (k.path.as_str(), k.usable)).collect();
+    assert_eq!(summary, [("id_ecdsa.pub", false), ("id_ed25519.pub", true)]);
+    assert!(found[1].note.starts_with("ed25519 256 SHA256:"), "{}", found[1].note);
 }
 
 #[test]

@@ -333,6 +333,24 @@ fn question_key(state: &mut State, step: Step, msg: Msg) -> Vec<Command> {
             let value = input.value().to_string();
             set_value(state, q, &value)
         }
+        // Ctrl-N / Ctrl-P in the key path: the next usable key found in ~/.ssh.
+        Msg::ChoiceNext | Msg::ChoicePrev if q.key == "ssh.public_key" => {
+            let usable: Vec<String> =
+                state.ssh_keys.iter().filter(|k| k.usable).map(|k| k.path.clone()).collect();
+            if usable.is_empty() {
+                return Vec::new();
+            }
+            let n = usable.len() as i64;
+            let at = usable.iter().position(|p| *p == state.answers.ssh.public_key);
+            let next = match (at, &msg) {
+                (None, _) => 0,
+                (Some(i), Msg::ChoicePrev) => (i as i64 - 1).rem_euclid(n),
+                (Some(i), _) => (i as i64 + 1).rem_euclid(n),
+            };
+            let path = usable[next as usize].clone();
+            state.inputs.insert(q.key, tui_input::Input::new(path.clone()));
+            set_value(state, q, &path)
+        }
         Msg::ChoiceNext | Msg::ChoicePrev | Msg::Toggle => choose(state, q, msg),
         Msg::Retry if q.check == Check::Identity => request_check(state, Check::Identity),
         _ => Vec::new(),

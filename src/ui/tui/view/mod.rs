@@ -121,7 +121,7 @@ fn too_small(frame: &mut Frame<'_>, area: Rect) {
         )),
         Line::from("(or run `kops-wizard setup --yes -c FILE` without questions)"),
         Line::from(""),
-        Line::from("q quits"),
+        Line::from("q quits (a running setup is stopped; a rerun resumes)"),
     ];
     let height = (text.len() as u16).min(area.height);
     let box_area = area.centered_vertically(Constraint::Length(height));
@@ -243,6 +243,11 @@ pub fn footer_keys(state: &State) -> Vec<(&'static str, &'static str)> {
             let mut keys = vec![("Enter", "next"), ("Tab↑↓", "field")];
             match state.focused().map(|q| q.kind) {
                 Some(crate::questions::Kind::Text | crate::questions::Kind::Number) => {
+                    if state.focused().is_some_and(|q| q.key == "ssh.public_key")
+                        && state.ssh_keys.iter().any(|k| k.usable)
+                    {
+                        keys.push(("^N/^P", "found keys"));
+                    }
                     keys.extend([
                         ("Esc", "back"),
                         ("PgUp/Dn", "log"),

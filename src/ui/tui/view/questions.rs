@@ -69,6 +69,24 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, them
         }
     }
 
+    if step == Step::SshKey {
+        lines.push(Line::raw(""));
+        if state.ssh_keys.is_empty() {
+            lines.push(Line::styled("No public keys in ~/.ssh: setup generates one.", theme.dim()));
+        } else {
+            lines.push(Line::styled(
+                "Found in ~/.ssh (Ctrl-N / Ctrl-P in the path picks one):",
+                theme.dim(),
+            ));
+        }
+        for k in &state.ssh_keys {
+            let (mark, style) =
+                if k.usable { ("✔", ratatui::style::Style::new()) } else { ("✘", theme.dim()) };
+            let text = format!("  {mark} {}  {}", k.path, k.note);
+            lines.push(Line::styled(truncate(&text, width), style));
+        }
+    }
+
     // Scroll so the focused field is whole on screen; the intro stays while it fits.
     let height = form.height as usize;
     let offset = if focus_span.1 <= height { 0 } else { (focus_span.1 - height).min(focus_span.0) };
