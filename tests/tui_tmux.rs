@@ -24,13 +24,14 @@ impl Drop for Moto {
     }
 }
 
-fn moto() -> Option<Moto> {
+/// A moto server on a free port; its request log (one line per request) goes to `log`.
+fn moto(log: &Path) -> Option<Moto> {
     let port = TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
     let child = Command::new("python3")
         .args(["-m", "moto.server", "-p", &port.to_string()])
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).ok()?)
         .spawn()
         .ok()?;
     let moto = Moto { child, url: format!("http://127.0.0.1:{port}") };
@@ -131,23 +132,13 @@ fn the_wizard_walks_an_answers_file_to_a_validated_cluster_and_quit_resumes() {
         eprintln!("skipped: tmux or python3 missing");
         return;
     }
-    let Some(moto) = moto() else {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let Some(moto) = moto(&home.join("moto.log")) else {
         eprintln!("skipped: moto's server does not start (scripts/test installs it)");
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path();
-    std::fs::create_dir_all(home.join(".aws")).unwrap();
-    std::fs::write(
-        home.join(".aws/credentials"),
-        "[default]\naws_access_key_id = AKIAADMINEXAMPLE1234\naws_secret_access_key = admin\n",
-    )
-    .unwrap();
-    let stand_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_kops.py");
-    let kops = home.join("kops");
-    std::fs::write(&kops, format!("#!/bin/sh\nexec python3 {} \"$@\"\n", stand_in.display()))
-        .unwrap();
-    Command::new("chmod").args(["755", &kops.display().to_string()]).status().unwrap();
+    let kops = prepare_home(home);
     let answers = home.join("answers.toml");
     std::fs::write(
         &answers,
@@ -232,4 +223,142 @@ fn the_wizard_walks_an_answers_file_to_a_validated_cluster_and_quit_resumes() {
     let credentials = std::fs::read_to_string(home.join(".aws/credentials")).unwrap();
     assert!(credentials.contains("[kops]"), "the kops profile is saved");
     assert!(!second.contains("aws_secret_access_key"), "no secret in the summary");
+}
+
+/// The home directory every run shares: admin credentials and the kops stand-in behind a
+/// wrapper script.
+fn prepare_home(home: &Path) -> PathBuf {
+    std::fs::create_dir_all(home.join(".aws")).unwrap();
+    std::fs::write(
+        home.join(".aws/credentials"),
+        "[default]\naws_access_key_id = AKIAADMINEXAMPLE1234\naws_secret_access_key = admin\n",
+    )
+    .unwrap();
+    let stand_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_kops.py");
+    let kops = home.join("kops");
+    std::fs::write(&kops, format!("#!/bin/sh\nexec python3 {} \"$@\"\n", stand_in.display()))
+        .unwrap();
+    Command::new("chmod").args(["755", &kops.display().to_string()]).status().unwrap();
+    kops
+}
+
+fn estimate(screen: &str) -> String {
+    let at = screen.find("≈ $").unwrap_or_else(|| panic!("no estimate on screen:\n{screen}"));
+    screen[at..].split('/').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn with_no_answers_file_the_rules_checks_estimate_and_save_work_and_the_file_runs_with_yes() {
+    if !have("tmux", "-V") || !have("python3", "-c") {
+        eprintln!("skipped: tmux or python3 missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let Some(moto) = moto(&home.join("moto.log")) else {
+        eprintln!("skipped: moto's server does not start (scripts/test installs it)");
+        return;
+    };
+    let kops = prepare_home(home);
+    let path = std::env::var("PATH").unwrap_or_default();
+    let out = home.join("out.txt");
+    let tmux = Tmux { socket: format!("kw-test3-{}", std::process::id()) };
+    tmux.start(&format!(
+        "env -i HOME={home} PATH={path} TERM=xterm-256color AWS_EC2_METADATA_DISABLED=true \
+         AWS_ENDPOINT_URL={url} FAKE_KOPS_HOME={home}/fk {bin} --kops {kops} \
+         --state-dir {home}/state > {out}; echo EXIT=$? >> {out}; sleep 600",
+        home = sh_quote(&home.display().to_string()),
+        path = sh_quote(&path),
+        url = moto.url,
+        bin = sh_quote(env!("CARGO_BIN_EXE_kops-wizard")),
+        kops = sh_quote(&kops.display().to_string()),
+        out = sh_quote(&out.display().to_string()),
+    ));
+    tmux.wait_for("1/4 Credentials", 30);
+    // The account is known: the bucket name is suggested.
+    tmux.wait_for("moto @ 123456789012", 30);
+    for _ in 0..6 {
+        tmux.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.wait_for("kops-state-123456789012-us-east-1", 10);
+
+    tmux.keys(&["C-u", "Bad_Bucket"]);
+    tmux.wait_for("may contain only lower-case", 10);
+    tmux.keys(&["Enter"]);
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(tmux.screen().contains("2/4 State store"), "a broken rule blocks Enter");
+    tmux.keys(&["C-u", "acme-fileless-e2e"]);
+    tmux.wait_for("✔ free", 20);
+    let requests = std::fs::read_to_string(home.join("moto.log")).unwrap_or_default();
+    assert!(!requests.contains("Bad_Bucket"), "a name the rules refuse reached AWS:\n{requests}");
+    assert!(requests.contains("acme-fileless-e2e"), "the good name was checked:\n{requests}");
+
+    // SSH key: ed25519 (fast to generate), then on to the cluster.
+    for _ in 0..4 {
+        tmux.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux.wait_for("3/4 SSH key", 10);
+    tmux.keys(&["Down", "Down", "Right"]);
+    tmux.wait_for("‹ ed25519 ›", 10);
+    tmux.keys(&["Enter", "Enter"]);
+    tmux.wait_for("4/4 Cluster", 10);
+    let before = estimate(&tmux.screen());
+    for _ in 0..5 {
+        tmux.keys(&["Down"]);
+    }
+    tmux.wait_for("▶ Node size", 10);
+    tmux.keys(&["Right"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = estimate(&tmux.wait_for("≈ $", 10));
+    assert_ne!(before, after, "the estimate follows the node size");
+
+    tmux.keys(&["s"]);
+    tmux.wait_for("answers saved to", 10);
+    let saved = home.join(".config/kops-wizard/config.toml");
+    let text = std::fs::read_to_string(&saved).unwrap();
+    assert!(text.contains("bucket = \"acme-fileless-e2e\""), "{text}");
+    assert!(text.contains("key_type = \"ed25519\""), "{text}");
+    assert!(!text.contains("aws_secret") && !text.contains("AKIA"), "no secret in {text}");
+
+    for _ in 0..40 {
+        if tmux.screen().contains("Review: what setup will do") {
+            break;
+        }
+        tmux.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(120));
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("is set up and validated", 120);
+    tmux.keys(&["Enter"]);
+    let summary = wait_file(&out, "EXIT=", 30);
+    assert!(summary.contains("EXIT=0"), "{summary}");
+    drop(tmux);
+
+    // The saved file is a complete answers file: `setup --yes` with it finds everything done.
+    let yes = Command::new(env!("CARGO_BIN_EXE_kops-wizard"))
+        .args(["setup", "--yes", "--config"])
+        .arg(&saved)
+        .arg("--kops")
+        .arg(&kops)
+        .arg("--state-dir")
+        .arg(home.join("state"))
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", &path)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", &moto.url)
+        .env("FAKE_KOPS_HOME", home.join("fk"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let yes_out = String::from_utf8_lossy(&yes.stdout);
+    assert!(yes.status.success(), "{yes_out}\n{}", String::from_utf8_lossy(&yes.stderr));
+    assert!(yes_out.contains("setup done"), "{yes_out}");
+    let keys = boto3(
+        &moto,
+        "print(len(boto3.client('iam').list_access_keys(UserName='kops')['AccessKeyMetadata']))",
+    );
+    assert_eq!(keys, "1");
 }
