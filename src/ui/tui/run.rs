@@ -115,6 +115,10 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
     }
 
     let mut keyboard = EventStream::new();
+    // One interval for the whole loop (not a sleep per turn), so a stream of keys or engine
+    // lines cannot hold the spinner still; it is only polled while something spins.
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("cannot watch for SIGTERM")?;
     while state.exit.is_none() {
@@ -126,7 +130,7 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
                 None => Some(Msg::Terminate),
             },
             Some(msg) = rx.recv() => Some(msg),
-            _ = tokio::time::sleep(TICK), if ticking => Some(Msg::Tick(now_since(started))),
+            _ = ticker.tick(), if ticking => Some(Msg::Tick(now_since(started))),
             _ = sigterm.recv() => Some(Msg::Terminate),
         };
         // A key that means nothing here changes nothing: no frame.

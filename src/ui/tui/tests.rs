@@ -692,3 +692,23 @@ fn footer_names_the_keys_that_work_now() {
     assert!(keys.contains(&"Space") && keys.contains(&"q"));
     let _ = update::secs(Duration::ZERO);
 }
+
+#[test]
+fn dry_run_ends_on_review_with_the_plan_and_a_failed_run_quits_with_1() {
+    let mut s = checked();
+    s.dry_run = true;
+    s.page = Page::Review;
+    assert_eq!(update(&mut s, Msg::Enter), vec![Command::Exit]);
+    assert_eq!(s.exit, Some(Exit::DryRun));
+    let out = super::run::summary(&s);
+    assert_eq!(out.code, 0);
+    assert!(out.summary.contains("kops create cluster"), "{}", out.summary);
+
+    let mut s = running();
+    update(&mut s, Msg::RunEnded(Err("kops not found on PATH".into())));
+    assert_eq!(s.run.error.as_deref(), Some("kops not found on PATH"), "a failure before any step");
+    assert_eq!(update(&mut s, Msg::Quit), vec![Command::Exit], "nothing runs: no question");
+    let out = super::run::summary(&s);
+    assert_eq!(out.code, crate::exit::FAILED);
+    assert!(out.summary.contains("Last error: kops not found on PATH"), "{}", out.summary);
+}
