@@ -362,3 +362,34 @@ fn with_no_answers_file_the_rules_checks_estimate_and_save_work_and_the_file_run
     );
     assert_eq!(keys, "1");
 }
+
+#[test]
+fn a_panic_inside_the_loop_leaves_the_terminal_restored_and_names_the_log() {
+    if !have("tmux", "-V") || !cfg!(debug_assertions) {
+        eprintln!("skipped: needs tmux and a debug build (the test panic key)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let out = home.join("out.txt");
+    let tmux = Tmux { socket: format!("kw-test4-{}", std::process::id()) };
+    tmux.start(&format!(
+        "env -i HOME={home} PATH=/usr/bin:/bin TERM=xterm-256color AWS_EC2_METADATA_DISABLED=true \
+         KOPS_WIZARD_TEST_PANIC=1 {bin} --state-dir {home}/state > {out}; \
+         echo EXIT=$? >> {out}; stty -a > {out}.stty; sleep 600",
+        home = sh_quote(&home.display().to_string()),
+        bin = sh_quote(env!("CARGO_BIN_EXE_kops-wizard")),
+        out = sh_quote(&out.display().to_string()),
+    ));
+    tmux.wait_for("1/4 Credentials", 30);
+    tmux.keys(&["F12"]);
+    let code = wait_file(&out, "EXIT=", 30);
+    assert!(!code.contains("EXIT=0"), "a panic is not success: {code}");
+    let stty = wait_file(&PathBuf::from(format!("{}.stty", out.display())), "speed", 10);
+    assert!(stty.contains(" icanon") && stty.contains(" echo "), "terminal not restored: {stty}");
+    // The UI and the panic message are on standard error: the terminal, back on its normal
+    // screen.
+    let err = tmux.wait_for("the log is", 10);
+    assert!(err.contains("kops-wizard.log"), "{err}");
+    assert!(err.contains("test panic inside the loop"), "the previous hook still prints: {err}");
+}

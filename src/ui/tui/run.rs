@@ -125,7 +125,10 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
         let ticking = state.needs_tick();
         let msg = tokio::select! {
             event = keyboard.next() => match event {
-                Some(Ok(event)) => keys::from_event(&event, Mode::of(&state)),
+                Some(Ok(event)) => {
+                    panic_for_tests(&event);
+                    keys::from_event(&event, Mode::of(&state))
+                }
                 Some(Err(e)) => return Err(e).context("cannot read the keyboard"),
                 None => Some(Msg::Terminate),
             },
@@ -156,6 +159,21 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
     }
     drop(guard);
     Ok(state)
+}
+
+/// Debug builds only, and only with `KOPS_WIZARD_TEST_PANIC` set: F12 panics inside the loop,
+/// so the end-to-end test can prove the panic hook restores the terminal. Release builds have
+/// no such key.
+fn panic_for_tests(event: &crossterm::event::Event) {
+    #[cfg(debug_assertions)]
+    if let crossterm::event::Event::Key(key) = event
+        && key.code == crossterm::event::KeyCode::F(12)
+        && std::env::var_os("KOPS_WIZARD_TEST_PANIC").is_some()
+    {
+        panic!("test panic inside the loop (KOPS_WIZARD_TEST_PANIC)");
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = event;
 }
 
 /// Dropping the engine's future stops it between two AWS calls and kills a running kops
