@@ -194,6 +194,12 @@ fn step_mark(
         {
             ("!", theme.bad())
         }
+        // Credentials that did not work are worth going back for, even with every rule met.
+        Page::Step(crate::questions::Step::Credentials)
+            if passed && matches!(state.checks.identity, CheckState::Done(Err(_))) =>
+        {
+            ("!", theme.bad())
+        }
         Page::Run if state.run.error.is_some() => ("✘", theme.bad()),
         Page::Run if state.run.running => ("▶", theme.bold()),
         Page::Run if i == current => ("▶", theme.bold()),
