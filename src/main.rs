@@ -42,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Command::Setup(args) = &command
         && ui::tui::run::wanted(cli.global.yes, cli.global.plain)
     {
-        return setup_tui(&cli.global, args, &paths);
+        return ui::tui::run::setup(&cli.global, args, &paths);
     }
     let (answers, source, report) = load_answers(&cli.global, &paths)?;
 
@@ -155,41 +155,6 @@ fn setup(
     let journal = ui::headless::setup(request).context("setup stopped")?;
     print!("{}", ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps));
     Ok(0)
-}
-
-/// `setup` in the full-screen wizard. A value that breaks a rule is not exit 2 here: the
-/// wizard opens on it. An unreadable or unparsable file still is (there is nothing to show).
-fn setup_tui(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Result<u8> {
-    let (answers, source) =
-        answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
-    let _log = logging::init(&paths.log_file())?;
-    let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
-        .unwrap_or_else(|e| {
-            tracing::warn!("cannot read the journal: {e}");
-            None
-        });
-    let start = ui::tui::state::Start {
-        resume: journal.as_ref().and_then(ui::tui::run::resume_note),
-        answers,
-        source,
-        ctx: ui::tui::checks::context(),
-        ssh_keys: ui::tui::checks::scan_ssh_dir(
-            &kops_wizard::paths::expand_home("~/.ssh"),
-            ui::tui::checks::tilde,
-        ),
-        files: ui::tui::state::Files {
-            answers: global.config.clone().or_else(|| paths.default_config.clone()),
-            log: paths.log_file(),
-            state_dir: paths.state_dir.clone(),
-        },
-        only: args.only.clone(),
-        dry_run: global.dry_run,
-        color: ui::tui::run::colors_wanted(),
-        size: (80, 24),
-    };
-    let outcome = ui::tui::run::run(start, global.kops.clone())?;
-    io::stdout().write_all(outcome.summary.as_bytes())?;
-    Ok(outcome.code)
 }
 
 /// The read-only preflight checks, printed.

@@ -90,6 +90,48 @@ fn now_since(started: Instant) -> Now {
     }
 }
 
+/// `setup` in the full-screen wizard, from the command line: loads the answers (a value that
+/// breaks a rule is not exit 2 here: the wizard opens on it; an unreadable or unparsable file
+/// still is, there is nothing to show), runs the wizard, prints the summary on standard output
+/// and returns the exit code.
+pub fn setup(
+    global: &crate::cli::GlobalOpts,
+    args: &crate::cli::SetupArgs,
+    paths: &crate::paths::Paths,
+) -> anyhow::Result<u8> {
+    use std::io::Write as _;
+    let (answers, source) =
+        crate::answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
+    let _log = crate::logging::init(&paths.log_file())?;
+    let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
+        .unwrap_or_else(|e| {
+            tracing::warn!("cannot read the journal: {e}");
+            None
+        });
+    let start = Start {
+        resume: journal.as_ref().and_then(resume_note),
+        answers,
+        source,
+        ctx: super::checks::context(),
+        ssh_keys: super::checks::scan_ssh_dir(
+            &crate::paths::expand_home("~/.ssh"),
+            super::checks::tilde,
+        ),
+        files: super::state::Files {
+            answers: global.config.clone().or_else(|| paths.default_config.clone()),
+            log: paths.log_file(),
+            state_dir: paths.state_dir.clone(),
+        },
+        only: args.only.clone(),
+        dry_run: global.dry_run,
+        color: colors_wanted(),
+        size: (80, 24),
+    };
+    let outcome = run(start, global.kops.clone())?;
+    io::stdout().write_all(outcome.summary.as_bytes())?;
+    Ok(outcome.code)
+}
+
 /// Runs the wizard until Done or quit, then restores the terminal.
 pub fn run(start: Start, kops: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
