@@ -321,8 +321,9 @@ fn unsaved_answers_ask_before_quitting_and_save_asks_before_overwriting() {
         update(&mut s, Msg::Answer(true)),
         vec![Command::SaveAnswers { path: path.clone(), overwrite: true }]
     );
-    update(&mut s, Msg::Saved(Ok(path)));
+    update(&mut s, Msg::Saved(Ok(path.clone())));
     assert!(!s.unsaved);
+    assert_eq!(s.source, Source::File(path));
     assert_eq!(update(&mut s, Msg::Quit), vec![Command::Exit]);
 }
 

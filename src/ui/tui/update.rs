@@ -141,7 +141,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             state.status = Some(match result {
                 Ok(path) => {
                     state.unsaved = false;
-                    format!("answers saved to {}", path.display())
+                    let text = format!("answers saved to {}", path.display());
+                    // From now on the answers are that file's (Review says so; a rerun uses it).
+                    state.source = crate::answers::Source::File(path);
+                    text
                 }
                 Err(e) => format!("could not save the answers: {e}"),
             });

@@ -364,6 +364,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Space", "toggle; pick the highlighted value of a list"),
     ("^A ^E ^W ^U ^K", "text field: start, end, delete word/to start/to end"),
     ("paste", "goes into the focused text field"),
+    ("^N / ^P", "SSH key path: next / previous key found in ~/.ssh"),
     ("PgUp / PgDn", "scroll the log"),
     ("p", "Review: the equivalent shell script"),
     ("s", "save the answers file (asks before overwriting)"),
