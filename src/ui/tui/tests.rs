@@ -547,6 +547,8 @@ fn snapshot_state_store() {
         );
     }
     snap("state-store-yours", &s);
+    let reused = update::warnings(&s);
+    assert!(reused.iter().any(|w| w.contains("setup reuses it")), "{reused:?}");
 }
 
 #[test]

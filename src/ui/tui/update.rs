@@ -702,9 +702,26 @@ pub fn bucket_words(access: BucketAccess) -> (&'static str, &'static str, bool) 
 }
 
 /// The rule messages of the whole report, for Review.
+/// The rules' warnings, and what the checks found that setup will reuse rather than create.
 pub fn warnings(state: &State) -> Vec<String> {
     let mut list: Vec<String> =
         state.report.warnings.iter().map(rules::Violation::to_string).collect();
     list.dedup();
+    if let (CheckState::Done(Ok(BucketAccess::Yours)), Some(bucket)) =
+        (&state.checks.bucket, &state.answers.state_store.bucket)
+    {
+        list.push(format!(
+            "state_store.bucket = {bucket:?}: it exists and is yours, so setup reuses it (and \
+             teardown keeps a bucket it did not create)"
+        ));
+    }
+    if let CheckState::Done(Ok(found)) = &state.checks.ssh
+        && found.summary.starts_with("pair found")
+    {
+        list.push(format!(
+            "ssh.public_key = {:?}: the existing key pair is used, nothing is generated",
+            state.answers.ssh.public_key
+        ));
+    }
     list
 }
