@@ -14,6 +14,7 @@ pub mod lock;
 pub mod logging;
 pub mod paths;
 pub mod plan;
+pub mod questions;
 pub mod rules;
 pub mod text;
 pub mod ui;

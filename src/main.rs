@@ -39,6 +39,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 
     let paths = Paths::resolve(cli.global.state_dir.as_deref())?;
+    if let Command::Setup(args) = &command
+        && ui::tui::run::wanted(cli.global.yes, cli.global.plain)
+    {
+        return ui::tui::run::setup(&cli.global, args, &paths);
+    }
     let (answers, source, report) = load_answers(&cli.global, &paths)?;
 
     match command {

@@ -13,3 +13,4 @@ mod support;
 mod teardown;
 mod terminal;
 mod testbed;
+mod tui;

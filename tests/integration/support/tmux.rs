@@ -24,13 +24,27 @@ impl Tmux {
     /// Starts `argv` in a `width` x `height` terminal with the test environment (tmux's server
     /// takes the environment of the command that starts it).
     pub fn start(env: &TestEnv, argv: &[String], width: u16, height: u16) -> Tmux {
+        Self::start_to(env, argv, width, height, None)
+    }
+
+    /// The same, with the program's standard output going to `stdout` (the full-screen UI
+    /// draws on standard error; what it prints for the user after exit goes to stdout).
+    pub fn start_to(
+        env: &TestEnv,
+        argv: &[String],
+        width: u16,
+        height: u16,
+        stdout: Option<&std::path::Path>,
+    ) -> Tmux {
         let dir = tempfile::tempdir().expect("tmux dir");
         let socket = dir.path().join("socket");
         let line: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
+        let redirect = stdout.map(|p| format!(" > {}", sh_quote(&p.display().to_string())));
         let script = format!(
-            "cd {}; {}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo END; sleep 600",
+            "cd {}; {}{}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo END; sleep 600",
             sh_quote(&env.dir.path().display().to_string()),
-            line.join(" ")
+            line.join(" "),
+            redirect.unwrap_or_default()
         );
         let mut cmd = Command::new("tmux");
         env.apply(&mut cmd);
@@ -74,12 +88,38 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Waits until the screen shows `text`; panics with the last screen after `limit`.
+    /// Waits until the screen shows `text` on two captures in a row (a frame being drawn is
+    /// not judged half-way); panics with the last screen after `limit`.
     pub fn wait_for(&self, text: &str, limit: Duration) -> String {
-        self.wait_until(limit, &format!("{text:?} on screen"), |s| s.contains(text))
+        let mut seen = false;
+        let screen = self.wait_until(limit, &format!("{text:?} on screen"), |s| {
+            let here = s.contains(text);
+            let twice = here && seen;
+            seen = here;
+            twice
+        });
+        screen
     }
 
-    pub fn wait_until(&self, limit: Duration, what: &str, done: impl Fn(&str) -> bool) -> String {
+    /// Presses Enter until the screen shows `text` (walking fields and steps), at most `most`
+    /// times.
+    pub fn enter_until(&self, text: &str, most: usize) -> String {
+        for _ in 0..most {
+            if self.screen().contains(text) {
+                break;
+            }
+            self.keys(&["Enter"]);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        self.wait_for(text, Duration::from_secs(10))
+    }
+
+    pub fn wait_until(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut done: impl FnMut(&str) -> bool,
+    ) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -94,7 +134,7 @@ impl Tmux {
     }
 
     /// The screen with lines the terminal wrapped joined again (for long shell output).
-    fn joined(&self) -> String {
+    pub fn joined(&self) -> String {
         let out =
             self.tmux().args(["capture-pane", "-p", "-J"]).output().expect("tmux capture-pane");
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -104,12 +144,13 @@ impl Tmux {
     pub fn finished(&self, limit: Duration) -> (i32, String) {
         self.wait_until(limit, "the program to exit", |s| s.lines().any(|l| l.trim() == "END"));
         let screen = self.joined();
+        // A program may end without a newline, so EXIT= can follow its last text on a line.
         let code = screen
             .lines()
-            .find_map(|l| l.trim().strip_prefix("EXIT="))
-            .and_then(|c| c.trim().parse().ok())
+            .find_map(|l| l.find("EXIT=").map(|at| &l[at + 5..]))
+            .and_then(|c| c.split_whitespace().next()?.parse().ok())
             .unwrap_or(-1);
-        let stty = screen.lines().skip_while(|l| !l.starts_with("EXIT=")).nth(1).unwrap_or("");
+        let stty = screen.lines().find_map(|l| l.find("speed ").map(|at| &l[at..])).unwrap_or("");
         (code, stty.to_string())
     }
 }

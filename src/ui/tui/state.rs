@@ -1,0 +1,365 @@
+//! Everything the wizard shows, as data: the answers being edited, focus, the page, check
+//! results, the run's progress and the validation dashboard. Views read it; only `update`
+//! changes it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tui_input::Input;
+
+use crate::answers::{Answers, Source};
+use crate::engine::aws::Identity;
+use crate::engine::events::Validation;
+use crate::engine::s3::BucketAccess;
+use crate::plan::{Plan, SetupStep, StepId};
+use crate::questions::{self, Context, Question, Step};
+use crate::rules::Report;
+
+/// A moment as the loop saw it: milliseconds since the wizard started (spinners, elapsed
+/// times) and the local wall-clock time (the validation deadline). Passed in messages so that
+/// `update` and the views never read a clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Now {
+    pub ms: u64,
+    pub clock: jiff::civil::Time,
+}
+
+impl Now {
+    pub fn zero() -> Now {
+        Now { ms: 0, clock: jiff::civil::Time::midnight() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Step(Step),
+    Review,
+    Run,
+    Done,
+}
+
+impl Page {
+    /// The pages in the order of the step list.
+    pub const ALL: [Page; 7] = [
+        Page::Step(Step::Credentials),
+        Page::Step(Step::StateStore),
+        Page::Step(Step::SshKey),
+        Page::Step(Step::Cluster),
+        Page::Review,
+        Page::Run,
+        Page::Done,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Page::Step(step) => step.title(),
+            Page::Review => "Review",
+            Page::Run => "Run",
+            Page::Done => "Done",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Page::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+}
+
+/// A window over the page, or a question in front of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// "Quit?" while something runs or answers are unsaved.
+    Quit,
+    /// The equivalent shell script, scrolled by `scroll` lines.
+    Script {
+        lines: Vec<String>,
+        scroll: usize,
+    },
+    /// The answers file exists: overwrite it?
+    Overwrite(PathBuf),
+}
+
+/// The state of one background check of the field it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckState<T> {
+    /// Not asked (the value breaks a rule, or nothing to check yet).
+    Idle,
+    /// Asked with this request id; an answer with another id is stale and dropped.
+    Pending(u64),
+    Done(Result<T, String>),
+}
+
+impl<T> CheckState<T> {
+    pub fn is_pending(&self) -> bool {
+        matches!(self, CheckState::Pending(_))
+    }
+}
+
+/// What the SSH check found at the key path, in words the field shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SshFound {
+    /// `true` when the key is there and usable as it is.
+    pub usable: bool,
+    pub summary: String,
+}
+
+/// A `.pub` file found in `~/.ssh`, for the SSH step's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundKey {
+    /// As the answers write it (`~/.ssh/id_ed25519.pub`).
+    pub path: String,
+    pub usable: bool,
+    /// `ed25519 256 SHA256:…`, or why kops cannot use it.
+    pub note: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checks {
+    pub identity: CheckState<Identity>,
+    pub bucket: CheckState<BucketAccess>,
+    pub ssh: CheckState<SshFound>,
+}
+
+/// A check's answer as it comes back to the loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckResult {
+    Identity(Result<Identity, String>),
+    Bucket(Result<BucketAccess, String>),
+    Ssh(Result<SshFound, String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStatus {
+    Waiting,
+    Running { since_ms: u64 },
+    Finished { elapsed: Duration },
+    Failed { elapsed: Duration },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStep {
+    pub id: StepId,
+    pub status: StepStatus,
+    /// The step's latest item ("bucket acme created").
+    pub last: Option<String>,
+}
+
+/// The latest validation attempt and when it will give up, in wall-clock time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dashboard {
+    pub validation: Validation,
+    pub deadline: jiff::civil::Time,
+    /// When the attempt arrived, to count the elapsed time on between attempts.
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RunState {
+    pub steps: Vec<RunStep>,
+    /// True from the start of a run until the engine's future ends.
+    pub running: bool,
+    /// Why the run stopped: the engine's message.
+    pub error: Option<String>,
+    pub dashboard: Option<Dashboard>,
+    /// How many times the run was started (a retry resumes from the journal).
+    pub attempts: u32,
+}
+
+/// What a finished run leaves for the Done page and the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub journal: PathBuf,
+    pub state_store: Option<String>,
+}
+
+/// How the wizard ended, for the exit code and the summary printed after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Done,
+    /// Quit by the user (before, during or after a failed run).
+    Quit,
+    /// `--dry-run`: Enter on Review prints the plan instead of running it.
+    DryRun,
+}
+
+/// Where files are, for the Done page and saving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Files {
+    /// Where `s` saves the answers: `--config`, else the default config path.
+    pub answers: Option<PathBuf>,
+    pub log: PathBuf,
+    pub state_dir: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub answers: Answers,
+    pub source: Source,
+    /// `rules::check_answers` of `answers`, recomputed on every change.
+    pub report: Report,
+    pub ctx: Context,
+    /// The public keys of `~/.ssh`, found as the wizard opened.
+    pub ssh_keys: Vec<FoundKey>,
+    pub page: Page,
+    /// The focused question's index within its step.
+    pub focus: usize,
+    /// The highlighted value of a multi-choice question.
+    pub sub: usize,
+    /// Text fields, by answers key.
+    pub inputs: BTreeMap<&'static str, Input>,
+    /// Text that could not be stored (letters in a number field), by answers key.
+    pub type_errors: BTreeMap<&'static str, String>,
+    pub checks: Checks,
+    pub next_request: u64,
+    pub overlay: Option<Overlay>,
+    /// Engine output and notes, oldest first.
+    pub log: Vec<String>,
+    /// Lines scrolled up from the bottom of the log.
+    pub log_scroll: usize,
+    /// Scroll of the Review page.
+    pub review_scroll: usize,
+    pub run: RunState,
+    pub finished: Option<Finished>,
+    pub now: Now,
+    pub size: (u16, u16),
+    /// Answers changed since they were loaded or saved.
+    pub unsaved: bool,
+    /// A one-line message at the bottom (saved, save failed, ...).
+    pub status: Option<String>,
+    /// What an earlier setup of this cluster left, from its journal.
+    pub resume: Option<String>,
+    pub files: Files,
+    pub only: Vec<SetupStep>,
+    pub dry_run: bool,
+    /// Colours are off with `NO_COLOR`: focus and state then show by markers and reverse.
+    pub color: bool,
+    pub exit: Option<Exit>,
+}
+
+/// Everything the wizard starts from.
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub answers: Answers,
+    pub source: Source,
+    pub ctx: Context,
+    pub ssh_keys: Vec<FoundKey>,
+    pub files: Files,
+    pub resume: Option<String>,
+    pub only: Vec<SetupStep>,
+    pub dry_run: bool,
+    pub color: bool,
+    pub size: (u16, u16),
+}
+
+impl State {
+    /// The wizard as it opens: on the first step that holds a broken answer (or the first
+    /// step), with that field focused.
+    pub fn new(start: Start) -> State {
+        let inputs = questions::QUESTIONS
+            .iter()
+            .filter(|q| q.is_typed())
+            .map(|q| (q.key, Input::new(q.get(&start.answers))))
+            .collect();
+        let report = start.answers.check();
+        let mut state = State {
+            report,
+            answers: start.answers,
+            source: start.source,
+            ctx: start.ctx,
+            ssh_keys: start.ssh_keys,
+            page: Page::Step(Step::Credentials),
+            focus: 0,
+            sub: 0,
+            inputs,
+            type_errors: BTreeMap::new(),
+            checks: Checks {
+                identity: CheckState::Idle,
+                bucket: CheckState::Idle,
+                ssh: CheckState::Idle,
+            },
+            next_request: 1,
+            overlay: None,
+            log: Vec::new(),
+            log_scroll: 0,
+            review_scroll: 0,
+            run: RunState::default(),
+            finished: None,
+            now: Now::zero(),
+            size: start.size,
+            unsaved: false,
+            status: None,
+            resume: start.resume,
+            files: start.files,
+            only: start.only,
+            dry_run: start.dry_run,
+            color: start.color,
+            exit: None,
+        };
+        // Only a file's broken values move the start: with no file, a newcomer is walked
+        // from the first step (the missing bucket is asked for on its own step).
+        if let Source::File(_) = state.source
+            && let Some(bad) = questions::first_error(&state.answers)
+        {
+            state.page = Page::Step(bad.step);
+            state.focus = questions::of_step(bad.step).position(|q| q.key == bad.key).unwrap_or(0);
+        }
+        state
+    }
+
+    /// The questions of the current page (empty off the question steps).
+    pub fn step_questions(&self) -> Vec<&'static Question> {
+        match self.page {
+            Page::Step(step) => questions::of_step(step).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn focused(&self) -> Option<&'static Question> {
+        self.step_questions().get(self.focus).copied()
+    }
+
+    /// Whether keys go to a text field first.
+    pub fn text_focused(&self) -> bool {
+        self.overlay.is_none() && self.focused().is_some_and(Question::is_typed)
+    }
+
+    /// The message that blocks a question: text of the wrong type, else its rule.
+    pub fn error_of(&self, q: &Question) -> Option<String> {
+        if let Some(e) = self.type_errors.get(q.key) {
+            return Some(e.clone());
+        }
+        q.error(&self.answers, &self.report)
+    }
+
+    pub fn step_valid(&self, step: Step) -> bool {
+        questions::of_step(step).all(|q| self.error_of(q).is_none())
+    }
+
+    /// The text a field shows: the buffer for typed fields, the answer for the others.
+    pub fn value_of(&self, q: &Question) -> String {
+        match self.inputs.get(q.key) {
+            Some(input) => input.value().to_string(),
+            None => q.get(&self.answers),
+        }
+    }
+
+    pub fn plan(&self) -> Plan {
+        Plan::setup(&self.answers, &self.only)
+    }
+
+    /// A running check, the run or a validation clock is on screen: the loop then ticks.
+    pub fn needs_tick(&self) -> bool {
+        let c = &self.checks;
+        self.run.running || c.identity.is_pending() || c.bucket.is_pending() || c.ssh.is_pending()
+    }
+
+    /// Quitting now loses something (a run, unsaved answers): ask first.
+    pub fn quit_needs_asking(&self) -> bool {
+        self.run.running || (self.unsaved && self.page != Page::Done)
+    }
+
+    pub fn too_small(&self) -> bool {
+        self.size.0 < 80 || self.size.1 < 24
+    }
+}

@@ -1,0 +1,717 @@
+//! The wizard driven as a user would, without a terminal: messages into `update`, frames
+//! rendered into ratatui's TestBackend and compared with insta snapshots (80x24 and 120x40).
+//! Paths are fixed fakes and the clock is fed in messages, so nothing needs filtering.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use tui_input::InputRequest;
+
+use super::state::{
+    CheckResult, CheckState, Exit, Files, Finished, FoundKey, Now, Overlay, Page, SshFound, Start,
+    State,
+};
+use super::update::{self, Command, Msg, init, update};
+use super::view;
+use crate::answers::{self, Answers, Source};
+use crate::engine::aws::Identity;
+use crate::engine::events::{Change, Event, Validation};
+use crate::engine::s3::BucketAccess;
+use crate::engine::validate;
+use crate::plan::{SetupStep, StepId};
+use crate::questions::{Context, Step};
+
+fn complete() -> Answers {
+    let mut a = Answers::default();
+    a.state_store.bucket = Some("acme-kops-state".into());
+    a
+}
+
+fn start_with(answers: Answers, source: Source) -> State {
+    State::new(Start {
+        answers,
+        source,
+        ctx: Context { profiles: vec!["admin".into(), "kops".into()], env_key: None },
+        ssh_keys: vec![
+            FoundKey {
+                path: "~/.ssh/id_ed25519.pub".into(),
+                usable: true,
+                note: "ed25519 256 SHA256:c2VjcmV0bm90c2VjcmV0c2VjcmV0".into(),
+            },
+            FoundKey {
+                path: "~/.ssh/id_ecdsa.pub".into(),
+                usable: false,
+                note: "kops takes RSA or ed25519 keys, not an ECDSA key".into(),
+            },
+        ],
+        files: Files {
+            answers: Some(PathBuf::from("/home/dev/.config/kops-wizard/config.toml")),
+            log: PathBuf::from("/home/dev/.local/state/kops-wizard/kops-wizard.log"),
+            state_dir: PathBuf::from("/home/dev/.local/state/kops-wizard"),
+        },
+        resume: None,
+        only: Vec::new(),
+        dry_run: false,
+        color: false,
+        size: (80, 24),
+    })
+}
+
+fn wizard() -> State {
+    start_with(complete(), Source::File(PathBuf::from("/home/dev/answers.toml")))
+}
+
+fn identity() -> Identity {
+    Identity {
+        account: "123456789012".into(),
+        arn: "arn:aws:iam::123456789012:user/admin".into(),
+        user_id: "AIDAEXAMPLE".into(),
+    }
+}
+
+/// Answers every check the commands asked for, as the checker would.
+fn answer_checks(state: &mut State, cmds: Vec<Command>) {
+    for cmd in cmds {
+        let (id, result) = match cmd {
+            Command::CheckIdentity { id, .. } => (id, CheckResult::Identity(Ok(identity()))),
+            Command::CheckBucket { id, .. } => (id, CheckResult::Bucket(Ok(BucketAccess::Free))),
+            Command::CheckSsh { id, .. } => (
+                id,
+                CheckResult::Ssh(Ok(SshFound {
+                    usable: true,
+                    summary: "pair found: rsa-4096 4096 SHA256:Qm9vZm9vYmFyYmF6cXV4".into(),
+                })),
+            ),
+            _ => continue,
+        };
+        let more = update(state, Msg::Checked { id, result });
+        answer_checks(state, more);
+    }
+}
+
+/// The wizard as it opens, every check answered.
+fn checked() -> State {
+    let mut s = wizard();
+    let cmds = init(&mut s);
+    answer_checks(&mut s, cmds);
+    s
+}
+
+fn send(state: &mut State, msgs: &[Msg]) -> Vec<Command> {
+    msgs.iter().flat_map(|m| update(state, m.clone())).collect()
+}
+
+fn type_text(state: &mut State, text: &str) -> Vec<Command> {
+    text.chars().flat_map(|c| update(state, Msg::Edit(InputRequest::InsertChar(c)))).collect()
+}
+
+fn clear_field(state: &mut State) {
+    update(state, Msg::Edit(InputRequest::DeleteLine));
+}
+
+fn at(ms: u64, h: i8, m: i8) -> Now {
+    Now { ms, clock: jiff::civil::time(h, m, 0, 0) }
+}
+
+/// The screen as text, trailing spaces trimmed.
+fn screen(state: &State, width: u16, height: u16) -> String {
+    let mut state = state.clone();
+    state.size = (width, height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|f| view::render(f, &state)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let line: String = (0..width).map(|x| buffer[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Both sizes the issue asks for.
+fn snap(name: &str, state: &State) {
+    insta::assert_snapshot!(format!("{name}-80x24"), screen(state, 80, 24));
+    insta::assert_snapshot!(format!("{name}-120x40"), screen(state, 120, 40));
+}
+
+fn go_to_step(state: &mut State, step: Step) {
+    state.page = Page::Step(step);
+    state.focus = 0;
+}
+
+// ---- update ----
+
+#[test]
+fn tab_and_shift_tab_move_between_fields_and_wrap() {
+    let mut s = checked();
+    assert_eq!(s.page, Page::Step(Step::Credentials));
+    send(&mut s, &[Msg::NextField, Msg::NextField]);
+    assert_eq!(s.focus, 2);
+    send(&mut s, &[Msg::PrevField, Msg::PrevField, Msg::PrevField]);
+    assert_eq!(s.focus, s.step_questions().len() - 1, "Shift-Tab on the first field wraps");
+}
+
+#[test]
+fn enter_walks_fields_then_steps_to_review() {
+    let mut s = checked();
+    let mut presses = 0;
+    while s.page != Page::Review && presses < 100 {
+        update(&mut s, Msg::Enter);
+        presses += 1;
+    }
+    assert_eq!(s.page, Page::Review);
+    let fields: usize = Step::ALL.iter().map(|st| crate::questions::of_step(*st).count()).sum();
+    assert_eq!(presses, fields, "one Enter per field");
+}
+
+#[test]
+fn a_bad_value_blocks_enter_and_never_reaches_aws() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    clear_field(&mut s);
+    let cmds = type_text(&mut s, "Bad_Bucket");
+    assert!(cmds.iter().all(|c| !matches!(c, Command::CheckBucket { .. })), "{cmds:?}");
+    assert_eq!(s.checks.bucket, CheckState::Idle);
+    let q = s.focused().unwrap();
+    assert!(s.error_of(q).unwrap().contains("lower-case"));
+    update(&mut s, Msg::Enter);
+    assert_eq!((s.page, s.focus), (Page::Step(Step::StateStore), 0), "Enter stays on the field");
+
+    clear_field(&mut s);
+    let cmds = type_text(&mut s, "acme-ok");
+    assert!(
+        matches!(cmds.last(), Some(Command::CheckBucket { bucket, .. }) if bucket == "acme-ok")
+    );
+    update(&mut s, Msg::Enter);
+    assert_eq!(s.focus, 1);
+}
+
+#[test]
+fn esc_goes_back_a_step_but_not_from_the_first() {
+    let mut s = checked();
+    update(&mut s, Msg::Back);
+    assert_eq!(s.page, Page::Step(Step::Credentials));
+    go_to_step(&mut s, Step::SshKey);
+    update(&mut s, Msg::Back);
+    assert_eq!(s.page, Page::Step(Step::StateStore));
+    s.page = Page::Review;
+    update(&mut s, Msg::Back);
+    assert_eq!(s.page, Page::Step(Step::Cluster));
+}
+
+#[test]
+fn a_stale_check_answer_is_dropped() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    let first = type_text(&mut s, "x");
+    let second = type_text(&mut s, "y");
+    let id_of = |cmds: &[Command]| match cmds.last() {
+        Some(Command::CheckBucket { id, .. }) => *id,
+        other => panic!("{other:?}"),
+    };
+    let (old, new) = (id_of(&first), id_of(&second));
+    assert!(new > old);
+    update(&mut s, Msg::Checked { id: old, result: CheckResult::Bucket(Ok(BucketAccess::Taken)) });
+    assert_eq!(s.checks.bucket, CheckState::Pending(new), "the old answer describes another name");
+    update(&mut s, Msg::Checked { id: new, result: CheckResult::Bucket(Ok(BucketAccess::Free)) });
+    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free)));
+}
+
+#[test]
+fn typing_q_or_s_in_a_field_types_it_and_paste_goes_in() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    clear_field(&mut s);
+    let keys = [crossterm::event::KeyCode::Char('q'), crossterm::event::KeyCode::Char('s')];
+    for code in keys {
+        let event = crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+            code,
+            crossterm::event::KeyModifiers::NONE,
+        ));
+        let msg = super::keys::from_event(&event, super::keys::Mode::of(&s)).unwrap();
+        update(&mut s, msg);
+    }
+    assert_eq!(s.exit, None);
+    assert_eq!(s.answers.state_store.bucket.as_deref(), Some("qs"));
+    update(&mut s, Msg::Paste("-state\n".into()));
+    assert_eq!(s.answers.state_store.bucket.as_deref(), Some("qs-state"), "newlines are dropped");
+}
+
+#[test]
+fn choices_and_toggles_change_with_left_right_space() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::Cluster);
+    s.focus = 2; // networking
+    update(&mut s, Msg::ChoiceNext);
+    assert_eq!(s.answers.cluster.networking, "calico");
+    update(&mut s, Msg::ChoicePrev);
+    update(&mut s, Msg::ChoicePrev);
+    assert_eq!(s.answers.cluster.networking, "kubenet", "wraps, skipping weave and canal");
+    s.focus = 1; // zones
+    send(&mut s, &[Msg::ChoiceNext, Msg::Toggle]);
+    assert_eq!(s.answers.cluster.zones, ["us-east-1b"]);
+    send(&mut s, &[Msg::ChoicePrev, Msg::Toggle]);
+    assert_eq!(s.answers.cluster.zones, ["us-east-1a", "us-east-1b"]);
+    s.focus = 8; // bastion
+    update(&mut s, Msg::Toggle);
+    assert!(s.answers.cluster.bastion);
+    assert!(s.error_of(s.focused().unwrap()).unwrap().contains("private"));
+}
+
+#[test]
+fn the_wizard_opens_on_the_first_bad_value_from_the_file() {
+    let a = answers::parse(
+        "[state_store]\nbucket = \"acme-state\"\n[cluster]\nnetworking = \"weave\"\n",
+        std::path::Path::new("a.toml"),
+    )
+    .unwrap();
+    let s = start_with(a, Source::File("a.toml".into()));
+    assert_eq!(s.page, Page::Step(Step::Cluster));
+    assert_eq!(s.focused().map(|q| q.key), Some("cluster.networking"));
+}
+
+#[test]
+fn the_account_suggests_a_bucket_name_when_there_is_none() {
+    let mut s = start_with(Answers::default(), Source::Defaults);
+    let cmds = init(&mut s);
+    assert!(cmds.iter().all(|c| !matches!(c, Command::CheckBucket { .. })));
+    answer_checks(&mut s, cmds);
+    assert_eq!(s.answers.state_store.bucket.as_deref(), Some("kops-state-123456789012-us-east-1"));
+    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free)));
+}
+
+#[test]
+fn quitting_asks_while_running_and_stops_the_run() {
+    let mut s = checked();
+    assert_eq!(update(&mut s, Msg::Quit), vec![Command::Exit], "nothing to lose: no question");
+    let mut s = checked();
+    s.page = Page::Review;
+    assert_eq!(update(&mut s, Msg::Enter), vec![Command::StartRun]);
+    assert_eq!(s.page, Page::Run);
+    assert!(update(&mut s, Msg::Quit).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::Quit));
+    update(&mut s, Msg::Answer(false));
+    assert_eq!(s.overlay, None);
+    update(&mut s, Msg::Back);
+    assert_eq!(s.page, Page::Run, "no going back during a run");
+    update(&mut s, Msg::Quit);
+    assert_eq!(update(&mut s, Msg::Answer(true)), vec![Command::StopRun, Command::Exit]);
+    assert_eq!(s.exit, Some(Exit::Quit));
+    assert_eq!(super::run::summary(&s).code, crate::exit::INTERRUPTED);
+}
+
+#[test]
+fn unsaved_answers_ask_before_quitting_and_save_asks_before_overwriting() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::Cluster);
+    s.focus = 3;
+    update(&mut s, Msg::ChoiceNext);
+    update(&mut s, Msg::Quit);
+    assert_eq!(s.overlay, Some(Overlay::Quit));
+    update(&mut s, Msg::Answer(false));
+    let cmds = update(&mut s, Msg::Save);
+    let path = PathBuf::from("/home/dev/.config/kops-wizard/config.toml");
+    assert_eq!(cmds, vec![Command::SaveAnswers { path: path.clone(), overwrite: false }]);
+    update(&mut s, Msg::SaveExists(path.clone()));
+    assert_eq!(s.overlay, Some(Overlay::Overwrite(path.clone())));
+    assert_eq!(
+        update(&mut s, Msg::Answer(true)),
+        vec![Command::SaveAnswers { path: path.clone(), overwrite: true }]
+    );
+    update(&mut s, Msg::Saved(Ok(path.clone())));
+    assert!(!s.unsaved);
+    assert_eq!(s.source, Source::File(path));
+    assert_eq!(update(&mut s, Msg::Quit), vec![Command::Exit]);
+}
+
+fn step(s: SetupStep) -> StepId {
+    StepId::Setup(s)
+}
+
+fn running() -> State {
+    let mut s = checked();
+    s.page = Page::Review;
+    update(&mut s, Msg::Enter);
+    let events = [
+        (100, Event::Note { message: "kops: 1.36.2 at /usr/local/bin/kops".into() }),
+        (200, Event::StepStarted { step: step(SetupStep::Credentials) }),
+        (
+            900,
+            Event::Item {
+                step: step(SetupStep::Credentials),
+                change: Change::Created,
+                message: "access key …WXYZ saved as profile kops".into(),
+                elapsed: Duration::from_millis(700),
+            },
+        ),
+        (
+            1000,
+            Event::StepFinished {
+                step: step(SetupStep::Credentials),
+                elapsed: Duration::from_millis(800),
+            },
+        ),
+        (1100, Event::StepStarted { step: step(SetupStep::StateStore) }),
+        (
+            1500,
+            Event::Item {
+                step: step(SetupStep::StateStore),
+                change: Change::Created,
+                message: "bucket acme-kops-state created".into(),
+                elapsed: Duration::from_millis(400),
+            },
+        ),
+    ];
+    for (ms, e) in events {
+        update(&mut s, Msg::Engine(e, at(ms, 14, 22)));
+    }
+    update(&mut s, Msg::Tick(at(2300, 14, 22)));
+    s
+}
+
+#[test]
+fn engine_events_fill_the_run_rows_and_a_failure_offers_retry() {
+    let mut s = running();
+    assert!(s.needs_tick(), "a spinner is on screen");
+    let failed = Event::StepFailed {
+        step: step(SetupStep::StateStore),
+        error: "the bucket acme-kops-state belongs to another account (403)".into(),
+        elapsed: Duration::from_secs(1),
+    };
+    update(&mut s, Msg::Engine(failed, at(2500, 14, 22)));
+    update(
+        &mut s,
+        Msg::RunEnded(Err("the bucket acme-kops-state belongs to another account (403)".into())),
+    );
+    assert!(!s.run.running && !s.needs_tick());
+    assert_eq!(update(&mut s, Msg::Retry), vec![Command::StartRun]);
+    assert_eq!(s.run.attempts, 2);
+    update(
+        &mut s,
+        Msg::RunEnded(Ok(Finished {
+            journal: "/home/dev/.local/state/kops-wizard/kops.k8s.local.json".into(),
+            state_store: Some("s3://acme-kops-state".into()),
+        })),
+    );
+    assert_eq!(s.page, Page::Done);
+    let out = super::run::summary(&s);
+    assert_eq!(out.code, 0);
+    assert!(
+        out.summary.contains("export KOPS_STATE_STORE=s3://acme-kops-state"),
+        "{}",
+        out.summary
+    );
+    assert!(out.summary.contains("export AWS_PROFILE=kops"));
+}
+
+fn fixture(name: &str) -> String {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui/tui/fixtures").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A validation attempt from a recorded `kops validate cluster -o json` (see fixtures/).
+fn recorded(number: u32, stdout: &str, stderr: &str, elapsed_s: u64) -> Event {
+    let groups = validate::parse_instance_groups(&fixture("instancegroups.json")).unwrap();
+    let attempt = validate::classify(
+        stderr.is_empty() && !stdout.contains("failures"),
+        stdout,
+        stderr,
+        &groups,
+    )
+    .unwrap();
+    Event::Validation(Box::new(Validation {
+        number,
+        elapsed: Duration::from_secs(elapsed_s),
+        wait: Duration::from_secs(600),
+        attempt,
+    }))
+}
+
+fn validating(event: Event) -> State {
+    let mut s = running();
+    for (ms, e) in [
+        (
+            2000,
+            Event::StepFinished {
+                step: step(SetupStep::StateStore),
+                elapsed: Duration::from_secs(1),
+            },
+        ),
+        (2100, Event::StepStarted { step: step(SetupStep::SshKey) }),
+        (
+            2200,
+            Event::StepFinished {
+                step: step(SetupStep::SshKey),
+                elapsed: Duration::from_millis(100),
+            },
+        ),
+        (2300, Event::StepStarted { step: step(SetupStep::Cluster) }),
+        (
+            3300,
+            Event::StepFinished { step: step(SetupStep::Cluster), elapsed: Duration::from_secs(1) },
+        ),
+        (3400, Event::StepStarted { step: step(SetupStep::Deploy) }),
+        (
+            5400,
+            Event::StepFinished { step: step(SetupStep::Deploy), elapsed: Duration::from_secs(2) },
+        ),
+        (5500, Event::StepStarted { step: step(SetupStep::Validate) }),
+        (6000, event),
+    ] {
+        update(&mut s, Msg::Engine(e, at(ms, 14, 22)));
+    }
+    s
+}
+
+#[test]
+fn a_validation_attempt_sets_the_deadline_in_clock_time() {
+    let s = validating(recorded(3, &fixture("validate-joining.json"), "", 200));
+    let d = s.run.dashboard.as_ref().unwrap();
+    assert_eq!(d.deadline.strftime("%H:%M").to_string(), "14:28", "14:22 + (10m - 3m20s)");
+    assert_eq!(d.validation.attempt.phase, validate::Phase::NodesJoining);
+}
+
+#[test]
+fn resume_note_names_what_an_earlier_setup_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut journal =
+        crate::journal::Journal::open(dir.path(), "kops.k8s.local", "us-east-1").unwrap();
+    assert_eq!(super::run::resume_note(&journal), None);
+    journal
+        .record(crate::journal::Kind::IamGroup, "kops", None, crate::journal::State::Created)
+        .unwrap();
+    journal
+        .record(
+            crate::journal::Kind::Bucket,
+            "acme-kops-state",
+            None,
+            crate::journal::State::Intent,
+        )
+        .unwrap();
+    let note = super::run::resume_note(&journal).unwrap();
+    assert!(note.contains("1 done") && note.contains("1 under way"), "{note}");
+    let mut s = wizard();
+    s.resume = Some(note);
+    snap("credentials-resume", &s);
+}
+
+// ---- snapshots ----
+
+#[test]
+fn snapshot_credentials() {
+    snap("credentials", &checked());
+    let mut pending = wizard();
+    init(&mut pending);
+    snap("credentials-pending", &pending);
+    let mut none = start_with(complete(), Source::Defaults);
+    none.ctx = Context::default();
+    let cmds = init(&mut none);
+    for cmd in cmds {
+        if let Command::CheckIdentity { id, .. } = cmd {
+            update(&mut none, Msg::Checked {
+                id,
+                result: CheckResult::Identity(Err("sts:GetCallerIdentity failed: no credentials in the environment, the shared files or SSO".into())),
+            });
+        }
+    }
+    snap("credentials-none", &none);
+}
+
+#[test]
+fn snapshot_state_store() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    snap("state-store-free", &s);
+    clear_field(&mut s);
+    type_text(&mut s, "Bad_Bucket");
+    snap("state-store-rule", &s);
+    clear_field(&mut s);
+    let cmds = type_text(&mut s, "acme-state");
+    snap("state-store-pending", &s);
+    if let Some(Command::CheckBucket { id, .. }) = cmds.last() {
+        update(
+            &mut s,
+            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Taken)) },
+        );
+    }
+    snap("state-store-taken", &s);
+    let cmds = type_text(&mut s, "2");
+    if let Some(Command::CheckBucket { id, .. }) = cmds.last() {
+        update(
+            &mut s,
+            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Yours)) },
+        );
+    }
+    snap("state-store-yours", &s);
+    let reused = update::warnings(&s);
+    assert!(reused.iter().any(|w| w.contains("setup reuses it")), "{reused:?}");
+}
+
+#[test]
+fn ctrl_n_picks_a_usable_key_found_in_ssh_dir() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::SshKey);
+    let cmds = update(&mut s, Msg::ChoiceNext);
+    assert_eq!(s.answers.ssh.public_key, "~/.ssh/id_ed25519.pub", "the ECDSA key is skipped");
+    assert!(
+        matches!(cmds.as_slice(), [Command::CheckSsh { public_key, .. }] if public_key == "~/.ssh/id_ed25519.pub")
+    );
+    assert_eq!(s.value_of(s.focused().unwrap()), "~/.ssh/id_ed25519.pub");
+}
+
+#[test]
+fn the_ssh_dir_scan_tells_usable_keys_from_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id_ed25519");
+    crate::engine::ssh::generate(&key, crate::answers::KeyType::Ed25519, "dev@test").unwrap();
+    std::fs::write(
+        dir.path().join("id_ecdsa.pub"),
+        "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= x\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "not a key").unwrap();
+    let found = super::checks::scan_ssh_dir(dir.path(), |p| {
+        p.file_name().unwrap().to_string_lossy().into_owned()
+    });
+    let summary: Vec<(&str, bool)> = found.iter().map(|k| (k.path.as_str(), k.usable)).collect();
+    assert_eq!(summary, [("id_ecdsa.pub", false), ("id_ed25519.pub", true)]);
+    assert!(found[1].note.starts_with("ed25519 256 SHA256:"), "{}", found[1].note);
+}
+
+#[test]
+fn snapshot_ssh_key() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::SshKey);
+    snap("ssh-key", &s);
+    let cmds = type_text(&mut s, "x");
+    assert!(cmds.is_empty(), "a path not ending in .pub is not checked");
+    snap("ssh-key-rule", &s);
+}
+
+#[test]
+fn snapshot_cluster_and_two_sizings() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::Cluster);
+    snap("cluster-default", &s);
+    s.focus = 3;
+    // A bigger cluster: three control planes, m5.large nodes, private with a bastion.
+    for q in ["cluster.control_plane_count", "cluster.node_count"] {
+        let question = crate::questions::find(q).unwrap();
+        question.set(&mut s.answers, "3").unwrap();
+        s.inputs.insert(question.key, tui_input::Input::new("3".into()));
+    }
+    s.answers.cluster.node_size = "m5.large".into();
+    s.answers.cluster.topology = crate::answers::Topology::Private;
+    s.answers.cluster.bastion = true;
+    s.answers.cluster.zones = vec!["us-east-1a".into(), "us-east-1b".into(), "us-east-1c".into()];
+    s.report = s.answers.check();
+    snap("cluster-large", &s);
+    s.focus = 1;
+    snap("cluster-zones", &s);
+}
+
+#[test]
+fn snapshot_review_and_script() {
+    let mut s = checked();
+    s.page = Page::Review;
+    snap("review", &s);
+    update(&mut s, Msg::ShowScript);
+    update(&mut s, Msg::Scroll(5));
+    snap("script", &s);
+}
+
+#[test]
+fn snapshot_run_and_failure() {
+    snap("run", &running());
+    let mut s = running();
+    update(&mut s, Msg::Engine(Event::StepFailed {
+        step: step(SetupStep::StateStore),
+        error: "cannot create the bucket acme-kops-state: s3:CreateBucket: AccessDenied\nCheck that the admin credentials may create buckets.".into(),
+        elapsed: Duration::from_millis(1400),
+    }, at(2500, 14, 22)));
+    update(&mut s, Msg::RunEnded(Err("stopped".into())));
+    snap("run-failed", &s);
+}
+
+#[test]
+fn snapshot_validate_dashboard() {
+    snap(
+        "validate-unreachable",
+        &validating(recorded(1, "", &fixture("validate-unreachable.stderr"), 15)),
+    );
+    snap("validate-dns", &validating(recorded(2, &fixture("validate-dns.json"), "", 75)));
+    snap("validate-joining", &validating(recorded(3, &fixture("validate-joining.json"), "", 200)));
+    snap("validate-ready", &validating(recorded(4, &fixture("validate-ready.json"), "", 260)));
+}
+
+#[test]
+fn snapshot_done_help_quit_and_too_small() {
+    let mut s = running();
+    update(
+        &mut s,
+        Msg::RunEnded(Ok(Finished {
+            journal: "/home/dev/.local/state/kops-wizard/kops.k8s.local.json".into(),
+            state_store: Some("s3://acme-kops-state".into()),
+        })),
+    );
+    snap("done", &s);
+
+    let mut s = checked();
+    go_to_step(&mut s, Step::Cluster);
+    s.focus = 3;
+    update(&mut s, Msg::Help);
+    snap("help", &s);
+
+    let mut s = running();
+    update(&mut s, Msg::Quit);
+    snap("quit", &s);
+
+    let s = checked();
+    insta::assert_snapshot!("too-small-79x24", screen(&s, 79, 24));
+    insta::assert_snapshot!("too-small-100x20", screen(&s, 100, 20));
+}
+
+#[test]
+fn the_secret_is_never_on_screen_and_keys_are_masked() {
+    let mut s = checked();
+    s.ctx.env_key = Some(crate::questions::mask_key("AKIAIOSFODNN7EXAMPLE"));
+    let text = screen(&s, 120, 40);
+    assert!(text.contains("…MPLE"), "{text}");
+    assert!(!text.contains("AKIAIOSFODNN7"), "{text}");
+}
+
+#[test]
+fn footer_names_the_keys_that_work_now() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    let keys: Vec<&str> = view::footer_keys(&s).into_iter().map(|(k, _)| k).collect();
+    assert!(keys.contains(&"F1") && !keys.contains(&"q"), "a text field: q types, F1 helps");
+    s.focus = 1;
+    let keys: Vec<&str> = view::footer_keys(&s).into_iter().map(|(k, _)| k).collect();
+    assert!(keys.contains(&"Space") && keys.contains(&"q"));
+    let _ = update::secs(Duration::ZERO);
+}
+
+#[test]
+fn dry_run_ends_on_review_with_the_plan_and_a_failed_run_quits_with_1() {
+    let mut s = checked();
+    s.dry_run = true;
+    s.page = Page::Review;
+    assert_eq!(update(&mut s, Msg::Enter), vec![Command::Exit]);
+    assert_eq!(s.exit, Some(Exit::DryRun));
+    let out = super::run::summary(&s);
+    assert_eq!(out.code, 0);
+    assert!(out.summary.contains("kops create cluster"), "{}", out.summary);
+
+    let mut s = running();
+    update(&mut s, Msg::RunEnded(Err("kops not found on PATH".into())));
+    assert_eq!(s.run.error.as_deref(), Some("kops not found on PATH"), "a failure before any step");
+    assert_eq!(update(&mut s, Msg::Quit), vec![Command::Exit], "nothing runs: no question");
+    let out = super::run::summary(&s);
+    assert_eq!(out.code, crate::exit::FAILED);
+    assert!(out.summary.contains("Last error: kops not found on PATH"), "{}", out.summary);
+}

@@ -1,0 +1,461 @@
+//! The views: pure functions from `&State` to a frame. This module lays the screen out
+//! (header, step list, the page, log pane, footer) and draws the shared widgets and overlays;
+//! each page has its own module.
+
+mod done;
+mod questions;
+mod review;
+mod run;
+
+pub use done::usage as done_usage;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{
+    Block, Clear, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap,
+};
+
+use super::state::{CheckState, Overlay, Page, State, StepStatus};
+
+/// Styles that still say what they mean without colour (`NO_COLOR`): every state also has a
+/// marker (✔ ✘ ! ▶) or a modifier (bold, reverse).
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    pub fn new(color: bool) -> Self {
+        Theme { color }
+    }
+    fn fg(self, c: Color) -> Style {
+        if self.color { Style::new().fg(c) } else { Style::new() }
+    }
+    pub fn ok(self) -> Style {
+        self.fg(Color::Green)
+    }
+    pub fn bad(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    pub fn warn(self) -> Style {
+        self.fg(Color::Yellow)
+    }
+    pub fn dim(self) -> Style {
+        if self.color { Style::new().fg(Color::DarkGray) } else { Style::new() }
+    }
+    pub fn focus(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    pub fn bold(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    pub fn key(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+}
+
+/// Spinner frames; one every 100 ms while something runs.
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+pub fn spinner(state: &State) -> &'static str {
+    SPINNER[(state.now.ms / 100 % SPINNER.len() as u64) as usize]
+}
+
+/// Draws the whole screen.
+pub fn render(frame: &mut Frame<'_>, state: &State) {
+    let area = frame.area();
+    if state.too_small() || area.width < 80 || area.height < 24 {
+        too_small(frame, area);
+        return;
+    }
+    let theme = Theme::new(state.color);
+    let log_height = if area.height >= 36 { 10 } else { 6 };
+    let [header, main, log, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(8),
+        Constraint::Length(log_height),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let [steps, content] =
+        Layout::horizontal([Constraint::Length(20), Constraint::Min(40)]).areas(main);
+
+    render_header(frame, header, state, theme);
+    render_steps(frame, steps, state, theme);
+    match state.page {
+        Page::Step(step) => questions::render(frame, content, state, step, theme),
+        Page::Review => review::render(frame, content, state, theme),
+        Page::Run => run::render(frame, content, state, theme),
+        Page::Done => done::render(frame, content, state, theme),
+    }
+    render_log(frame, log, state, theme);
+    render_footer(frame, footer, state, theme);
+
+    match &state.overlay {
+        None => {}
+        Some(Overlay::Help) => help(frame, area, theme),
+        Some(Overlay::Quit) => quit_question(frame, area, state, theme),
+        Some(Overlay::Overwrite(path)) => ask(
+            frame,
+            area,
+            "Overwrite?",
+            vec![
+                Line::from(format!("{} exists.", path.display())),
+                Line::from("Replace it with the answers on screen? (no secrets are written)"),
+            ],
+            theme,
+        ),
+        Some(Overlay::Script { lines, scroll }) => script(frame, main, lines, *scroll, theme),
+    }
+}
+
+fn too_small(frame: &mut Frame<'_>, area: Rect) {
+    let text = vec![
+        Line::from("Make the window larger").style(Style::new().add_modifier(Modifier::BOLD)),
+        Line::from(""),
+        Line::from(format!(
+            "It is {}x{}; kops-wizard needs at least 80x24.",
+            area.width, area.height
+        )),
+        Line::from("(or run `kops-wizard setup --yes -c FILE` without questions)"),
+        Line::from(""),
+        Line::from("q quits (a running setup is stopped; a rerun resumes)"),
+    ];
+    let height = (text.len() as u16).min(area.height);
+    let box_area = area.centered_vertically(Constraint::Length(height));
+    frame.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .alignment(ratatui::layout::Alignment::Center),
+        box_area,
+    );
+}
+
+fn render_header(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let admin = match &state.checks.identity {
+        // The ARN's resource part is enough to recognise the identity in a narrow header.
+        CheckState::Done(Ok(id)) => Span::raw(format!(
+            "{} @ {}",
+            id.arn
+                .split_once(":user/")
+                .or_else(|| id.arn.rsplit_once(':'))
+                .map_or(id.arn.as_str(), |(_, r)| r),
+            id.account
+        )),
+        CheckState::Done(Err(_)) => Span::styled("✘ no usable credentials", theme.bad()),
+        CheckState::Pending(_) => Span::raw(format!("{} checking…", spinner(state))),
+        CheckState::Idle => Span::raw("not checked"),
+    };
+    let line = Line::from(vec![
+        Span::styled(" kops-wizard ", theme.focus().add_modifier(Modifier::BOLD)),
+        Span::raw(" admin: "),
+        admin,
+        Span::styled(" │ ", theme.dim()),
+        Span::raw(format!("region {}", state.answers.aws.region)),
+        Span::styled(" │ ", theme.dim()),
+        Span::raw(format!("cluster {}", state.answers.cluster.name)),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The step list: done, current, to do, failed, each with its marker.
+fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let current = state.page.index();
+    let lines: Vec<Line> = Page::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            let (mark, style) = step_mark(state, *page, i, current, theme);
+            let text = format!(" {mark} {}", page.title());
+            let style = if i == current { style.patch(theme.focus()) } else { style };
+            Line::styled(format!("{text:<18}"), style)
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Steps ")), area);
+}
+
+fn step_mark(
+    state: &State,
+    page: Page,
+    i: usize,
+    current: usize,
+    theme: Theme,
+) -> (&'static str, Style) {
+    let passed = i < current;
+    match page {
+        _ if i == current && !matches!(page, Page::Run) => ("▶", theme.bold()),
+        // A step already passed, or one holding a value from the answers file, that breaks a
+        // rule is marked so the user knows where to go.
+        Page::Step(step)
+            if !state.step_valid(step)
+                && (passed || matches!(state.source, crate::answers::Source::File(_))) =>
+        {
+            ("!", theme.bad())
+        }
+        // Credentials that did not work are worth going back for, even with every rule met.
+        Page::Step(crate::questions::Step::Credentials)
+            if passed && matches!(state.checks.identity, CheckState::Done(Err(_))) =>
+        {
+            ("!", theme.bad())
+        }
+        Page::Run if state.run.error.is_some() => ("✘", theme.bad()),
+        Page::Run if state.run.running => ("▶", theme.bold()),
+        Page::Run if i == current => ("▶", theme.bold()),
+        _ if passed => ("✔", theme.ok()),
+        _ => ("·", Style::new()),
+    }
+}
+
+fn render_log(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let inner_height = area.height.saturating_sub(2) as usize;
+    let total = state.log.len();
+    let end = total.saturating_sub(state.log_scroll);
+    let start = end.saturating_sub(inner_height);
+    let lines: Vec<Line> = if total == 0 {
+        vec![Line::styled("The engine's output appears here while setup runs.", theme.dim())]
+    } else {
+        state.log[start..end].iter().map(|l| Line::raw(l.as_str())).collect()
+    };
+    let title = if state.log_scroll > 0 {
+        format!(" Log ({} lines up; PgDn follows) ", state.log_scroll)
+    } else {
+        " Log ".to_string()
+    };
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
+    if total > inner_height {
+        let mut bar = ScrollbarState::new(total.saturating_sub(inner_height)).position(start);
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight),
+            area.inner(ratatui::layout::Margin { vertical: 1, horizontal: 0 }),
+            &mut bar,
+        );
+    }
+}
+
+/// The keys that work right now, most useful first.
+pub fn footer_keys(state: &State) -> Vec<(&'static str, &'static str)> {
+    match &state.overlay {
+        Some(Overlay::Quit | Overlay::Overwrite(_)) => return vec![("y", "yes"), ("n", "no")],
+        Some(Overlay::Help) => return vec![("Esc", "close")],
+        Some(Overlay::Script { .. }) => {
+            return vec![("↑/↓", "scroll"), ("PgUp/PgDn", "page"), ("Esc", "close"), ("q", "quit")];
+        }
+        None => {}
+    }
+    match state.page {
+        Page::Step(_) => {
+            let mut keys = vec![("Enter", "next"), ("Tab↑↓", "field")];
+            match state.focused().map(|q| q.kind) {
+                Some(crate::questions::Kind::Text | crate::questions::Kind::Number) => {
+                    if state.focused().is_some_and(|q| q.key == "ssh.public_key")
+                        && state.ssh_keys.iter().any(|k| k.usable)
+                    {
+                        keys.push(("^N/^P", "found keys"));
+                    }
+                    keys.extend([
+                        ("Esc", "back"),
+                        ("PgUp/Dn", "log"),
+                        ("F1", "help"),
+                        ("^C", "quit"),
+                    ]);
+                }
+                Some(kind) => {
+                    let change = match kind {
+                        crate::questions::Kind::Toggle => ("Space", "toggle"),
+                        crate::questions::Kind::MultiChoice(_) => ("←→ Space", "pick"),
+                        _ => ("←→", "change"),
+                    };
+                    keys.insert(0, change);
+                    if state.focused().is_some_and(|q| q.check == crate::questions::Check::Identity)
+                    {
+                        keys.push(("r", "recheck"));
+                    }
+                    keys.extend([("Esc", "back"), ("?", "help"), ("q", "quit"), ("s", "save")]);
+                }
+                None => {}
+            }
+            keys
+        }
+        Page::Review => vec![
+            ("Enter", if state.dry_run { "print plan" } else { "start" }),
+            ("p", "script"),
+            ("s", "save"),
+            ("↑/↓", "scroll"),
+            ("Esc", "back"),
+            ("?", "help"),
+            ("q", "quit"),
+        ],
+        Page::Run if state.run.running => {
+            vec![("PgUp/PgDn", "log"), ("?", "help"), ("q", "quit (asks)")]
+        }
+        Page::Run => vec![("r", "retry"), ("Esc", "Review"), ("PgUp/PgDn", "log"), ("q", "quit")],
+        Page::Done => vec![("Enter", "quit"), ("q", "quit")],
+    }
+}
+
+fn render_footer(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let mut spans = Vec::new();
+    if let Some(status) = &state.status {
+        spans.push(Span::styled(format!(" {status} "), theme.focus()));
+        spans.push(Span::raw(" "));
+    }
+    for (i, (key, what)) in footer_keys(state).into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.dim()));
+        } else {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {what}")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// A box in the middle of `area`, cleared, with a title.
+fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16, title: &str) -> Rect {
+    let rect = area.centered(
+        Constraint::Length(width.min(area.width)),
+        Constraint::Length(height.min(area.height)),
+    );
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(format!(" {title} "));
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    inner
+}
+
+fn ask(frame: &mut Frame<'_>, area: Rect, title: &str, mut text: Vec<Line<'static>>, theme: Theme) {
+    text.push(Line::from(""));
+    text.push(Line::from(vec![
+        Span::styled("y", theme.key()),
+        Span::raw(" yes   "),
+        Span::styled("n", theme.key()),
+        Span::raw(" no"),
+    ]));
+    let height = text.len() as u16 + 4;
+    let inner = popup(frame, area, 64, height, title);
+    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+}
+
+fn quit_question(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let text = if state.run.running {
+        vec![Line::from(
+            "Setup is running. Quitting stops it: kops is stopped and the journal keeps what \
+             is done. Run kops-wizard again to resume.",
+        )]
+    } else {
+        vec![Line::from(
+            "Your answers are not saved (s saves them). Nothing has been changed in AWS by \
+             them yet.",
+        )]
+    };
+    ask(frame, area, "Quit kops-wizard?", text, theme);
+}
+
+/// Every key, for `?` / F1.
+pub const HELP: &[(&str, &str)] = &[
+    ("Tab ↓ / ⇧Tab ↑", "next / previous field"),
+    ("Enter", "next field; last field of a valid step: next step"),
+    ("", "on Review: start setup"),
+    ("Esc", "back a step (never during a run)"),
+    ("← →", "change a choice (text field: move the cursor)"),
+    ("Space", "toggle; pick the highlighted value of a list"),
+    ("^A ^E ^W ^U ^K", "text field: start, end, delete word/to start/to end"),
+    ("paste", "goes into the focused text field"),
+    ("^N / ^P", "SSH key path: next / previous key found in ~/.ssh"),
+    ("PgUp / PgDn", "scroll the log"),
+    ("p", "Review: the equivalent shell script"),
+    ("s", "save the answers file (asks before overwriting)"),
+    ("r", "retry a failed run; check the credentials again"),
+    ("? / F1", "this help (F1 in a text field)"),
+    ("q / Ctrl-C", "quit (asks while setup runs or answers are unsaved)"),
+];
+
+fn help(frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(key, what)| {
+            Line::from(vec![Span::styled(format!("{key:>15}  "), theme.key()), Span::raw(*what)])
+        })
+        .collect();
+    let inner = popup(frame, area, 74, lines.len() as u16 + 2, "Keys");
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn script(frame: &mut Frame<'_>, area: Rect, lines: &[String], scroll: usize, theme: Theme) {
+    frame.render_widget(Clear, area);
+    let title = format!(" Equivalent shell script (line {} of {}) ", scroll + 1, lines.len());
+    let block =
+        Block::bordered().title(title).title_bottom(Line::styled(" Esc closes ", theme.dim()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let shown: Vec<Line> = lines
+        .iter()
+        .skip(scroll)
+        .take(inner.height as usize)
+        .map(|l| Line::raw(l.as_str()))
+        .collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+    let mut bar = ScrollbarState::new(lines.len()).position(scroll);
+    frame.render_stateful_widget(
+        Scrollbar::new(ScrollbarOrientation::VerticalRight),
+        area,
+        &mut bar,
+    );
+}
+
+/// Splits text into lines of at most `width` characters at spaces (long words are cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+        }
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if needed > width && !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// `text`, cut to `width` characters with `…` when longer.
+pub fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The marker and elapsed time of a run step, shared by the Run page.
+pub fn step_status(state: &State, status: &StepStatus, theme: Theme) -> (Span<'static>, String) {
+    use super::update::secs;
+    match status {
+        StepStatus::Waiting => (Span::raw("·"), String::new()),
+        StepStatus::Running { since_ms } => (
+            Span::styled(spinner(state), theme.bold()),
+            secs(std::time::Duration::from_millis(state.now.ms.saturating_sub(*since_ms))),
+        ),
+        StepStatus::Finished { elapsed } => (Span::styled("✔", theme.ok()), secs(*elapsed)),
+        StepStatus::Failed { elapsed } => (Span::styled("✘", theme.bad()), secs(*elapsed)),
+    }
+}

@@ -1,0 +1,417 @@
+//! A question step: its fields, each with its value, the rule it breaks (checked as you type),
+//! its background check, and the focused field's help; on the Cluster step, the cost estimate.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+use super::{Theme, spinner, truncate, wrap};
+use crate::engine::aws::Identity;
+use crate::questions::{self, Check, Kind, Question, Source, Step, cost};
+use crate::ui::tui::state::{CheckState, State};
+use crate::ui::tui::update::bucket_words;
+
+const LABEL: usize = 22;
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, theme: Theme) {
+    let number = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+    let block = Block::bordered().title(format!(" {number}/4 {} ", step.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let (fields_area, cost_area) = if step == Step::Cluster && inner.width >= 96 {
+        let [f, c] = Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(inner);
+        (f, Some(c))
+    } else {
+        (inner, None)
+    };
+    let mut form = fields_area;
+    if step == Step::Cluster && cost_area.is_none() {
+        let [f, c] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(fields_area);
+        form = f;
+        frame.render_widget(Paragraph::new(cost_line(state, theme)), c);
+    }
+    if let Some(c) = cost_area {
+        render_cost(frame, c, state, theme);
+    }
+
+    let width = form.width as usize;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    for l in wrap(step.intro(), width) {
+        lines.push(Line::styled(l, theme.dim()));
+    }
+    if step == Step::Credentials {
+        if let Some(resume) = &state.resume {
+            for l in wrap(resume, width) {
+                lines.push(Line::styled(l, theme.warn()));
+            }
+        }
+        if no_credentials(state) {
+            for l in wrap(NO_CREDENTIALS, width) {
+                lines.push(Line::styled(l, theme.warn()));
+            }
+        }
+    }
+    let mut focus_span = (0, 0);
+    let mut cursor = None;
+    for (i, q) in state.step_questions().into_iter().enumerate() {
+        let focused = i == state.focus;
+        let start = lines.len();
+        let (field_lines, cursor_x) = field(state, q, focused, width, theme);
+        if focused {
+            cursor = cursor_x.map(|x| (start, x));
+        }
+        lines.extend(field_lines);
+        if focused {
+            focus_span = (start, lines.len());
+        }
+    }
+
+    if step == Step::SshKey {
+        lines.push(Line::raw(""));
+        if state.ssh_keys.is_empty() {
+            lines.push(Line::styled("No public keys in ~/.ssh: setup generates one.", theme.dim()));
+        } else {
+            lines.push(Line::styled(
+                "Found in ~/.ssh (Ctrl-N / Ctrl-P in the path picks one):",
+                theme.dim(),
+            ));
+        }
+        for k in &state.ssh_keys {
+            let (mark, style) =
+                if k.usable { ("✔", ratatui::style::Style::new()) } else { ("✘", theme.dim()) };
+            let text = format!("  {mark} {}  {}", k.path, k.note);
+            lines.push(Line::styled(truncate(&text, width), style));
+        }
+    }
+
+    // Scroll so the focused field is whole on screen; the intro stays while it fits.
+    let height = form.height as usize;
+    let offset = if focus_span.1 <= height { 0 } else { (focus_span.1 - height).min(focus_span.0) };
+    let shown: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
+    frame.render_widget(Paragraph::new(shown), form);
+    if let Some((line, x)) = cursor
+        && line >= offset
+        && line - offset < height
+        && state.overlay.is_none()
+    {
+        frame
+            .set_cursor_position(Position::new(form.x + x as u16, form.y + (line - offset) as u16));
+    }
+}
+
+const NO_CREDENTIALS: &str = "No AWS credentials found: run `aws configure` (an access key) or \
+`aws sso login --profile NAME` (SSO) in another terminal, then press r to check again. No secret \
+is ever typed into the wizard.";
+
+fn no_credentials(state: &State) -> bool {
+    matches!(state.checks.identity, CheckState::Done(Err(_)))
+        && state.ctx.profiles.is_empty()
+        && state.ctx.env_key.is_none()
+}
+
+/// The lines of one field, and where the cursor goes in its first line (text fields).
+fn field(
+    state: &State,
+    q: &'static Question,
+    focused: bool,
+    width: usize,
+    theme: Theme,
+) -> (Vec<Line<'static>>, Option<usize>) {
+    let marker = if focused { "▶ " } else { "  " };
+    let label_style = if focused { theme.bold() } else { ratatui::style::Style::new() };
+    let error = state.error_of(q);
+    let value_width = width.saturating_sub(LABEL + 2).max(10);
+    let mut first = vec![
+        Span::styled(marker, theme.bold()),
+        Span::styled(format!("{:<LABEL$}", truncate(q.label, LABEL - 1)), label_style),
+    ];
+    let mut cursor = None;
+    let mut extra: Vec<Line<'static>> = Vec::new();
+    match q.kind {
+        Kind::Text | Kind::Number => {
+            let (text, cur) = text_value(state, q, focused, value_width);
+            if focused {
+                cursor = Some(2 + LABEL + 1 + cur);
+            }
+            let style = if error.is_some() { theme.bad() } else { ratatui::style::Style::new() };
+            first.push(Span::styled(text, style));
+        }
+        Kind::Toggle => {
+            let on = q.get(&state.answers) == "true";
+            let text = if on { "[x] on" } else { "[ ] off" };
+            first.push(Span::styled(
+                text,
+                if focused { theme.focus() } else { ratatui::style::Style::new() },
+            ));
+        }
+        Kind::Choice(_) => {
+            let value = q.get(&state.answers);
+            let choices = q.choices(&state.answers, &state.ctx);
+            let choice = choices.iter().find(|c| c.value == value);
+            let label = choice.map(|c| c.label.clone()).unwrap_or_else(|| value.clone());
+            let note = choice.map(|c| c.note.clone()).unwrap_or_default();
+            let shown = if focused { format!("‹ {label} ›") } else { label };
+            first.push(Span::styled(
+                shown,
+                if focused { theme.focus() } else { ratatui::style::Style::new() },
+            ));
+            if !note.is_empty() {
+                let used = first_len(&first).saturating_sub(LABEL + 2);
+                let room = value_width.saturating_sub(used + 2);
+                first.push(Span::styled(format!("  {}", truncate(&note, room)), theme.dim()));
+            }
+            if focused {
+                for c in choices.iter().filter(|c| c.disabled.is_some()) {
+                    let why = c.disabled.unwrap_or_default();
+                    extra.push(Line::styled(
+                        truncate(&format!("    ✘ {}: {why}", c.value), width),
+                        theme.dim(),
+                    ));
+                }
+            }
+        }
+        Kind::MultiChoice(source) => {
+            let (summary, flow) = multi(state, q, source, focused, value_width, theme);
+            first.push(Span::raw(summary));
+            extra.extend(flow);
+        }
+    }
+    let mut lines = vec![Line::from(first)];
+    lines.extend(extra);
+    if let Some(check) = check_line(state, q, theme) {
+        lines.push(check);
+    }
+    if let Some(e) = &error {
+        for (i, l) in wrap(e, width.saturating_sub(6))
+            .into_iter()
+            .take(if focused { 3 } else { 1 })
+            .enumerate()
+        {
+            let lead = if i == 0 { "    ✘ " } else { "      " };
+            lines.push(Line::styled(format!("{lead}{l}"), theme.bad()));
+        }
+    }
+    if focused {
+        for w in q.warnings(&state.report).into_iter().take(1) {
+            for (i, l) in wrap(w, width.saturating_sub(6)).into_iter().take(2).enumerate() {
+                let lead = if i == 0 { "    ! " } else { "      " };
+                lines.push(Line::styled(format!("{lead}{l}"), theme.warn()));
+            }
+        }
+        lines.push(Line::styled(truncate(&format!("    {}", q.help), width), theme.dim()));
+    }
+    (lines, cursor)
+}
+
+fn first_len(spans: &[Span<'_>]) -> usize {
+    spans.iter().map(|s| s.content.chars().count()).sum()
+}
+
+/// A text field as `[value   ]`, scrolled so the cursor shows; the cursor's column in it.
+fn text_value(state: &State, q: &Question, focused: bool, width: usize) -> (String, usize) {
+    let inner = width.saturating_sub(2).min(44);
+    match state.inputs.get(q.key) {
+        Some(input) if focused => {
+            let scroll = input.visual_scroll(inner);
+            let shown: String = input.value().chars().skip(scroll).take(inner).collect();
+            (format!("[{shown:<inner$}]"), input.visual_cursor().saturating_sub(scroll))
+        }
+        _ => {
+            let value = state.value_of(q);
+            // An empty optional field says what empty means rather than looking forgotten.
+            let shown =
+                if value.is_empty() && q.optional { "(not set)".to_string() } else { value };
+            (format!("[{:<inner$}]", truncate(&shown, inner)), 0)
+        }
+    }
+}
+
+/// A multi-choice question: a summary after the label, and the values as `[x] a` cells
+/// (flowed over lines) while it is focused, the highlighted one bracketed by `›`.
+fn multi(
+    state: &State,
+    q: &'static Question,
+    source: Source,
+    focused: bool,
+    width: usize,
+    theme: Theme,
+) -> (String, Vec<Line<'static>>) {
+    let a = &state.answers;
+    let choices = q.choices(a, &state.ctx);
+    let chosen: Vec<String> =
+        q.get(a).split(',').filter(|s| !s.is_empty()).map(String::from).collect();
+    let defaulted = source == Source::Zones && chosen.is_empty();
+    let is_on = |i: usize, value: &str| chosen.iter().any(|c| c == value) || (defaulted && i == 0);
+    let summary = match source {
+        Source::Zones if defaulted => format!("{} (the region's first)", a.zones().join(", ")),
+        Source::Zones => chosen.join(", "),
+        _ => {
+            let names: Vec<&str> = chosen.iter().map(|p| questions::short_policy(p)).collect();
+            truncate(&format!("{} of {}: {}", chosen.len(), choices.len(), names.join(", ")), width)
+        }
+    };
+    if !focused {
+        return (summary, Vec::new());
+    }
+    let mut lines = Vec::new();
+    let mut spans: Vec<Span<'static>> = vec![Span::raw("    ")];
+    let mut used = 4;
+    for (i, c) in choices.iter().enumerate() {
+        let label = match source {
+            Source::Zones => {
+                c.value.strip_prefix(a.aws.region.as_str()).unwrap_or(&c.value).to_string()
+            }
+            _ => c.label.clone(),
+        };
+        let mark = if is_on(i, &c.value) { "[x]" } else { "[ ]" };
+        let here = i == state.sub.min(choices.len().saturating_sub(1));
+        let cell = if here { format!("›{mark} {label}‹") } else { format!(" {mark} {label} ") };
+        let len = cell.chars().count() + 1;
+        if used + len > width + LABEL && spans.len() > 1 {
+            lines.push(Line::from(std::mem::take(&mut spans)));
+            spans.push(Span::raw("    "));
+            used = 4;
+        }
+        spans.push(Span::styled(
+            cell,
+            if here { theme.focus() } else { ratatui::style::Style::new() },
+        ));
+        spans.push(Span::raw(" "));
+        used += len;
+    }
+    if spans.len() > 1 {
+        lines.push(Line::from(spans));
+    }
+    (summary, lines)
+}
+
+/// The background check's line under a field: a spinner while it runs, then its answer.
+fn check_line(state: &State, q: &Question, theme: Theme) -> Option<Line<'static>> {
+    let pending = |what: &str| Line::raw(format!("    {} {what}…", spinner(state)));
+    let done = |ok: bool, text: String| {
+        let (mark, style) = if ok { ("✔", theme.ok()) } else { ("✘", theme.bad()) };
+        Line::styled(format!("    {mark} {text}"), style)
+    };
+    match q.check {
+        Check::None => None,
+        Check::Identity => Some(match &state.checks.identity {
+            CheckState::Idle => return None,
+            CheckState::Pending(_) => pending("asking STS who these credentials are"),
+            CheckState::Done(Ok(Identity { arn, account, .. })) => {
+                done(true, format!("{arn} (account {account})"))
+            }
+            CheckState::Done(Err(e)) => {
+                done(false, e.lines().next().unwrap_or_default().to_string())
+            }
+        }),
+        Check::BucketAvailability => Some(match &state.checks.bucket {
+            CheckState::Idle => return None,
+            CheckState::Pending(_) => pending("is the name free"),
+            CheckState::Done(Ok(access)) => {
+                let (word, why, ok) = bucket_words(*access);
+                let (mark, style) = if ok { ("✔", theme.ok()) } else { ("✘", theme.bad()) };
+                Line::from(vec![
+                    Span::styled(format!("    {mark} "), style),
+                    Span::styled(word, style.add_modifier(ratatui::style::Modifier::BOLD)),
+                    Span::styled(format!(": {why}"), style),
+                ])
+            }
+            CheckState::Done(Err(e)) => {
+                done(false, e.lines().next().unwrap_or_default().to_string())
+            }
+        }),
+        Check::SshKeyFiles => Some(match &state.checks.ssh {
+            CheckState::Idle => return None,
+            CheckState::Pending(_) => pending("looking at the key files"),
+            CheckState::Done(Ok(found)) => done(found.usable, found.summary.clone()),
+            CheckState::Done(Err(e)) => {
+                done(false, e.lines().next().unwrap_or_default().to_string())
+            }
+        }),
+    }
+}
+
+fn money(usd: f64) -> String {
+    format!("${usd:.2}")
+}
+
+/// One line for narrow screens: the total, its date and region, what it leaves out.
+fn cost_line(state: &State, theme: Theme) -> Line<'static> {
+    match cost::estimate(&state.answers) {
+        Some(e) => {
+            let partial = if e.unknown.is_empty() { "" } else { " + unknown sizes" };
+            Line::from(vec![
+                Span::styled(format!("≈ {}/month{partial}", money(e.total_usd)), theme.bold()),
+                Span::styled(
+                    format!(" ({} {} prices, no traffic)", e.prices_region, e.prices_as_of),
+                    theme.dim(),
+                ),
+            ])
+        }
+        None => Line::styled("no cost estimate: the price data is unreadable", theme.warn()),
+    }
+}
+
+fn render_cost(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let block = Block::bordered().title(" Estimated monthly cost ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let Some(e) = cost::estimate(&state.answers) else {
+        frame.render_widget(Paragraph::new("The price data is unreadable."), inner);
+        return;
+    };
+    let mut lines: Vec<Line> = e
+        .lines
+        .iter()
+        .map(|l| {
+            let amount = money(l.monthly_usd);
+            let room = width.saturating_sub(amount.len() + 1);
+            Line::raw(format!("{:<room$} {amount}", truncate(&l.what, room)))
+        })
+        .collect();
+    for u in &e.unknown {
+        lines.push(Line::styled(
+            truncate(&format!("{u}: not in the catalog, left out"), width),
+            theme.warn(),
+        ));
+    }
+    let total = money(e.total_usd);
+    lines.push(Line::styled(
+        format!("{:<w$} {total}", "Total", w = width.saturating_sub(total.len() + 1)),
+        theme.bold(),
+    ));
+    lines.push(Line::raw(""));
+    for l in wrap(&format!("{}, 730 h a month. Leaves out {}.", e.label(), cost::LEAVES_OUT), width)
+    {
+        lines.push(Line::styled(l, theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The estimate as lines, for Review.
+pub fn cost_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let Some(e) = cost::estimate(&state.answers) else {
+        return vec![Line::raw("no cost estimate: the price data is unreadable")];
+    };
+    let mut lines = Vec::new();
+    for l in &e.lines {
+        let amount = money(l.monthly_usd);
+        lines.push(Line::raw(format!("    {:<40} {amount:>9}", truncate(&l.what, 40))));
+    }
+    for u in &e.unknown {
+        lines.push(Line::styled(format!("    {u}: not in the catalog, left out"), theme.warn()));
+    }
+    lines
+        .push(Line::styled(format!("    {:<40} {:>9}", "Total", money(e.total_usd)), theme.bold()));
+    for l in wrap(
+        &format!("{}, 730 h a month; leaves out {}.", e.label(), cost::LEAVES_OUT),
+        width.saturating_sub(4),
+    ) {
+        lines.push(Line::styled(format!("    {l}"), theme.dim()));
+    }
+    lines
+}

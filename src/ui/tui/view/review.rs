@@ -1,0 +1,121 @@
+//! Review: every change the plan will make, the rules' warnings and the cost estimate, before
+//! Enter starts the run.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+
+use super::{Theme, truncate, wrap};
+use crate::answers::Source;
+use crate::plan::{Action, KopsPurpose};
+use crate::questions::short_policy;
+use crate::ui::tui::state::State;
+use crate::ui::tui::update::warnings;
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let block = Block::bordered().title(" Review: what setup will do ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let lines = lines(state, width, theme);
+    let total = lines.len();
+    let max = total.saturating_sub(inner.height as usize);
+    let scroll = state.review_scroll.min(max);
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).collect();
+    frame.render_widget(Paragraph::new(shown), inner);
+    if max > 0 {
+        let mut bar = ScrollbarState::new(max).position(scroll);
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight),
+            area.inner(ratatui::layout::Margin { vertical: 1, horizontal: 0 }),
+            &mut bar,
+        );
+    }
+}
+
+fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    if let Some(resume) = &state.resume {
+        for l in wrap(resume, width) {
+            out.push(Line::styled(l, theme.warn()));
+        }
+    }
+    let from = match &state.source {
+        Source::File(path) => format!("Answers from {}", path.display()),
+        Source::Defaults => "Answers from the defaults and this session".to_string(),
+    };
+    let unsaved = if state.unsaved { " (changed, not saved: s saves)" } else { "" };
+    out.push(Line::styled(truncate(&format!("{from}{unsaved}"), width), theme.dim()));
+    let plan = state.plan();
+    for (i, step) in plan.steps.iter().enumerate() {
+        out.push(Line::styled(
+            truncate(&format!("{}. {}", i + 1, step.id.title()), width),
+            theme.bold(),
+        ));
+        for text in describe(&step.actions) {
+            out.push(Line::raw(truncate(&format!("   - {text}"), width)));
+        }
+    }
+    let warnings = warnings(state);
+    if !warnings.is_empty() {
+        out.push(Line::raw(""));
+        out.push(Line::styled("Warnings", theme.bold()));
+        for w in warnings {
+            for (i, l) in wrap(&w, width.saturating_sub(4)).into_iter().enumerate() {
+                let lead = if i == 0 { " ! " } else { "   " };
+                out.push(Line::styled(format!("{lead}{l}"), theme.warn()));
+            }
+        }
+    }
+    out.push(Line::raw(""));
+    out.push(Line::styled("Estimated monthly cost", theme.bold()));
+    out.extend(super::questions::cost_lines(state, width, theme));
+    out
+}
+
+/// The actions of a step in words, the policy attachments folded into one line.
+pub fn describe(actions: &[Action]) -> Vec<String> {
+    let mut out = Vec::new();
+    let policies: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AttachGroupPolicy { policy_arn, .. } => Some(short_policy(policy_arn)),
+            _ => None,
+        })
+        .collect();
+    for action in actions {
+        let line = match action {
+            Action::CreateGroup { group } => format!("IAM group {group}"),
+            Action::AttachGroupPolicy { group, .. } => {
+                if out.iter().any(|l: &String| l.starts_with("attach ")) {
+                    continue;
+                }
+                format!("attach {} policies to {group}: {}", policies.len(), policies.join(", "))
+            }
+            Action::CreateUser { user } => format!("IAM user {user}"),
+            Action::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
+            Action::CreateAccessKey { user, profile, .. } => {
+                format!("an access key for {user}, saved as profile {profile} (never shown)")
+            }
+            Action::CreateBucket { bucket, region } => format!("S3 bucket {bucket} in {region}"),
+            Action::EnableVersioning { bucket } => format!("versioning on {bucket}"),
+            Action::EnableEncryption { bucket } => format!("default encryption on {bucket}"),
+            Action::BlockPublicAccess { bucket } => format!("public access block on {bucket}"),
+            Action::GenerateSshKey { private_key, key_type } => {
+                format!("a {key_type} key pair {private_key} (unless it exists)")
+            }
+            Action::UseSshKey { public_key } => format!("use the key {public_key}"),
+            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
+                format!("kops {}", args.join(" "))
+            }
+            Action::Kops { args, .. } => format!("kops {}", args.join(" ")),
+            Action::Validate { wait, interval, .. } => {
+                format!("kops validate cluster every {interval} until ready (up to {wait})")
+            }
+            other => format!("{other:?}"),
+        };
+        out.push(line);
+    }
+    out
+}

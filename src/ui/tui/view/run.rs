@@ -1,0 +1,271 @@
+//! Run: a row per step (spinner, elapsed, latest result), the failure with what to do, and the
+//! validation dashboard: instance groups, nodes, failures explained, and the deadline.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table, Wrap};
+
+use super::{Theme, step_status, truncate};
+use crate::engine::validate::{Failure, Phase, Role};
+use crate::rules::format_duration;
+use crate::ui::tui::state::{Dashboard, State};
+
+pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let title = if state.run.running {
+        " Run ".to_string()
+    } else if state.run.error.is_some() {
+        " Run: stopped ".to_string()
+    } else {
+        " Run ".to_string()
+    };
+    let block = Block::bordered().title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let rows = state.run.steps.len() as u16;
+    let below = if state.run.error.is_some() || state.run.dashboard.is_some() { 1 } else { 0 };
+    let [steps_area, rest] =
+        Layout::vertical([Constraint::Length(rows + below), Constraint::Min(0)]).areas(inner);
+    render_steps(frame, steps_area, state, theme);
+    if let Some(error) = &state.run.error {
+        render_error(frame, rest, error, theme);
+    } else if let Some(d) = &state.run.dashboard {
+        dashboard(frame, rest, state, d, theme);
+    }
+}
+
+fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+    let width = area.width as usize;
+    let rows: Vec<Row> = state
+        .run
+        .steps
+        .iter()
+        .map(|s| {
+            let (mark, elapsed) = step_status(state, &s.status, theme);
+            let last = s.last.clone().unwrap_or_default();
+            Row::new(vec![
+                Cell::from(Line::from(mark)),
+                Cell::from(s.id.short()),
+                Cell::from(elapsed),
+                Cell::from(truncate(&last, width.saturating_sub(24))),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [Constraint::Length(1), Constraint::Length(12), Constraint::Length(8), Constraint::Min(10)],
+    )
+    .column_spacing(1);
+    frame.render_widget(table, area);
+}
+
+fn render_error(frame: &mut Frame<'_>, area: Rect, error: &str, theme: Theme) {
+    let mut lines = vec![Line::styled("✘ Setup stopped:", theme.bad())];
+    lines.extend(error.lines().map(|l| Line::raw(l.to_string())));
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("r", theme.key()),
+        Span::raw(" retry (resumes from the journal) · "),
+        Span::styled("Esc", theme.key()),
+        Span::raw(" Review · "),
+        Span::styled("q", theme.key()),
+        Span::raw(" quit"),
+    ]));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// What a known failure means while a new cluster boots, in words for someone watching.
+pub fn explain(failure: &Failure) -> &'static str {
+    let message = failure.message.to_lowercase();
+    match failure.kind.as_str() {
+        "dns" => "dns-controller has not replaced kops's placeholder address yet",
+        "Machine" if message.contains("not yet joined") => {
+            "the instance is still booting or running nodeup: usually 2-5 minutes"
+        }
+        "Node" if message.contains("not ready") => "the node joined; its network (CNI) is starting",
+        "Pod" if message.contains("pending") => "waiting for a node to be ready to run it",
+        "Pod" => "a system pod is starting",
+        "InstanceGroup" => "the group has fewer instances than it wants yet",
+        _ => "",
+    }
+}
+
+fn phase_help(phase: Phase) -> &'static str {
+    match phase {
+        Phase::ApiUnreachable => "normal for the first minutes: the API's address is coming up",
+        Phase::DnsNotUpdated => "normal while dns-controller starts",
+        Phase::NodesJoining => "the API answers; instances are joining",
+        Phase::Ready => "every group has its nodes",
+    }
+}
+
+fn dashboard(frame: &mut Frame<'_>, area: Rect, state: &State, d: &Dashboard, theme: Theme) {
+    let v = &d.validation;
+    let a = &v.attempt;
+    let elapsed = v.elapsed + Duration::from_millis(state.now.ms.saturating_sub(d.at_ms));
+    let elapsed = Duration::from_secs(elapsed.as_secs());
+    let [head, gauge, groups, nodes, failures] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Length(1),
+        Constraint::Length(a.groups.len() as u16 + 1),
+        Constraint::Length(if area.height > 16 { a.nodes.len().min(6) as u16 + 1 } else { 0 }),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    let phase_style = if a.phase == Phase::Ready { theme.ok() } else { theme.bold() };
+    let head_lines = vec![
+        Line::from(vec![
+            Span::styled(format!("Validate: {}", a.phase.describe()), phase_style),
+            Span::raw(format!(" · {}/{} nodes ready", a.ready_nodes, a.expected_nodes)),
+        ]),
+        Line::styled(
+            truncate(
+                &format!(
+                    "attempt {} · {} elapsed · {}",
+                    v.number,
+                    format_duration(elapsed),
+                    phase_help(a.phase)
+                ),
+                area.width as usize,
+            ),
+            theme.dim(),
+        ),
+    ];
+    frame.render_widget(Paragraph::new(head_lines), head);
+
+    let ratio = if v.wait.is_zero() {
+        1.0
+    } else {
+        (elapsed.as_secs_f64() / v.wait.as_secs_f64()).clamp(0.0, 1.0)
+    };
+    let label = format!(
+        "waiting up to {}, until {}",
+        format_duration(v.wait),
+        d.deadline.strftime("%H:%M")
+    );
+    // A line gauge keeps the label beside the bar (readable in any capture), and its two
+    // symbols tell filled from unfilled without colour.
+    frame.render_widget(
+        LineGauge::default()
+            .ratio(ratio)
+            .label(format!("{label} "))
+            .filled_symbol("━")
+            .unfilled_symbol("─")
+            .filled_style(theme.ok()),
+        gauge,
+    );
+
+    let machine = |role: &Role| match role {
+        Role::ControlPlane => state.answers.cluster.control_plane_size.clone(),
+        Role::Node => state.answers.cluster.node_size.clone(),
+        _ => String::new(),
+    };
+    let role_name = |role: &Role| match role {
+        Role::ControlPlane => "control plane".to_string(),
+        Role::Node => "node".to_string(),
+        Role::Bastion => "bastion".to_string(),
+        Role::Other(o) => o.clone(),
+    };
+    // Narrow screens drop the role column: the group's name already says it.
+    let wide = groups.width >= 66;
+    let group_rows: Vec<Row> = a
+        .groups
+        .iter()
+        .map(|g| {
+            let mark = if g.ready >= g.expected {
+                Span::styled("✔", theme.ok())
+            } else {
+                Span::raw("…")
+            };
+            let mut cells = vec![Cell::from(Line::from(mark)), Cell::from(g.name.clone())];
+            if wide {
+                cells.push(Cell::from(role_name(&g.role)));
+            }
+            cells.push(Cell::from(machine(&g.role)));
+            cells.push(Cell::from(format!("{}/{} ready", g.ready, g.expected)));
+            Row::new(cells)
+        })
+        .collect();
+    let (widths, header) = if wide {
+        (
+            vec![
+                Constraint::Length(1),
+                Constraint::Length(26),
+                Constraint::Length(13),
+                Constraint::Length(11),
+                Constraint::Length(11),
+            ],
+            vec!["", "instance group", "role", "machine", "nodes"],
+        )
+    } else {
+        (
+            vec![
+                Constraint::Length(1),
+                Constraint::Length(26),
+                Constraint::Length(10),
+                Constraint::Length(11),
+            ],
+            vec!["", "instance group", "machine", "nodes"],
+        )
+    };
+    frame.render_widget(
+        Table::new(group_rows, widths).header(Row::new(header).style(theme.dim())),
+        groups,
+    );
+
+    if nodes.height > 0 {
+        let node_rows: Vec<Row> = a
+            .nodes
+            .iter()
+            .take(6)
+            .map(|n| {
+                let ready = if n.ready {
+                    Span::styled("ready", theme.ok())
+                } else {
+                    Span::raw("not ready")
+                };
+                Row::new(vec![
+                    Cell::from(n.name.clone()),
+                    Cell::from(n.role.clone()),
+                    Cell::from(n.zone.clone()),
+                    Cell::from(Line::from(ready)),
+                ])
+            })
+            .collect();
+        frame.render_widget(
+            Table::new(
+                node_rows,
+                [
+                    Constraint::Length(22),
+                    Constraint::Length(13),
+                    Constraint::Length(11),
+                    Constraint::Length(9),
+                ],
+            )
+            .header(Row::new(vec!["node", "role", "zone", "status"]).style(theme.dim())),
+            nodes,
+        );
+    }
+
+    let width = failures.width as usize;
+    let mut lines = Vec::new();
+    if let Some(detail) = &a.detail {
+        lines.push(Line::styled(truncate(&format!("kops: {detail}"), width), theme.dim()));
+    }
+    for f in &a.failures {
+        // kops's messages carry blank lines ("Validation Failed\n\nThe ..."): one line here.
+        let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        lines.push(Line::styled(
+            truncate(&format!("• {} {}: {message}", f.kind, f.name), width),
+            theme.warn(),
+        ));
+        let why = explain(f);
+        if !why.is_empty() {
+            lines.push(Line::styled(truncate(&format!("  {why}"), width), theme.dim()));
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), failures);
+}
