@@ -92,13 +92,12 @@ impl Tmux {
     /// not judged half-way); panics with the last screen after `limit`.
     pub fn wait_for(&self, text: &str, limit: Duration) -> String {
         let mut seen = false;
-        let screen = self.wait_until(limit, &format!("{text:?} on screen"), |s| {
+        self.wait_until(limit, &format!("{text:?} on screen"), |s| {
             let here = s.contains(text);
             let twice = here && seen;
             seen = here;
             twice
-        });
-        screen
+        })
     }
 
     /// Presses Enter until the screen shows `text` (walking fields and steps), at most `most`
