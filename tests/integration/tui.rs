@@ -107,6 +107,41 @@ async fn an_answers_file_walks_to_a_validated_cluster_and_quitting_resumes() {
     assert!(read(&env.home().join(".aws/credentials")).contains("[kops]"));
 }
 
+#[tokio::test]
+async fn sigterm_during_validation_stops_kops_restores_the_terminal_and_a_rerun_finishes() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    let answers = env.answers(
+        "[state_store]\nbucket = \"acme-tui-term\"\n[ssh]\nkey_type = \"ed25519\"\n\
+         [validate]\nwait = \"10m\"\ninterval = \"1s\"\n",
+    );
+    env.set("FAKE_KOPS_VALIDATE", "never-ready");
+    let argv = [bin(), "--config".into(), answers.display().to_string()];
+    let term = Tmux::start_to(&env, &argv, 100, 30, Some(&env.path("out.txt")));
+    term.wait_for("moto @ 123456789012", SECS(30));
+    term.enter_until("Review: what setup will do", 40);
+    term.keys(&["Enter"]);
+    term.wait_for("Validate: nodes joining", SECS(120));
+    let pid = term.program_pid().expect("the wizard's pid");
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    assert!(killed.unwrap().success());
+    let (code, stty) = term.finished(SECS(30));
+    assert_ne!(code, 0, "{}", term.screen());
+    assert!(cooked(&stty), "the terminal was not restored after SIGTERM: {stty}");
+    drop(term);
+    let calls = env.kops_calls().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(env.kops_calls().len(), calls, "kops kept running after SIGTERM");
+    // The journal holds no half-done change: only validation was under way.
+    let journal = read(&env.path("state/kops-wizard/journal/kops.k8s.local.json"));
+    assert!(!journal.contains("\"intent\""), "{journal}");
+
+    env.unset("FAKE_KOPS_VALIDATE");
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&answers));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(key_count(&moto, "kops").await, 1);
+}
+
 fn estimate(screen: &str) -> String {
     let at = screen.find("≈ $").unwrap_or_else(|| panic!("no estimate on screen:\n{screen}"));
     screen[at..].split('/').next().unwrap_or_default().to_string()

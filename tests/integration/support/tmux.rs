@@ -76,6 +76,14 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// The pid of the program the pane's shell runs (its only child).
+    pub fn program_pid(&self) -> Option<u32> {
+        let out = self.tmux().args(["list-panes", "-F", "#{pane_pid}"]).output().ok()?;
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children = Command::new("pgrep").args(["-P", &shell]).output().ok()?;
+        String::from_utf8_lossy(&children.stdout).lines().next()?.trim().parse().ok()
+    }
+
     /// Literal text, typed.
     pub fn type_text(&self, text: &str) {
         let status =
