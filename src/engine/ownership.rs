@@ -30,10 +30,7 @@ pub async fn holds(
     let candidates: Vec<&Entry> =
         journal.entries.iter().filter(|e| e.kind.torn_down() && e.in_use()).collect();
 
-    let deletable = |holds: &Holds, e: &Entry| {
-        (matches!(e.state, State::Created | State::Intent) || holds.inherited(e))
-            && holds.reason(e).is_none()
-    };
+    let deletable = |holds: &Holds, e: &Entry| holds.deletable(e);
 
     // 3. The marks, and another cluster's state in the bucket.
     for e in &candidates {

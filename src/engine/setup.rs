@@ -153,17 +153,20 @@ fn preflight(
     }
     let saves_key = plan.actions().any(|x| matches!(x, Action::CreateAccessKey { .. }));
     let profile = &a.aws.kops_profile;
-    if saves_key && files.profiles()?.iter().any(|p| p == profile) {
+    let existing = if saves_key { files.profiles()? } else { Vec::new() };
+    if existing.iter().any(|p| p == profile) {
         let others = journal.others()?;
+        // Saved by a wizard run on this machine, and not removed since.
         let saved_by_wizard = std::iter::once(&*journal).chain(others.iter()).any(|j| {
             j.entries.iter().any(|e| {
                 e.kind == Kind::Profile
                     && e.id == *profile
-                    && matches!(e.state, State::Intent | State::Created | State::Released)
+                    && e.by_wizard()
+                    && e.state != State::Deleted
             })
         });
         if !saved_by_wizard {
-            let choices: Vec<String> = files.profiles()?;
+            let choices = &existing;
             return Err(SetupError::Refused(format!(
                 "aws.kops_profile: the profile {profile:?} already exists in {} or {} and was not \
                  saved by kops-wizard, so the wizard will not write the kops user's key into it. \

@@ -277,6 +277,14 @@ impl Holds {
     pub fn inherited(&self, e: &Entry) -> bool {
         self.inherit.iter().any(|r| r.is(e))
     }
+
+    /// Whether teardown deletes it: this cluster's setup made it (or inherited it), and
+    /// nothing holds it.
+    pub fn deletable(&self, e: &Entry) -> bool {
+        let ours = matches!(e.state, State::Created | State::Intent)
+            || (e.state == State::Found && self.inherited(e));
+        ours && self.reason(e).is_none()
+    }
 }
 
 /// The journal a setup of these answers would write, for the plan of a teardown before any
@@ -419,11 +427,7 @@ impl Plan {
         let state_store = journal.state_store.clone().unwrap_or(format!("s3://{bucket}"));
         let mut kept = Vec::new();
         let held = |e: &Entry| holds.reason(e);
-        let deletable = |e: &Entry| {
-            let ours = matches!(e.state, State::Created | State::Intent)
-                || (e.state == State::Found && holds.inherited(e));
-            ours && held(e).is_none()
-        };
+        let deletable = |e: &Entry| holds.deletable(e);
         // What stays, and why: held by the engine's checks, or there before this setup.
         for e in journal.entries.iter().filter(|e| e.kind.torn_down()) {
             if let Some(why) = held(e) {

@@ -142,6 +142,14 @@ async fn sigterm_during_validation_stops_kops_restores_the_terminal_and_a_rerun_
     assert_eq!(key_count(&moto, "kops").await, 1);
 }
 
+/// Presses `key` `times` times, a moment apart (as a person would: each key is one frame).
+fn press(term: &Tmux, key: &str, times: usize) {
+    for _ in 0..times {
+        term.keys(&[key]);
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn estimate(screen: &str) -> String {
     let at = screen.find("≈ $").unwrap_or_else(|| panic!("no estimate on screen:\n{screen}"));
     screen[at..].split('/').next().unwrap_or_default().to_string()
@@ -156,10 +164,7 @@ async fn with_no_answers_file_rules_checks_estimate_and_save_work_and_the_file_r
     term.wait_for("1/4 Credentials", SECS(30));
     // Once the account is known the bucket name is suggested.
     term.wait_for("moto @ 123456789012", SECS(30));
-    for _ in 0..6 {
-        term.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    press(&term, "Enter", 6);
     term.wait_for("kops-state-123456789012-us-east-1", SECS(10));
 
     term.keys(&["C-u"]);
@@ -176,19 +181,14 @@ async fn with_no_answers_file_rules_checks_estimate_and_save_work_and_the_file_r
     assert!(requests.contains("acme-fileless-e2e"), "the good name was checked:\n{requests}");
 
     // SSH key: ed25519 (fast to generate), then on to the cluster.
-    for _ in 0..4 {
-        term.keys(&["Enter"]);
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    press(&term, "Enter", 4);
     term.wait_for("3/4 SSH key", SECS(10));
     term.keys(&["Down", "Down", "Right"]);
     term.wait_for("‹ ed25519 ›", SECS(10));
     term.keys(&["Enter", "Enter"]);
     term.wait_for("4/4 Cluster", SECS(10));
     let before = estimate(&term.screen());
-    for _ in 0..5 {
-        term.keys(&["Down"]);
-    }
+    press(&term, "Down", 5);
     term.wait_for("▶ Node size", SECS(10));
     term.keys(&["Right"]);
     std::thread::sleep(Duration::from_millis(500));
