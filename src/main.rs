@@ -39,10 +39,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 
     let paths = Paths::resolve(cli.global.state_dir.as_deref())?;
+    let full_screen = ui::tui::run::wanted(cli.global.yes, cli.global.plain);
     if let Command::Setup(args) = &command
-        && ui::tui::run::wanted(cli.global.yes, cli.global.plain)
+        && full_screen
     {
         return ui::tui::run::setup(&cli.global, args, &paths);
+    }
+    // A dry run of teardown prints its inventory and asks nothing, on any terminal.
+    if let Command::Teardown(args) = &command
+        && full_screen
+        && !cli.global.dry_run
+    {
+        return ui::tui::run::teardown(&cli.global, teardown_options(args), &paths);
     }
     let (answers, source, report) = load_answers(&cli.global, &paths)?;
 
@@ -87,16 +95,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 .into());
             }
             let _log = logging::init(&paths.log_file())?;
-            let opts = TeardownOptions {
-                keep_bucket: args.keep_bucket,
-                keep_iam: args.keep_iam,
-                delete_ssh_key: args.delete_ssh_key,
-            };
             let request = teardown::Request {
                 answers: &answers,
                 state_dir: &paths.state_dir,
                 kops: cli.global.kops.as_deref(),
-                opts,
+                opts: teardown_options(&args),
                 dry_run: cli.global.dry_run,
             };
             ui::headless::teardown(request, cli.global.yes).context("teardown stopped")
@@ -131,6 +134,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Completions { .. } => Ok(0),
+    }
+}
+
+fn teardown_options(args: &kops_wizard::cli::TeardownArgs) -> TeardownOptions {
+    TeardownOptions {
+        keep_bucket: args.keep_bucket,
+        keep_iam: args.keep_iam,
+        delete_ssh_key: args.delete_ssh_key,
     }
 }
 

@@ -44,6 +44,36 @@ pub enum Event {
     },
     /// One `kops validate cluster` attempt.
     Validation(Box<Validation>),
+    /// Teardown: one action of a step (its index in the plan step's actions) begins.
+    ActionStarted {
+        step: StepId,
+        index: usize,
+    },
+    /// Teardown: that action is done.
+    ActionFinished {
+        step: StepId,
+        index: usize,
+        elapsed: Duration,
+    },
+    /// A long action counted: `done` of `total` (the bucket's versions and delete markers).
+    Progress {
+        step: StepId,
+        index: usize,
+        done: usize,
+        total: usize,
+    },
+    /// kops deleted one of the cluster's cloud resources (`type:id`).
+    CloudDeleted {
+        step: StepId,
+        resource: String,
+        elapsed: Duration,
+    },
+    /// The cloud resources kops could not delete in its last round because others still
+    /// depend on them (`type:id`), sent when the set changes.
+    CloudBlocked {
+        step: StepId,
+        resources: Vec<String>,
+    },
     StepFinished {
         step: StepId,
         elapsed: Duration,

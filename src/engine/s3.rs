@@ -17,6 +17,22 @@ const DELETE_BATCH: usize = 1000;
 /// DeleteObjects requests in flight at once while the listing goes on.
 const DELETES_IN_FLIGHT: usize = 4;
 
+/// How many object versions and delete markers a bucket (or a cluster's part of it) holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Contents {
+    pub versions: usize,
+    pub delete_markers: usize,
+}
+
+impl Contents {
+    pub fn total(self) -> usize {
+        self.versions + self.delete_markers
+    }
+}
+
+/// Told after each DeleteObjects batch: how many are deleted so far, of how many listed.
+pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Send + Sync);
+
 /// What HeadBucket says about a bucket name, from these credentials' point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BucketAccess {
@@ -257,8 +273,12 @@ impl Clients {
     /// be deleted. Pages of ListObjectVersions feed DeleteObjects batches of 1000, several in
     /// flight while listing goes on. Returns how many versions and markers were deleted;
     /// keys S3 refused are an error that names them.
-    pub async fn empty_bucket(&self, bucket: &str) -> Result<usize, AwsError> {
-        self.delete_versions(bucket, None).await
+    pub async fn empty_bucket(
+        &self,
+        bucket: &str,
+        progress: Progress<'_>,
+    ) -> Result<usize, AwsError> {
+        self.delete_versions(bucket, None, progress).await
     }
 
     /// Deletes every version and delete marker under `<cluster>/` only: what one cluster left
@@ -268,20 +288,54 @@ impl Clients {
         &self,
         bucket: &str,
         cluster: &str,
+        progress: Progress<'_>,
     ) -> Result<usize, AwsError> {
-        self.delete_versions(bucket, Some(cluster)).await
+        self.delete_versions(bucket, Some(cluster), progress).await
+    }
+
+    /// How many versions and delete markers are left under `<cluster>/` (the final check).
+    pub async fn purge_cluster_state_count(
+        &self,
+        bucket: &str,
+        cluster: &str,
+    ) -> Result<usize, AwsError> {
+        Ok(self.list_versions(bucket, Some(cluster)).await?.objects.len())
+    }
+
+    /// What the whole bucket holds, and what of it is under `<cluster>/`: one listing, for the
+    /// teardown inventory.
+    pub async fn bucket_contents(
+        &self,
+        bucket: &str,
+        cluster: &str,
+    ) -> Result<(Contents, Contents), AwsError> {
+        let listing = self.list_versions(bucket, None).await?;
+        let under = format!("{cluster}/");
+        let (mut all, mut ours) = (Contents::default(), Contents::default());
+        for (object, marker) in listing.objects.iter().zip(&listing.is_marker) {
+            let count = |c: &mut Contents| match marker {
+                true => c.delete_markers += 1,
+                false => c.versions += 1,
+            };
+            count(&mut all);
+            if object.key().starts_with(&under) {
+                count(&mut ours);
+            }
+        }
+        Ok((all, ours))
     }
 
     async fn delete_versions(
         &self,
         bucket: &str,
         cluster: Option<&str>,
+        progress: Progress<'_>,
     ) -> Result<usize, AwsError> {
         let mut deleted = 0;
         // A second pass catches what was written while the first ran (kops is gone by now,
         // so normally the second listing is empty).
         for _ in 0..3 {
-            let found = self.empty_pass(bucket, cluster).await?;
+            let found = self.empty_pass(bucket, cluster, deleted, progress).await?;
             deleted += found;
             if found == 0 {
                 break;
@@ -293,26 +347,32 @@ impl Clients {
     /// One pass: list every version and delete marker, then delete them in batches, several
     /// in flight. Listing finishes before deleting starts, because a listing's markers are
     /// only guaranteed against a bucket that does not change under them (moto, for one,
-    /// loses its place when the marker's own version is deleted meanwhile).
-    /// How many versions and delete markers are left under `<cluster>/` (the final check).
-    pub async fn purge_cluster_state_count(
+    /// loses its place when the marker's own version is deleted meanwhile). `before` is what
+    /// earlier passes deleted, so progress counts over the whole emptying.
+    async fn empty_pass(
         &self,
         bucket: &str,
-        cluster: &str,
+        cluster: Option<&str>,
+        before: usize,
+        progress: Progress<'_>,
     ) -> Result<usize, AwsError> {
-        Ok(self.list_versions(bucket, Some(cluster)).await?.len())
-    }
-
-    async fn empty_pass(&self, bucket: &str, cluster: Option<&str>) -> Result<usize, AwsError> {
-        let mut all = self.list_versions(bucket, cluster).await?;
+        let mut all = self.list_versions(bucket, cluster).await?.objects;
         let total = all.len();
+        if total > 0 {
+            progress(before, before + total);
+        }
+        let mut done = before;
         let mut tasks: JoinSet<Result<usize, AwsError>> = JoinSet::new();
         while !all.is_empty() {
             let batch: Vec<_> = all.drain(..all.len().min(DELETE_BATCH)).collect();
-            self.spawn_delete(&mut tasks, bucket, batch).await?;
+            if let Some(n) = self.spawn_delete(&mut tasks, bucket, batch).await? {
+                done += n;
+                progress(done, before + total);
+            }
         }
-        while let Some(done) = tasks.join_next().await {
-            flatten(done)?;
+        while let Some(finished) = tasks.join_next().await {
+            done += flatten(finished)?;
+            progress(done, before + total);
         }
         Ok(total)
     }
@@ -322,11 +382,11 @@ impl Clients {
         &self,
         bucket: &str,
         cluster: Option<&str>,
-    ) -> Result<Vec<ObjectIdentifier>, AwsError> {
+    ) -> Result<Listing, AwsError> {
         // The prefix is the bare cluster name (no `/`, see clusters_in_bucket); keys of a
         // cluster whose name merely starts the same are filtered out below.
         let under = cluster.map(|c| format!("{c}/"));
-        let mut all = Vec::new();
+        let mut all = Listing::default();
         let (mut key_marker, mut version_marker) = (None::<String>, None::<String>);
         loop {
             let page = call!(
@@ -340,9 +400,9 @@ impl Clients {
                     .set_key_marker(key_marker.take())
                     .set_version_id_marker(version_marker.take())
             )?;
-            let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
-            for (key, version) in versions.chain(markers) {
+            let versions = page.versions().iter().map(|v| (v.key(), v.version_id(), false));
+            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id(), true));
+            for (key, version, marker) in versions.chain(markers) {
                 let Some(key) = key else { continue };
                 if under.as_ref().is_some_and(|u| !key.starts_with(u.as_str())) {
                     continue;
@@ -356,7 +416,8 @@ impl Clients {
                         code: None,
                         message: e.to_string(),
                     })?;
-                all.push(id);
+                all.objects.push(id);
+                all.is_marker.push(marker);
             }
             if page.is_truncated() != Some(true) {
                 break;
@@ -367,21 +428,23 @@ impl Clients {
         Ok(all)
     }
 
-    /// Starts one DeleteObjects request, first waiting for a slot when enough are in flight.
+    /// Starts one DeleteObjects request, first waiting for a slot when enough are in flight;
+    /// returns how many the batch it waited for deleted.
     async fn spawn_delete(
         &self,
         tasks: &mut JoinSet<Result<usize, AwsError>>,
         bucket: &str,
         objects: Vec<ObjectIdentifier>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<Option<usize>, AwsError> {
+        let mut finished = None;
         while tasks.len() >= DELETES_IN_FLIGHT {
             if let Some(done) = tasks.join_next().await {
-                flatten(done)?;
+                *finished.get_or_insert(0) += flatten(done)?;
             }
         }
         let (clients, bucket) = (self.clone(), bucket.to_string());
         tasks.spawn(async move { clients.delete_batch(&bucket, objects).await });
-        Ok(())
+        Ok(finished)
     }
 
     async fn delete_batch(
@@ -435,6 +498,14 @@ fn flatten(
         code: None,
         message: e.to_string(),
     })?
+}
+
+/// A bucket's versions and delete markers, as DeleteObjects takes them; `is_marker` runs
+/// alongside `objects`, for the counts of the inventory.
+#[derive(Debug, Default)]
+struct Listing {
+    objects: Vec<ObjectIdentifier>,
+    is_marker: Vec<bool>,
 }
 
 /// The bucket name belongs to another AWS account: names are global.

@@ -13,7 +13,7 @@ use super::events::{Change, Event, Sink};
 use super::iam::Presence;
 use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
 use super::ownership::{self, OwnershipError};
-use super::s3::BucketAccess;
+use super::s3::{BucketAccess, Contents};
 use crate::answers::Answers;
 use crate::journal::{Journal, JournalError, Kind, State, TeardownRecord};
 use crate::lock::ClusterLock;
@@ -73,6 +73,10 @@ pub struct Prepared {
     pub cloud: Vec<CloudResource>,
     pub journal: Journal,
     pub holds: Holds,
+    pub opts: TeardownOptions,
+    /// What each of the journal's buckets holds now, for the inventory.
+    pub buckets: Vec<BucketContents>,
+    answers: Answers,
     clients: Clients,
     kops: Option<Kops>,
     files: SharedFiles,
@@ -80,10 +84,183 @@ pub struct Prepared {
     _lock: Option<ClusterLock>,
 }
 
+/// A state bucket's object versions and delete markers: all of them, and the part under this
+/// cluster's `<name>/` (what is deleted when the bucket is kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketContents {
+    pub bucket: String,
+    pub all: Contents,
+    pub cluster: Contents,
+}
+
+/// The plan in words, for every front end: each step's actions as lines (indexes match the
+/// plan's, for progress rows), kops's list of cloud resources, the buckets' contents and what
+/// is kept, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    pub cluster: String,
+    pub journal: std::path::PathBuf,
+    pub steps: Vec<InventoryStep>,
+    pub cloud: Vec<CloudResource>,
+    pub buckets: Vec<BucketContents>,
+    pub kept: Vec<String>,
+    pub opts: TeardownOptions,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryStep {
+    pub id: StepId,
+    /// One per action of the plan step, in order; `None` for an action that deletes nothing
+    /// by itself (kops's preview).
+    pub actions: Vec<Option<Item>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub what: ItemKind,
+    pub text: String,
+}
+
+/// What an action deletes, for the rows that show more than a state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKind {
+    /// `kops delete cluster --yes`: the cloud resources.
+    Cluster,
+    /// The bucket's versions and delete markers (a gauge while they go).
+    Versions {
+        bucket: String,
+        count: Option<Contents>,
+    },
+    /// A policy detached from a group (seven of them: front ends may count them as one).
+    Policy {
+        group: String,
+    },
+    Other,
+}
+
+impl Inventory {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// kops's resources counted by type, in kops's order of first appearance.
+    pub fn cloud_types(&self) -> Vec<(String, usize)> {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for r in &self.cloud {
+            match counts.iter_mut().find(|(k, _)| *k == r.kind) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((r.kind.clone(), 1)),
+            }
+        }
+        counts
+    }
+}
+
 impl Prepared {
     pub fn is_empty(&self) -> bool {
         self.plan.steps.is_empty()
     }
+
+    /// Plans again with other options (the toggles of the full-screen inventory). The
+    /// journal, the holds and kops's list stay as prepare found them.
+    pub fn set_options(&mut self, opts: TeardownOptions) {
+        self.opts = opts;
+        self.plan = Plan::teardown(&self.answers, Some(&self.journal), opts, &self.holds);
+    }
+
+    pub fn inventory(&self) -> Inventory {
+        inventory_of(&self.plan, &self.journal, &self.cloud, &self.buckets, self.opts)
+    }
+}
+
+/// The inventory of a plan: pure, so every front end's view of it can be tested from data.
+pub fn inventory_of(
+    plan: &Plan,
+    journal: &Journal,
+    cloud: &[CloudResource],
+    buckets: &[BucketContents],
+    opts: TeardownOptions,
+) -> Inventory {
+    let contents = |bucket: &str, whole: bool| {
+        buckets.iter().find(|b| b.bucket == bucket).map(|b| if whole { b.all } else { b.cluster })
+    };
+    let steps = plan
+        .steps
+        .iter()
+        .map(|step| InventoryStep {
+            id: step.id,
+            actions: step
+                .actions
+                .iter()
+                .map(|action| {
+                    let text = describe_action(action, cloud)?;
+                    let what = match action {
+                        Action::Kops { .. } => ItemKind::Cluster,
+                        Action::EmptyBucket { bucket } => ItemKind::Versions {
+                            bucket: bucket.clone(),
+                            count: contents(bucket, true),
+                        },
+                        Action::PurgeClusterState { bucket, .. } => ItemKind::Versions {
+                            bucket: bucket.clone(),
+                            count: contents(bucket, false),
+                        },
+                        Action::DetachGroupPolicy { group, .. } => {
+                            ItemKind::Policy { group: group.clone() }
+                        }
+                        _ => ItemKind::Other,
+                    };
+                    Some(Item { what, text })
+                })
+                .collect(),
+        })
+        .collect();
+    Inventory {
+        cluster: journal.cluster.clone(),
+        journal: journal.path().to_path_buf(),
+        steps,
+        cloud: cloud.to_vec(),
+        buckets: buckets.to_vec(),
+        kept: plan.kept.clone(),
+        opts,
+    }
+}
+
+/// One line for what an action deletes; `None` for kops's preview, which deletes nothing.
+fn describe_action(action: &Action, cloud: &[CloudResource]) -> Option<String> {
+    Some(match action {
+        Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => match cloud.len() {
+            0 => "the cluster's state (kops lists no cloud resources)".to_string(),
+            n => format!("the cluster and its {n} cloud resources (kops delete cluster)"),
+        },
+        Action::Kops { .. } => return None,
+        Action::EmptyBucket { bucket } => {
+            format!("every object version and delete marker in {bucket}")
+        }
+        Action::PurgeClusterState { bucket, cluster } => {
+            format!(
+                "every object version and delete marker under {cluster}/ in {bucket} (the bucket stays)"
+            )
+        }
+        Action::DeleteBucket { bucket } => format!("bucket {bucket}"),
+        Action::DeleteAccessKeys { user } => format!("every access key of user {user}"),
+        Action::DeleteAccessKey { user, key_id } => format!("access key {key_id} of user {user}"),
+        Action::RemoveUserFromGroup { user, group } => {
+            format!("user {user}'s membership of group {group}")
+        }
+        Action::DeleteUser { user } => format!("IAM user {user}"),
+        Action::DetachGroupPolicy { group, policy_arn } => format!(
+            "policy {} on group {group}",
+            policy_arn.rsplit('/').next().unwrap_or(policy_arn)
+        ),
+        Action::DeleteGroup { group } => format!("IAM group {group}"),
+        Action::RemoveProfile { profile } => {
+            format!("AWS profile {profile} (credentials and config files)")
+        }
+        Action::DeleteSshKey { private_key } => {
+            format!("SSH key pair {private_key} and {private_key}.pub")
+        }
+        other => format!("{other:?}"),
+    })
 }
 
 /// Reads the journal, settles entries a dead run left as intents, asks AWS and the other
@@ -137,7 +314,26 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     } else {
         (None, Vec::new())
     };
-    Ok(Prepared { plan, cloud, journal, holds, clients, kops, files, _lock: lock })
+    let mut buckets = Vec::new();
+    for e in journal.entries.iter().filter(|e| e.kind == Kind::Bucket && e.in_use()) {
+        if clients.bucket_access(&e.id).await? == BucketAccess::Yours {
+            let (all, cluster) = clients.bucket_contents(&e.id, &journal.cluster).await?;
+            buckets.push(BucketContents { bucket: e.id.clone(), all, cluster });
+        }
+    }
+    Ok(Prepared {
+        plan,
+        cloud,
+        journal,
+        holds,
+        opts: request.opts,
+        buckets,
+        answers: a.clone(),
+        clients,
+        kops,
+        files,
+        _lock: lock,
+    })
 }
 
 /// An intent whose result was never recorded: if the resource exists (with the wizard's mark,
@@ -251,8 +447,10 @@ pub async fn execute(
     for step in &plan.steps {
         let started = Instant::now();
         sink.send(Event::StepStarted { step: step.id });
-        for action in &step.actions {
-            if let Err(e) = p.delete(step.id, action, answers, sink).await {
+        for (index, action) in step.actions.iter().enumerate() {
+            let action_started = Instant::now();
+            sink.send(Event::ActionStarted { step: step.id, index });
+            if let Err(e) = p.delete(step.id, index, action, answers, sink).await {
                 let error = e.to_string();
                 sink.send(Event::StepFailed {
                     step: step.id,
@@ -268,6 +466,11 @@ pub async fn execute(
                 });
                 return Err(e);
             }
+            sink.send(Event::ActionFinished {
+                step: step.id,
+                index,
+                elapsed: action_started.elapsed(),
+            });
         }
         sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
     }
@@ -280,6 +483,7 @@ impl Prepared {
     async fn delete(
         &mut self,
         step: StepId,
+        index: usize,
         action: &Action,
         a: &Answers,
         sink: &Sink,
@@ -289,6 +493,9 @@ impl Prepared {
         // the journal.
         let c = &self.clients.clone();
         let done = |what: String| sink.item(step, Change::Created, what, started.elapsed());
+        let progress = move |done: usize, total: usize| {
+            sink.send(Event::Progress { step, index, done, total });
+        };
         match action {
             Action::Kops { purpose: KopsPurpose::PreviewDelete, .. } => {}
             Action::Kops { purpose: KopsPurpose::DeleteCluster, args } => {
@@ -307,7 +514,7 @@ impl Prepared {
                             others.join(", ")
                         )));
                     }
-                    let n = c.empty_bucket(bucket).await?;
+                    let n = c.empty_bucket(bucket, &progress).await?;
                     done(format!(
                         "bucket {bucket} emptied: {n} object versions and delete markers deleted"
                     ));
@@ -315,7 +522,7 @@ impl Prepared {
             }
             Action::PurgeClusterState { bucket, cluster } => {
                 if c.bucket_access(bucket).await? == BucketAccess::Yours {
-                    let n = c.purge_cluster_state(bucket, cluster).await?;
+                    let n = c.purge_cluster_state(bucket, cluster, &progress).await?;
                     done(format!(
                         "bucket {bucket} kept; the {n} object versions and delete markers under {cluster}/ deleted"
                     ));
@@ -468,6 +675,11 @@ impl Prepared {
                 events.send(Event::Output { step, line: line.to_string() });
                 match kops::parse_delete_line(line) {
                     DeleteLine::Deleted(r) => {
+                        events.send(Event::CloudDeleted {
+                            step,
+                            resource: r.clone(),
+                            elapsed: started.elapsed(),
+                        });
                         events.item(
                             step,
                             Change::Created,
@@ -495,6 +707,10 @@ impl Prepared {
                 }
                 if matches!(kops::parse_delete_line(line), DeleteLine::Waiting) {
                     if blocked != reported {
+                        events.send(Event::CloudBlocked {
+                            step,
+                            resources: blocked.iter().cloned().collect(),
+                        });
                         let list: Vec<&str> = blocked.iter().map(String::as_str).collect();
                         events.item(
                             step,

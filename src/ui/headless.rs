@@ -33,7 +33,15 @@ impl Lines {
     /// output goes to the log file).
     pub fn line(&mut self, event: &Event, clock: &str) -> Option<String> {
         match event {
-            Event::StepStarted { .. } | Event::Output { .. } => None,
+            // The structured teardown events repeat what the items say, for the full-screen
+            // rows and gauge; kops's own output goes to the log file.
+            Event::StepStarted { .. }
+            | Event::Output { .. }
+            | Event::ActionStarted { .. }
+            | Event::ActionFinished { .. }
+            | Event::Progress { .. }
+            | Event::CloudDeleted { .. }
+            | Event::CloudBlocked { .. } => None,
             Event::Note { message } => Some(format!("[i] {clock} {message}")),
             Event::Item { step, change, message, elapsed } => {
                 let (mark, time) = match change {
@@ -114,79 +122,42 @@ where
 }
 
 /// The teardown plan in words: what will be deleted, in order, with kops's inventory of the
-/// cluster's cloud resources, and what is kept.
-pub fn describe_teardown(prepared: &crate::engine::teardown::Prepared) -> String {
-    use crate::plan::{Action, KopsPurpose};
+/// cluster's cloud resources and the bucket's contents, and what is kept.
+pub fn describe_teardown(inventory: &crate::engine::teardown::Inventory) -> String {
+    use crate::engine::teardown::ItemKind;
     let mut out = format!(
         "Teardown of cluster {} (journal {})\n",
-        prepared.journal.cluster,
-        prepared.journal.path().display()
+        inventory.cluster,
+        inventory.journal.display()
     );
-    if prepared.is_empty() {
+    if inventory.is_empty() {
         out.push_str("Nothing to delete: the journal records nothing the wizard created that is still there.\n");
     } else {
         out.push_str("Will delete, in this order:\n");
     }
-    for (i, step) in prepared.plan.steps.iter().enumerate() {
+    for (i, step) in inventory.steps.iter().enumerate() {
         out.push_str(&format!("  {}. {}\n", i + 1, step.id.title()));
-        for action in &step.actions {
-            let line = match action {
-                Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => {
-                    let mut counts: Vec<(String, usize)> = Vec::new();
-                    for r in &prepared.cloud {
-                        match counts.iter_mut().find(|(k, _)| *k == r.kind) {
-                            Some((_, n)) => *n += 1,
-                            None => counts.push((r.kind.clone(), 1)),
-                        }
-                    }
-                    let list: Vec<String> =
-                        counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                    match list.is_empty() {
-                        true => "the cluster's state (kops lists no cloud resources)".to_string(),
-                        false => {
-                            format!("{} cloud resources: {}", prepared.cloud.len(), list.join(", "))
-                        }
+        for item in step.actions.iter().flatten() {
+            out.push_str(&format!("     - {}\n", item.text));
+            match &item.what {
+                ItemKind::Cluster => {
+                    for (kind, n) in inventory.cloud_types() {
+                        out.push_str(&format!("         {n} × {kind}\n"));
                     }
                 }
-                Action::Kops { .. } => continue,
-                Action::EmptyBucket { bucket } => {
-                    format!("every object version and delete marker in {bucket}")
-                }
-                Action::PurgeClusterState { bucket, cluster } => {
-                    format!(
-                        "every object version and delete marker under {cluster}/ in {bucket} (the bucket stays)"
-                    )
-                }
-                Action::DeleteBucket { bucket } => format!("bucket {bucket}"),
-                Action::DeleteAccessKeys { user } => format!("every access key of user {user}"),
-                Action::DeleteAccessKey { user, key_id } => {
-                    format!("access key {key_id} of user {user}")
-                }
-                Action::RemoveUserFromGroup { user, group } => {
-                    format!("user {user}'s membership of group {group}")
-                }
-                Action::DeleteUser { user } => format!("IAM user {user}"),
-                Action::DetachGroupPolicy { group, policy_arn } => {
-                    format!(
-                        "policy {} on group {group}",
-                        policy_arn.rsplit('/').next().unwrap_or(policy_arn)
-                    )
-                }
-                Action::DeleteGroup { group } => format!("IAM group {group}"),
-                Action::RemoveProfile { profile } => {
-                    format!("AWS profile {profile} (credentials and config files)")
-                }
-                Action::DeleteSshKey { private_key } => {
-                    format!("SSH key pair {private_key} and {private_key}.pub")
-                }
-                other => format!("{other:?}"),
-            };
-            out.push_str(&format!("     - {line}\n"));
+                ItemKind::Versions { count: Some(c), .. } => out.push_str(&format!(
+                    "         now {} object versions and {} delete markers\n",
+                    c.versions, c.delete_markers
+                )),
+                ItemKind::Versions { count: None, .. }
+                | ItemKind::Policy { .. }
+                | ItemKind::Other => {}
+            }
         }
     }
-    if !prepared.plan.kept.is_empty() {
+    if !inventory.kept.is_empty() {
         out.push_str("Will keep:\n");
-        for kept in &prepared.plan.kept {
+        for kept in &inventory.kept {
             out.push_str(&format!("  - {kept}\n"));
         }
     }
@@ -210,7 +181,7 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
             return Err(e.into());
         }
     };
-    print!("{}", describe_teardown(&prepared));
+    print!("{}", describe_teardown(&prepared.inventory()));
     if dry_run {
         println!("\ndry run: nothing was deleted or changed.");
         return Ok(0);

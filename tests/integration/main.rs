@@ -14,3 +14,4 @@ mod teardown;
 mod terminal;
 mod testbed;
 mod tui;
+mod tui_teardown;

@@ -69,7 +69,9 @@ async fn setup_then_teardown_leaves_nothing() {
     let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("Will delete, in this order:"), "{out}");
-    assert!(out.contains("cloud resources:"), "kops's inventory is shown: {out}");
+    assert!(out.contains("cloud resources (kops delete cluster)"), "kops's inventory: {out}");
+    assert!(out.contains("1 × vpc"), "kops's resources by type: {out}");
+    assert!(out.contains("object versions and") && out.contains("delete markers"), "{out}");
     assert!(out.contains("nothing left that the wizard created"), "{out}");
     nothing_left(&admin_clients(&moto).await, &env).await;
     assert!(env.home().join(".ssh/kops").exists(), "the SSH key is kept without --delete-ssh-key");

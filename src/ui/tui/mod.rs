@@ -6,6 +6,7 @@ pub mod checks;
 pub mod keys;
 pub mod run;
 pub mod state;
+pub mod teardown;
 pub mod terminal;
 pub mod update;
 pub mod view;

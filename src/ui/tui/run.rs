@@ -16,13 +16,17 @@ use tokio::task::JoinHandle;
 use super::checks::Checker;
 use super::keys::{self, Mode};
 use super::state::{Exit, Finished, Now, Start, State, StepStatus};
+use super::teardown::Ended;
 use super::terminal::Guard;
 use super::update::{self, Command, Msg};
 use super::view;
 use crate::engine::events::Sink;
 use crate::engine::setup;
+use crate::engine::teardown::Prepared;
 use crate::journal::{Journal, State as Entry};
+use crate::plan::TeardownOptions;
 use crate::plan::script;
+use std::sync::{Arc, Mutex};
 
 /// At most this many queued messages are applied before a frame is drawn, so a flood of kops
 /// output cannot starve the keyboard.
@@ -109,6 +113,8 @@ pub fn setup(
             None
         });
     let start = Start {
+        existing: journal.as_ref().and_then(existing_note),
+        teardown: None,
         resume: journal.as_ref().and_then(resume_note),
         answers,
         source,
@@ -132,6 +138,65 @@ pub fn setup(
     Ok(outcome.code)
 }
 
+/// The `Existing` page's text when the journal shows this cluster set up, validated, and not
+/// torn down since.
+pub fn existing_note(journal: &Journal) -> Option<String> {
+    let deployed = journal
+        .entries
+        .iter()
+        .any(|e| e.kind == crate::journal::Kind::ClusterDeployed && e.in_use());
+    let validation = journal.last_validation.as_ref().filter(|v| v.phase == "ready")?;
+    deployed.then(|| {
+        format!(
+            "Cluster {} is set up: the journal says it validated at {} with {}/{} nodes ready \
+             (state store {}).",
+            journal.cluster,
+            validation.at,
+            validation.ready_nodes,
+            validation.expected_nodes,
+            journal.state_store.as_deref().unwrap_or("unknown"),
+        )
+    })
+}
+
+/// `teardown` in the full-screen wizard: the inventory, the typed name, the deletion row by
+/// row and the final check; the summary goes to standard output after it.
+pub fn teardown(
+    global: &crate::cli::GlobalOpts,
+    opts: crate::plan::TeardownOptions,
+    paths: &crate::paths::Paths,
+) -> anyhow::Result<u8> {
+    use std::io::Write as _;
+    let (answers, source) =
+        crate::answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
+    let report = answers.check();
+    if !report.is_ok() {
+        return Err(crate::answers::AnswersError::Invalid { report }.into());
+    }
+    let _log = crate::logging::init(&paths.log_file())?;
+    let start = Start {
+        existing: None,
+        teardown: Some(opts),
+        resume: None,
+        answers,
+        source,
+        ctx: super::checks::context(),
+        ssh_keys: Vec::new(),
+        files: super::state::Files {
+            answers: global.config.clone().or_else(|| paths.default_config.clone()),
+            log: paths.log_file(),
+            state_dir: paths.state_dir.clone(),
+        },
+        only: Vec::new(),
+        dry_run: false,
+        color: colors_wanted(),
+        size: (80, 24),
+    };
+    let outcome = run(start, global.kops.clone())?;
+    io::stdout().write_all(outcome.summary.as_bytes())?;
+    Ok(outcome.code)
+}
+
 /// Runs the wizard until Done or quit, then restores the terminal.
 pub fn run(start: Start, kops: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -143,17 +208,23 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
     let started = Instant::now();
     let mut guard = Guard::enter(&start.files.log).context("cannot set up the terminal")?;
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
-    let mut checker = Checker::new(tx.clone());
+    let mut worker = Worker {
+        checker: Checker::new(tx.clone()),
+        task: None,
+        prepared: Arc::new(Mutex::new(None)),
+        tx,
+        kops,
+        started,
+    };
     let mut state = State::new(start);
     if let Ok(size) = guard.terminal.size() {
         state.size = (size.width, size.height);
     }
     state.now = now_since(started);
-    let mut run_task: Option<JoinHandle<()>> = None;
     let first = update::init(&mut state);
     guard.terminal.draw(|f| view::render(f, &state))?;
     for cmd in first {
-        execute(cmd, &state, &mut checker, &mut run_task, &tx, kops.as_deref(), started).await;
+        worker.execute(cmd, &state).await;
     }
 
     let mut keyboard = EventStream::new();
@@ -188,15 +259,14 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
         }
         for msg in queue {
             for cmd in update::update(&mut state, msg) {
-                execute(cmd, &state, &mut checker, &mut run_task, &tx, kops.as_deref(), started)
-                    .await;
+                worker.execute(cmd, &state).await;
             }
         }
         if state.exit.is_none() {
             guard.terminal.draw(|f| view::render(f, &state))?;
         }
     }
-    if let Some(task) = run_task.take() {
+    if let Some(task) = worker.task.take() {
         stop(task).await;
     }
     drop(guard);
@@ -226,39 +296,141 @@ async fn stop(task: JoinHandle<()>) {
     tracing::warn!("setup stopped by the user");
 }
 
-async fn execute(
-    cmd: Command,
-    state: &State,
-    checker: &mut Checker,
-    run_task: &mut Option<JoinHandle<()>>,
-    tx: &UnboundedSender<Msg>,
-    kops: Option<&std::path::Path>,
+/// Does the work `update` asks for, off the loop: checks, the setup or teardown run, saving.
+struct Worker {
+    checker: Checker,
+    /// The engine's future of the setup or teardown under way (or being prepared).
+    task: Option<JoinHandle<()>>,
+    /// The teardown the engine prepared, until it is started (or the wizard quits, which
+    /// drops it and its lock).
+    prepared: Arc<Mutex<Option<Prepared>>>,
+    tx: UnboundedSender<Msg>,
+    kops: Option<PathBuf>,
     started: Instant,
-) {
-    match cmd {
-        Command::CheckIdentity { .. } | Command::CheckBucket { .. } | Command::CheckSsh { .. } => {
-            checker.request(&cmd);
-        }
-        Command::StartRun => {
-            if let Some(task) = run_task.take() {
-                stop(task).await;
+}
+
+impl Worker {
+    async fn execute(&mut self, cmd: Command, state: &State) {
+        match cmd {
+            Command::CheckIdentity { .. }
+            | Command::CheckBucket { .. }
+            | Command::CheckSsh { .. } => {
+                self.checker.request(&cmd);
             }
-            *run_task = Some(spawn_setup(state, kops.map(PathBuf::from), tx.clone(), started));
-        }
-        Command::StopRun => {
-            if let Some(task) = run_task.take() {
-                stop(task).await;
+            Command::StartRun => {
+                self.stop().await;
+                self.task = Some(self.spawn_setup(state));
             }
+            Command::StopRun => self.stop().await,
+            Command::PrepareTeardown(opts) => {
+                self.stop().await;
+                self.task = Some(self.spawn_prepare(state, opts));
+            }
+            Command::TeardownOptions(opts) => {
+                let inventory = self.with_prepared(|p| {
+                    p.set_options(opts);
+                    p.inventory()
+                });
+                if let Some(inventory) = inventory {
+                    let _ = self.tx.send(Msg::Prepared(Ok(inventory)));
+                }
+            }
+            Command::StartTeardown => {
+                let prepared = self.prepared.lock().ok().and_then(|mut p| p.take());
+                match prepared {
+                    Some(p) => self.task = Some(self.spawn_teardown(state, p)),
+                    None => {
+                        let _ = self.tx.send(Msg::TeardownEnded(Ended::Failed(
+                            "the teardown was not prepared: nothing was deleted".into(),
+                        )));
+                    }
+                }
+            }
+            Command::SaveAnswers { path, overwrite } => {
+                let msg = if path.exists() && !overwrite {
+                    Msg::SaveExists(path)
+                } else {
+                    Msg::Saved(save(&path, state).map(|()| path))
+                };
+                let _ = self.tx.send(msg);
+            }
+            Command::Exit => {}
         }
-        Command::SaveAnswers { path, overwrite } => {
-            let msg = if path.exists() && !overwrite {
-                Msg::SaveExists(path)
-            } else {
-                Msg::Saved(save(&path, state).map(|()| path))
+    }
+
+    async fn stop(&mut self) {
+        if let Some(task) = self.task.take() {
+            stop(task).await;
+        }
+    }
+
+    fn with_prepared<T>(&self, f: impl FnOnce(&mut Prepared) -> T) -> Option<T> {
+        let mut slot = self.prepared.lock().ok()?;
+        slot.as_mut().map(f)
+    }
+
+    /// Engine events of a task, forwarded to the loop with the time they arrived.
+    fn forward(&self) -> (Sink, JoinHandle<()>) {
+        let (sink, mut events) = Sink::channel();
+        let (tx, started) = (self.tx.clone(), self.started);
+        let forward = tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                let _ = tx.send(Msg::Engine(event, now_since(started)));
+            }
+        });
+        (sink, forward)
+    }
+
+    fn spawn_prepare(&self, state: &State, opts: TeardownOptions) -> JoinHandle<()> {
+        let answers = state.answers.clone();
+        let state_dir = state.files.state_dir.clone();
+        let (kops, tx, slot) = (self.kops.clone(), self.tx.clone(), self.prepared.clone());
+        let (sink, forward) = self.forward();
+        tokio::spawn(async move {
+            let request = crate::engine::teardown::Request {
+                answers: &answers,
+                state_dir: &state_dir,
+                kops: kops.as_deref(),
+                opts,
+                dry_run: false,
             };
-            let _ = tx.send(msg);
-        }
-        Command::Exit => {}
+            let result = crate::engine::teardown::prepare(request, &sink).await;
+            drop(sink);
+            let _ = forward.await;
+            let msg = match result {
+                Ok(prepared) => {
+                    let inventory = prepared.inventory();
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = Some(prepared);
+                    }
+                    Ok(inventory)
+                }
+                Err(e) => {
+                    tracing::error!("teardown not prepared: {e:#}");
+                    Err(e.to_string())
+                }
+            };
+            let _ = tx.send(Msg::Prepared(msg));
+        })
+    }
+
+    fn spawn_teardown(&self, state: &State, prepared: Prepared) -> JoinHandle<()> {
+        let answers = state.answers.clone();
+        let tx = self.tx.clone();
+        let (sink, forward) = self.forward();
+        tokio::spawn(async move {
+            let result = crate::engine::teardown::execute(prepared, &answers, &sink).await;
+            drop(sink);
+            let _ = forward.await;
+            let ended = match result {
+                Ok(outcome) => Ended::Checked(outcome.leftovers),
+                Err(e) => {
+                    tracing::error!("teardown stopped: {e:#}");
+                    Ended::Failed(e.to_string())
+                }
+            };
+            let _ = tx.send(Msg::TeardownEnded(ended));
+        })
     }
 }
 
@@ -273,47 +445,42 @@ fn save(path: &std::path::Path, state: &State) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn spawn_setup(
-    state: &State,
-    kops: Option<PathBuf>,
-    tx: UnboundedSender<Msg>,
-    started: Instant,
-) -> JoinHandle<()> {
-    let answers = state.answers.clone();
-    let plan = state.plan();
-    let state_dir = state.files.state_dir.clone();
-    tokio::spawn(async move {
-        let (sink, mut events) = Sink::channel();
-        let forward_tx = tx.clone();
-        let forward = tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                let _ = forward_tx.send(Msg::Engine(event, now_since(started)));
-            }
-        });
-        let request = setup::Request {
-            answers: &answers,
-            plan: &plan,
-            state_dir: &state_dir,
-            kops: kops.as_deref(),
-        };
-        let result = setup::setup(request, &sink).await;
-        drop(sink);
-        let _ = forward.await;
-        let ended = result
-            .map(|journal| Finished {
-                journal: journal.path().to_path_buf(),
-                state_store: journal.state_store.clone(),
-            })
-            .map_err(|e| {
-                tracing::error!("setup stopped: {e:#}");
-                e.to_string()
-            });
-        let _ = tx.send(Msg::RunEnded(ended));
-    })
+impl Worker {
+    fn spawn_setup(&self, state: &State) -> JoinHandle<()> {
+        let answers = state.answers.clone();
+        let plan = state.plan();
+        let state_dir = state.files.state_dir.clone();
+        let (kops, tx) = (self.kops.clone(), self.tx.clone());
+        let (sink, forward) = self.forward();
+        tokio::spawn(async move {
+            let request = setup::Request {
+                answers: &answers,
+                plan: &plan,
+                state_dir: &state_dir,
+                kops: kops.as_deref(),
+            };
+            let result = setup::setup(request, &sink).await;
+            drop(sink);
+            let _ = forward.await;
+            let ended = result
+                .map(|journal| Finished {
+                    journal: journal.path().to_path_buf(),
+                    state_store: journal.state_store.clone(),
+                })
+                .map_err(|e| {
+                    tracing::error!("setup stopped: {e:#}");
+                    e.to_string()
+                });
+            let _ = tx.send(Msg::RunEnded(ended));
+        })
+    }
 }
 
 /// The exit code and the plain lines printed on the normal screen once the wizard is gone.
 pub fn summary(state: &State) -> Outcome {
+    if let Some(t) = &state.teardown {
+        return teardown_summary(state, t);
+    }
     let log = state.files.log.display();
     let mut text = String::new();
     let finished: Vec<&str> = state
@@ -374,5 +541,69 @@ pub fn summary(state: &State) -> Outcome {
             crate::exit::INTERRUPTED
         }
     };
+    Outcome { code, summary: text }
+}
+
+/// The plain lines after a teardown, and its exit code: 0 when the final check found nothing,
+/// 1 when something is left or a step failed, 130 when the user quit.
+fn teardown_summary(state: &State, t: &super::teardown::Teardown) -> Outcome {
+    let cluster = &state.answers.cluster.name;
+    let log = state.files.log.display();
+    let mut text = String::new();
+    let code = match &t.ended {
+        Some(Ended::Checked(left)) if left.is_empty() => {
+            text.push_str(&format!(
+                "teardown done: nothing left that the wizard created for cluster {cluster}.\n"
+            ));
+            0
+        }
+        Some(Ended::Checked(left)) => {
+            text.push_str("teardown finished, but these are still there:\n");
+            for l in left {
+                text.push_str(&format!("  - {l}\n"));
+            }
+            crate::exit::FAILED
+        }
+        Some(Ended::Failed(error)) => {
+            text.push_str(&format!("teardown of cluster {cluster} stopped:\n{error}\n"));
+            let left = t.still_there();
+            if !left.is_empty() {
+                text.push_str("Still there:\n");
+                for l in left {
+                    text.push_str(&format!("  - {l}\n"));
+                }
+            }
+            text.push_str("Run `kops-wizard teardown` again to continue.\n");
+            crate::exit::FAILED
+        }
+        None if t.rows.is_empty() => match &t.inventory {
+            Some(Err(e)) => {
+                text.push_str(&format!("teardown cannot start: {e}\nNothing was deleted.\n"));
+                crate::exit::FAILED
+            }
+            Some(Ok(inventory)) if inventory.is_empty() => {
+                text.push_str(&format!(
+                    "Nothing to delete: the journal records nothing the wizard created for \
+                     {cluster} that is still there.\n"
+                ));
+                0
+            }
+            _ => {
+                text.push_str("kops-wizard quit before deleting anything.\n");
+                crate::exit::INTERRUPTED
+            }
+        },
+        None => {
+            text.push_str(
+                "kops-wizard stopped the teardown: kops was stopped and the journal keeps what \
+                 is deleted.\nRun `kops-wizard teardown` again to continue.\n",
+            );
+            crate::exit::INTERRUPTED
+        }
+    };
+    if let Some(Ok(inventory)) = &t.inventory {
+        text.push_str(&format!("Journal: {}\n", inventory.journal.display()));
+    }
+    text.push_str(&format!("Log: {log}\n"));
     Outcome { code, summary: text }
 }

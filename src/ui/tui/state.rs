@@ -8,11 +8,12 @@ use std::time::Duration;
 
 use tui_input::Input;
 
+use super::teardown::{Focus, Teardown};
 use crate::answers::{Answers, Source};
 use crate::engine::aws::Identity;
 use crate::engine::events::Validation;
 use crate::engine::s3::BucketAccess;
-use crate::plan::{Plan, SetupStep, StepId};
+use crate::plan::{Plan, SetupStep, StepId, TeardownOptions};
 use crate::questions::{self, Context, Question, Step};
 use crate::rules::Report;
 
@@ -33,14 +34,45 @@ impl Now {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Page {
+    /// The journal shows this cluster set up: validate it again, tear it down, or start over.
+    Existing,
     Step(Step),
     Review,
     Run,
     Done,
+    /// What teardown deletes and keeps, and the typed confirmation.
+    Inventory,
+    /// Teardown deleting, row by row.
+    Deleting,
+    /// The final check: nothing left, or what is.
+    Result,
+}
+
+/// The choices of the `Existing` page, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    Revalidate,
+    Teardown,
+    StartOver,
+}
+
+impl Offer {
+    pub const ALL: [Offer; 3] = [Offer::Revalidate, Offer::Teardown, Offer::StartOver];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Offer::Revalidate => "Validate it again (changes nothing)",
+            Offer::Teardown => "Tear it down (shows what goes, then asks)",
+            Offer::StartOver => "Start over with other answers",
+        }
+    }
 }
 
 impl Page {
-    /// The pages in the order of the step list.
+    /// The teardown's pages, in the order of its step list.
+    pub const TEARDOWN: [Page; 3] = [Page::Inventory, Page::Deleting, Page::Result];
+
+    /// The setup pages in the order of the step list.
     pub const ALL: [Page; 7] = [
         Page::Step(Step::Credentials),
         Page::Step(Step::StateStore),
@@ -57,11 +89,15 @@ impl Page {
             Page::Review => "Review",
             Page::Run => "Run",
             Page::Done => "Done",
+            Page::Existing => "Found",
+            Page::Inventory => "Inventory",
+            Page::Deleting => "Delete",
+            Page::Result => "Result",
         }
     }
 
-    pub fn index(self) -> usize {
-        Page::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    pub fn is_teardown(self) -> bool {
+        Page::TEARDOWN.contains(&self)
     }
 }
 
@@ -229,6 +265,12 @@ pub struct State {
     pub status: Option<String>,
     /// What an earlier setup of this cluster left, from its journal.
     pub resume: Option<String>,
+    /// The journal shows a finished setup of this cluster: the `Existing` page's text.
+    pub existing: Option<String>,
+    /// The highlighted choice of the `Existing` page.
+    pub offer: usize,
+    /// The guided teardown, once asked for (by `kops-wizard teardown` or the `Existing` page).
+    pub teardown: Option<Teardown>,
     pub files: Files,
     pub only: Vec<SetupStep>,
     pub dry_run: bool,
@@ -246,6 +288,9 @@ pub struct Start {
     pub ssh_keys: Vec<FoundKey>,
     pub files: Files,
     pub resume: Option<String>,
+    pub existing: Option<String>,
+    /// Open on the teardown inventory, with these options (`kops-wizard teardown`).
+    pub teardown: Option<TeardownOptions>,
     pub only: Vec<SetupStep>,
     pub dry_run: bool,
     pub color: bool,
@@ -290,12 +335,23 @@ impl State {
             unsaved: false,
             status: None,
             resume: start.resume,
+            offer: 0,
+            teardown: start.teardown.map(Teardown::new),
             files: start.files,
             only: start.only,
             dry_run: start.dry_run,
             color: start.color,
             exit: None,
+            existing: start.existing,
         };
+        if state.teardown.is_some() {
+            state.page = Page::Inventory;
+            return state;
+        }
+        if state.existing.is_some() {
+            state.page = Page::Existing;
+            return state;
+        }
         // Only a file's broken values move the start: with no file, a newcomer is walked
         // from the first step (the missing bucket is asked for on its own step).
         if let Source::File(_) = state.source
@@ -321,7 +377,32 @@ impl State {
 
     /// Whether keys go to a text field first.
     pub fn text_focused(&self) -> bool {
+        if self.page == Page::Inventory {
+            return self.overlay.is_none()
+                && self.teardown.as_ref().is_some_and(|t| t.focus == Focus::Name);
+        }
         self.overlay.is_none() && self.focused().is_some_and(Question::is_typed)
+    }
+
+    /// The pages of the step list: the teardown's, or setup's (after the offer, when shown).
+    pub fn pages(&self) -> Vec<Page> {
+        if self.page.is_teardown() {
+            return Page::TEARDOWN.to_vec();
+        }
+        let mut pages = Vec::new();
+        if self.existing.is_some() {
+            pages.push(Page::Existing);
+        }
+        pages.extend(Page::ALL);
+        pages
+    }
+
+    pub fn page_index(&self) -> usize {
+        self.pages().iter().position(|p| *p == self.page).unwrap_or(0)
+    }
+
+    pub fn teardown_running(&self) -> bool {
+        self.teardown.as_ref().is_some_and(|t| t.running)
     }
 
     /// The message that blocks a question: text of the wrong type, else its rule.
@@ -351,12 +432,17 @@ impl State {
     /// A running check, the run or a validation clock is on screen: the loop then ticks.
     pub fn needs_tick(&self) -> bool {
         let c = &self.checks;
-        self.run.running || c.identity.is_pending() || c.bucket.is_pending() || c.ssh.is_pending()
+        self.run.running
+            || self.teardown_running()
+            || self.teardown.as_ref().is_some_and(|t| t.inventory.is_none())
+            || c.identity.is_pending()
+            || c.bucket.is_pending()
+            || c.ssh.is_pending()
     }
 
     /// Quitting now loses something (a run, unsaved answers): ask first.
     pub fn quit_needs_asking(&self) -> bool {
-        self.run.running || (self.unsaved && self.page != Page::Done)
+        self.run.running || self.teardown_running() || (self.unsaved && self.page != Page::Done)
     }
 
     pub fn too_small(&self) -> bool {

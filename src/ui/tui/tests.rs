@@ -52,6 +52,8 @@ fn start_with(answers: Answers, source: Source) -> State {
             state_dir: PathBuf::from("/home/dev/.local/state/kops-wizard"),
         },
         resume: None,
+        existing: None,
+        teardown: None,
         only: Vec::new(),
         dry_run: false,
         color: false,
@@ -715,3 +717,5 @@ fn dry_run_ends_on_review_with_the_plan_and_a_failed_run_quits_with_1() {
     assert_eq!(out.code, crate::exit::FAILED);
     assert!(out.summary.contains("Last error: kops not found on PATH"), "{}", out.summary);
 }
+
+mod teardown;

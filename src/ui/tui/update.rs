@@ -7,13 +7,16 @@ use std::time::Duration;
 
 use tui_input::InputRequest;
 
+use super::state::Offer;
 use super::state::{
     CheckResult, CheckState, Dashboard, Exit, Finished, Now, Overlay, Page, RunStep, State,
     StepStatus,
 };
+use super::teardown::{Ended, Teardown};
 use crate::engine::events::Event;
 use crate::engine::s3::BucketAccess;
-use crate::plan::script;
+use crate::engine::teardown::Inventory;
+use crate::plan::{SetupStep, TeardownOptions, script};
 use crate::questions::{self, Check, Kind, Question, Step};
 use crate::rules;
 
@@ -58,6 +61,10 @@ pub enum Msg {
     Saved(Result<PathBuf, String>),
     /// SIGTERM: stop like a confirmed quit.
     Terminate,
+    /// The engine prepared (or replanned) the teardown: what it will delete, or why not.
+    Prepared(Result<Inventory, String>),
+    /// Teardown's future ended.
+    TeardownEnded(Ended),
 }
 
 /// Work for the loop. Checks are debounced there (about 300 ms after the last request of a
@@ -87,6 +94,12 @@ pub enum Command {
         path: PathBuf,
         overwrite: bool,
     },
+    /// Read the journal, ask AWS and kops, and plan the teardown (changes nothing).
+    PrepareTeardown(TeardownOptions),
+    /// Plan the prepared teardown again with these toggles.
+    TeardownOptions(TeardownOptions),
+    /// Delete what the prepared plan lists (the name was typed).
+    StartTeardown,
     /// Leave the loop; `State::exit` says how.
     Exit,
 }
@@ -94,6 +107,12 @@ pub enum Command {
 /// The checks the wizard asks for as it opens, so the first frame never waits for them.
 pub fn init(state: &mut State) -> Vec<Command> {
     let mut cmds = Vec::new();
+    if let Some(t) = &state.teardown {
+        // Teardown asks nothing of the setup fields: who the admin is, for the header.
+        cmds.push(Command::PrepareTeardown(t.opts));
+        cmds.extend(request_check(state, Check::Identity));
+        return cmds;
+    }
     for check in [Check::Identity, Check::BucketAvailability, Check::SshKeyFiles] {
         cmds.extend(request_check(state, check));
     }
@@ -151,6 +170,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Terminate => stop_and_exit(state),
+        Msg::Prepared(inventory) => {
+            if let Some(t) = &mut state.teardown {
+                if let Err(e) = &inventory {
+                    state
+                        .log
+                        .push(format!("[✘] teardown: {}", e.lines().next().unwrap_or_default()));
+                }
+                t.prepared(inventory);
+            }
+            Vec::new()
+        }
+        Msg::TeardownEnded(ended) => {
+            if let Some(t) = &mut state.teardown {
+                t.ended(ended);
+            }
+            state.page = Page::Result;
+            if state.overlay == Some(Overlay::Quit) {
+                state.overlay = None;
+            }
+            Vec::new()
+        }
         msg => match state.overlay.clone() {
             Some(overlay) => overlay_key(state, overlay, msg),
             None => page_key(state, msg),
@@ -161,7 +201,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
 fn stop_and_exit(state: &mut State) -> Vec<Command> {
     state.exit = Some(Exit::Quit);
     let mut cmds = Vec::new();
-    if state.run.running {
+    if state.run.running || state.teardown_running() {
         cmds.push(Command::StopRun);
     }
     cmds.push(Command::Exit);
@@ -227,16 +267,35 @@ fn page_key(state: &mut State, msg: Msg) -> Vec<Command> {
             state.overlay = Some(Overlay::Help);
             return Vec::new();
         }
+        // PgDn (negative: the log's "down" is towards newer lines) moves the inventory down.
+        Msg::Scroll(n) if state.page == Page::Inventory => {
+            if let Some(t) = &mut state.teardown {
+                let max = t.line_count() as i64;
+                t.scroll = (t.scroll as i64 - i64::from(n)).clamp(0, max) as usize;
+            }
+            return Vec::new();
+        }
         Msg::Scroll(n) => {
             let max = state.log.len().saturating_sub(1);
             state.log_scroll =
                 (state.log_scroll as i64 + i64::from(n)).clamp(0, max as i64) as usize;
             return Vec::new();
         }
-        Msg::Save if state.page != Page::Run && state.page != Page::Done => return save(state),
+        Msg::Save if matches!(state.page, Page::Step(_) | Page::Review) => return save(state),
         _ => {}
     }
     match state.page {
+        Page::Existing => existing_key(state, msg),
+        Page::Inventory => inventory_key(state, msg),
+        // Deleting cannot be paused halfway from here; quitting (asked) stops it.
+        Page::Deleting => Vec::new(),
+        Page::Result => match msg {
+            Msg::Enter => {
+                state.exit = Some(Exit::Done);
+                vec![Command::Exit]
+            }
+            _ => Vec::new(),
+        },
         Page::Step(step) => question_key(state, step, msg),
         Page::Review => review_key(state, msg),
         Page::Run => run_key(state, msg),
@@ -248,6 +307,60 @@ fn page_key(state: &mut State, msg: Msg) -> Vec<Command> {
             _ => Vec::new(),
         },
     }
+}
+
+/// The offer for a cluster the journal shows set up: ↑/↓ pick, Enter takes it.
+fn existing_key(state: &mut State, msg: Msg) -> Vec<Command> {
+    let n = Offer::ALL.len();
+    match msg {
+        Msg::NextField | Msg::ChoiceNext => state.offer = (state.offer + 1) % n,
+        Msg::PrevField | Msg::ChoicePrev => state.offer = (state.offer + n - 1) % n,
+        Msg::Enter => match Offer::ALL[state.offer.min(n - 1)] {
+            Offer::Revalidate => {
+                state.only = vec![SetupStep::Validate];
+                return start_run(state);
+            }
+            Offer::Teardown => {
+                let t = Teardown::new(TeardownOptions::default());
+                let opts = t.opts;
+                state.teardown = Some(t);
+                go_to(state, Page::Inventory);
+                return vec![Command::PrepareTeardown(opts)];
+            }
+            Offer::StartOver => go_to(state, Page::Step(Step::Credentials)),
+        },
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn inventory_key(state: &mut State, msg: Msg) -> Vec<Command> {
+    let from_offer = state.existing.is_some();
+    let Some(t) = &mut state.teardown else { return Vec::new() };
+    match msg {
+        Msg::Edit(req) => t.edit(req),
+        Msg::Paste(text) => {
+            for c in text.chars().filter(|c| !c.is_control()) {
+                t.edit(InputRequest::InsertChar(c));
+            }
+        }
+        Msg::NextField => t.move_focus(1),
+        Msg::PrevField => t.move_focus(-1),
+        Msg::Toggle => return t.toggle(),
+        Msg::Enter => {
+            let cmds = t.confirm();
+            if cmds.contains(&Command::StartTeardown) {
+                go_to(state, Page::Deleting);
+            }
+            return cmds;
+        }
+        Msg::Back if from_offer => {
+            state.teardown = None;
+            go_to(state, Page::Existing);
+        }
+        _ => {}
+    }
+    Vec::new()
 }
 
 fn save(state: &mut State) -> Vec<Command> {
@@ -634,7 +747,16 @@ fn run_key(state: &mut State, msg: Msg) -> Vec<Command> {
 
 fn engine_event(state: &mut State, event: Event) {
     let now_ms = state.now.ms;
+    if let Some(t) = &mut state.teardown {
+        t.event(&event, now_ms);
+    }
     match event {
+        // The rows show these; the items that go with them are the log's lines.
+        Event::ActionStarted { .. }
+        | Event::ActionFinished { .. }
+        | Event::Progress { .. }
+        | Event::CloudDeleted { .. }
+        | Event::CloudBlocked { .. } => return,
         Event::Note { message } => state.log.push(format!("[i] {message}")),
         Event::StepStarted { step } => {
             if let Some(s) = state.run.steps.iter_mut().find(|s| s.id == step) {

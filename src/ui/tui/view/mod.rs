@@ -3,9 +3,11 @@
 //! each page has its own module.
 
 mod done;
+mod existing;
 mod questions;
 mod review;
 mod run;
+mod teardown;
 
 pub use done::usage as done_usage;
 
@@ -71,7 +73,13 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         return;
     }
     let theme = Theme::new(state.color);
-    let log_height = if area.height >= 36 { 10 } else { 6 };
+    // The inventory and the result need the room more than the log (the log file has it all).
+    let log_height = match (area.height >= 36, matches!(state.page, Page::Inventory | Page::Result))
+    {
+        (true, _) => 10,
+        (false, true) => 3,
+        (false, false) => 6,
+    };
     let [header, main, log, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(8),
@@ -89,6 +97,16 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
         Page::Review => review::render(frame, content, state, theme),
         Page::Run => run::render(frame, content, state, theme),
         Page::Done => done::render(frame, content, state, theme),
+        Page::Existing => existing::render(frame, content, state, theme),
+        Page::Inventory | Page::Deleting | Page::Result => {
+            if let Some(t) = &state.teardown {
+                match state.page {
+                    Page::Inventory => teardown::inventory(frame, content, state, t, theme),
+                    Page::Deleting => teardown::deleting(frame, content, state, t, theme),
+                    _ => teardown::result(frame, content, state, t, theme),
+                }
+            }
+        }
     }
     render_log(frame, log, state, theme);
     render_footer(frame, footer, state, theme);
@@ -148,22 +166,28 @@ fn render_header(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme)
         CheckState::Pending(_) => Span::raw(format!("{} checking…", spinner(state))),
         CheckState::Idle => Span::raw("not checked"),
     };
+    let (region, cluster) = (&state.answers.aws.region, &state.answers.cluster.name);
+    let labelled = [" admin: ", "region ", "cluster "];
+    // The labels go first when the line is too long: the cluster's name must stay whole.
+    let long = 14 + labelled.concat().len() + admin.width() + region.len() + cluster.len() + 6;
+    let [a, r, c] = if long > area.width as usize { [" ", "", ""] } else { labelled };
     let line = Line::from(vec![
         Span::styled(" kops-wizard ", theme.focus().add_modifier(Modifier::BOLD)),
-        Span::raw(" admin: "),
+        Span::raw(a),
         admin,
         Span::styled(" │ ", theme.dim()),
-        Span::raw(format!("region {}", state.answers.aws.region)),
+        Span::raw(format!("{r}{region}")),
         Span::styled(" │ ", theme.dim()),
-        Span::raw(format!("cluster {}", state.answers.cluster.name)),
+        Span::raw(format!("{c}{cluster}")),
     ]);
     frame.render_widget(Paragraph::new(line), area);
 }
 
 /// The step list: done, current, to do, failed, each with its marker.
 fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
-    let current = state.page.index();
-    let lines: Vec<Line> = Page::ALL
+    let current = state.page_index();
+    let lines: Vec<Line> = state
+        .pages()
         .iter()
         .enumerate()
         .map(|(i, page)| {
@@ -200,6 +224,21 @@ fn step_mark(
         {
             ("!", theme.bad())
         }
+        Page::Deleting | Page::Result
+            if state
+                .teardown
+                .as_ref()
+                .is_some_and(|t| matches!(t.ended, Some(super::teardown::Ended::Failed(_)))) =>
+        {
+            ("✘", theme.bad())
+        }
+        Page::Result
+            if state.teardown.as_ref().is_some_and(
+                |t| matches!(&t.ended, Some(super::teardown::Ended::Checked(l)) if !l.is_empty()),
+            ) =>
+        {
+            ("✘", theme.bad())
+        }
         Page::Run if state.run.error.is_some() => ("✘", theme.bad()),
         Page::Run if state.run.running => ("▶", theme.bold()),
         Page::Run if i == current => ("▶", theme.bold()),
@@ -214,7 +253,7 @@ fn render_log(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let end = total.saturating_sub(state.log_scroll);
     let start = end.saturating_sub(inner_height);
     let lines: Vec<Line> = if total == 0 {
-        vec![Line::styled("The engine's output appears here while setup runs.", theme.dim())]
+        vec![Line::styled("The engine's output appears here while it runs.", theme.dim())]
     } else {
         state.log[start..end].iter().map(|l| Line::raw(l.as_str())).collect()
     };
@@ -292,6 +331,30 @@ pub fn footer_keys(state: &State) -> Vec<(&'static str, &'static str)> {
         }
         Page::Run => vec![("r", "retry"), ("Esc", "Review"), ("PgUp/PgDn", "log"), ("q", "quit")],
         Page::Done => vec![("Enter", "quit"), ("q", "quit")],
+        Page::Existing => vec![("↑/↓", "choose"), ("Enter", "go"), ("?", "help"), ("q", "quit")],
+        Page::Inventory if state.teardown.as_ref().and_then(|t| t.ready()).is_none() => {
+            vec![("?", "help"), ("^C", "quit")]
+        }
+        Page::Inventory => {
+            let mut keys = vec![("Enter", "delete (name typed)")];
+            match state.teardown.as_ref().map(|t| t.focus) {
+                Some(super::teardown::Focus::Toggle(_)) => keys.push(("Space", "toggle")),
+                Some(super::teardown::Focus::Type(_)) => keys.push(("Space", "expand")),
+                _ => {}
+            }
+            keys.extend([("Tab", "toggles, types"), ("PgDn", "more")]);
+            if state.existing.is_some() {
+                keys.push(("Esc", "back"));
+            }
+            keys.extend([("F1", "help"), ("^C", "quit")]);
+            keys
+        }
+        Page::Deleting if state.teardown_running() => {
+            vec![("PgUp/PgDn", "log"), ("?", "help"), ("q", "quit (asks)")]
+        }
+        Page::Deleting | Page::Result => {
+            vec![("Enter", "quit"), ("PgUp/PgDn", "log"), ("q", "quit")]
+        }
     }
 }
 
@@ -340,7 +403,12 @@ fn ask(frame: &mut Frame<'_>, area: Rect, title: &str, mut text: Vec<Line<'stati
 }
 
 fn quit_question(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
-    let text = if state.run.running {
+    let text = if state.teardown_running() {
+        vec![Line::from(
+            "Teardown is deleting. Quitting stops it: kops is stopped and the journal keeps \
+             what is deleted. Run `kops-wizard teardown` again to continue.",
+        )]
+    } else if state.run.running {
         vec![Line::from(
             "Setup is running. Quitting stops it: kops is stopped and the journal keeps what \
              is done. Run kops-wizard again to resume.",
@@ -369,6 +437,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("p", "Review: the equivalent shell script"),
     ("s", "save the answers file (asks before overwriting)"),
     ("r", "retry a failed run; check the credentials again"),
+    ("teardown", "type the name, Enter; Tab: toggles, Space: flip / expand a type"),
     ("? / F1", "this help (F1 in a text field)"),
     ("q / Ctrl-C", "quit (asks while setup runs or answers are unsaved)"),
 ];
