@@ -193,9 +193,10 @@ fn a_cluster_that_never_validates_fails_naming_the_failures() {
     let mut env = TestEnv::new(Some(&moto));
     env.install_fake_kops();
     env.set("FAKE_KOPS_VALIDATE", "never-ready");
-    let (code, out, err) = setup(&env, &answers("").replace("wait = \"1m\"", "wait = \"3s\""));
+    // Long enough for two attempts even when each kops start is slow on a loaded machine.
+    let (code, out, err) = setup(&env, &answers("").replace("wait = \"1m\"", "wait = \"8s\""));
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains("did not validate within 3s"), "{err}");
+    assert!(err.contains("did not validate within 8s"), "{err}");
     assert!(
         err.contains("failures of the last attempt:\n  - Node: node \"i-"),
         "the failures are named: {err}"

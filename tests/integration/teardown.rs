@@ -266,7 +266,7 @@ async fn the_typed_confirmation_guards_the_deletion() {
     };
     let command = |label: &str| {
         format!(
-            "env -i {exports} {} teardown -c {}; echo {label}-exit=$?; sleep 30",
+            "env -i {exports} {} teardown --plain -c {}; echo {label}-exit=$?; sleep 30",
             env!("CARGO_BIN_EXE_kops-wizard"),
             file.display()
         )

@@ -31,7 +31,8 @@ async fn teardown_asks_for_the_name_and_a_wrong_one_deletes_nothing() {
     let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
     assert_eq!(code, 0, "{out}\n{err}");
     let bin = env!("CARGO_BIN_EXE_kops-wizard").to_string();
-    let argv = [bin, "teardown".into(), "-c".into(), file.display().to_string()];
+    // The line mode's typed confirmation (a terminal without --plain gets the full screen).
+    let argv = [bin, "teardown".into(), "--plain".into(), "-c".into(), file.display().to_string()];
 
     let term = Tmux::start(&env, &argv, 100, 30);
     term.wait_for("Type the cluster name (typed.example.com)", Duration::from_secs(60));
