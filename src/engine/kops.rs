@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -194,6 +195,35 @@ pub enum KopsError {
     Spawn { path: PathBuf, error: std::io::Error },
     #[error("`kops {command}` failed ({status}){}", stderr_tail(.stderr))]
     Failed { command: String, status: ExitStatus, stderr: Vec<String> },
+    #[error(
+        "`kops {command}` did not finish within {}: the wizard stopped it. Run it by hand to see \
+         where it hangs (network, credentials prompt, a wrapper waiting on input), or set \
+         {TIMEOUT_VAR} to allow longer{}",
+        crate::rules::format_duration(*.after),
+        stderr_tail(.stderr)
+    )]
+    TimedOut { command: String, after: Duration, stderr: Vec<String> },
+}
+
+/// Sets one limit (a duration: `90s`, `20m`) for every kops command, instead of the defaults of
+/// [`timeout_for`].
+pub const TIMEOUT_VAR: &str = "KOPS_WIZARD_KOPS_TIMEOUT";
+
+/// How long one kops command may run before the wizard stops it. Far beyond what each takes
+/// against AWS, so that only a kops that hangs meets it; `delete cluster` waits up to kops's
+/// own `--wait` (10m) for dependencies first.
+pub fn timeout_for(args: &[String]) -> Duration {
+    let set = std::env::var(TIMEOUT_VAR).ok().and_then(|v| crate::rules::parse_duration(&v).ok());
+    if let Some(limit) = set {
+        return limit;
+    }
+    let minutes = match verb(args).as_str() {
+        "update cluster" => 30,
+        "delete cluster" => 20,
+        "create cluster" => 10,
+        _ => 5,
+    };
+    Duration::from_secs(60 * minutes)
 }
 
 impl KopsError {
@@ -247,12 +277,20 @@ impl Kops {
             (None, None) => return Err(KopsError::NotFound),
         };
         // `kops version` needs no AWS: it gets no credentials at all.
-        let out = without_credentials(&mut Command::new(&path))
-            .arg("version")
+        let version_args = ["version".to_string()];
+        let limit = timeout_for(&version_args);
+        let run = without_credentials(&mut Command::new(&path))
+            .args(&version_args)
             .stdin(Stdio::null())
             .kill_on_drop(true)
-            .output()
+            .output();
+        let out = tokio::time::timeout(limit, run)
             .await
+            .map_err(|_| KopsError::TimedOut {
+                command: "version".into(),
+                after: limit,
+                stderr: Vec::new(),
+            })?
             .map_err(|error| KopsError::Spawn { path: path.clone(), error })?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let version = Version::parse(&text).ok_or_else(|| KopsError::NoVersion {
@@ -310,7 +348,33 @@ impl Kops {
 
     /// Runs kops, handing each output line to `on_line` as it arrives. stdout and stderr are
     /// read concurrently, so a chatty stream cannot fill its pipe and stall the child.
+    /// A kops that runs past [`timeout_for`] is killed and is `TimedOut`, with what it printed
+    /// on stderr so far.
     pub async fn run(
+        &self,
+        args: &[String],
+        mut on_line: impl FnMut(Stream, &str),
+    ) -> Result<Output, KopsError> {
+        let limit = timeout_for(args);
+        let mut stderr_seen = Vec::new();
+        let run = self.run_to_end(args, |stream, line| {
+            if stream == Stream::Stderr {
+                stderr_seen.push(line.to_string());
+            }
+            on_line(stream, line)
+        });
+        // Dropping the future on timeout drops the child, which `kill_on_drop` kills.
+        let result = tokio::time::timeout(limit, run).await;
+        match result {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(command = %verb(args), ?limit, "kops timed out and was stopped");
+                Err(KopsError::TimedOut { command: verb(args), after: limit, stderr: stderr_seen })
+            }
+        }
+    }
+
+    async fn run_to_end(
         &self,
         args: &[String],
         mut on_line: impl FnMut(Stream, &str),

@@ -21,6 +21,46 @@ const UNREACHABLE: [&str; 6] = [
     "unexpected error during validation",
 ];
 
+/// Errors that waiting does not fix, found in kops's stderr (lower case), with what to do.
+/// Checked before [`UNREACHABLE`]: kops wraps them too in "unexpected error during validation".
+const FATAL: [(&[&str], &str); 7] = [
+    (
+        &["expiredtoken", "token included in the request is expired", "token has expired"],
+        "the kops profile's credentials have expired: refresh them (for SSO: aws sso login \
+         --profile <profile>) and run setup again",
+    ),
+    (
+        &["invalidaccesskeyid", "invalidclienttokenid", "signaturedoesnotmatch"],
+        "AWS does not accept the kops profile's access key (deleted, or a wrong secret in the \
+         credentials file): run `kops-wizard setup --only credentials`, then setup again",
+    ),
+    (
+        &["accessdenied", "access denied", "is not authorized to perform"],
+        "AWS refused the kops user a permission: check that its group has the seven policies \
+         (`kops-wizard doctor`), then run setup again",
+    ),
+    (
+        &["unauthorized", "you must be logged in to the server"],
+        "the cluster's API refused the kubeconfig's credentials (the admin credentials \
+         `kops update cluster --admin` exported expire after 18h): run `kops export kubeconfig \
+         --admin` for this cluster, then setup again",
+    ),
+    (
+        &["nosuchbucket", "the specified bucket does not exist"],
+        "the state bucket does not exist (deleted, or another region): check state_store.bucket \
+         and aws.region; setup creates it when it is free",
+    ),
+    (
+        &["cluster.kops.k8s.io", "cluster not found"],
+        "the state store holds no such cluster (deleted with kops, or another state store or \
+         name): check cluster.name and state_store.bucket; setup creates it again",
+    ),
+    (
+        &["please set the --state flag", "state store: required value"],
+        "kops got no state store: check state_store.bucket",
+    ),
+];
+
 /// How many stderr lines a kops error keeps: kops ends with one `Error:` line, and the klog
 /// warnings just before it usually say why.
 const STDERR_TAIL: usize = 5;
@@ -318,6 +358,11 @@ fn without_result(
 ) -> Result<Attempt, ParseError> {
     // Checked first: "dial tcp 203.0.113.123:443: i/o timeout" is the DNS phase seen from a
     // connection attempt, and more precise than "unreachable".
+    for (needles, advice) in FATAL {
+        if let Some(line) = last_line_with(stderr, needles) {
+            return Err(ParseError::Fatal { line: line.to_string(), advice });
+        }
+    }
     let phase = if let Some(line) = last_line_with(stderr, &[PLACEHOLDER_IP]) {
         Some((Phase::DnsNotUpdated, line))
     } else {
@@ -475,6 +520,11 @@ pub enum ParseError {
          has some; check the cluster name and the state store (`kops get instancegroups --name N`)"
     )]
     NoInstanceGroups,
+    /// kops printed an error that waiting does not fix: stop at once.
+    #[error(
+        "kops validate cluster failed, and retrying will not help: {line}\nWhat to do: {advice}"
+    )]
+    Fatal { line: String, advice: &'static str },
     /// kops printed no JSON and nothing that says the API is merely unreachable yet.
     #[error("{}", no_result_message(*.exited_ok, .stderr_tail))]
     NoResult { exited_ok: bool, stderr_tail: Vec<String> },
@@ -1230,5 +1280,65 @@ mod tests {
             described,
             ["API not reachable yet", "DNS not updated yet", "nodes joining", "ready"]
         );
+    }
+
+    /// What kops prints for errors that waiting does not fix, as the stand-in reproduces them
+    /// (FAKE_KOPS_VALIDATE modes), each wrapped in "unexpected error during validation" where
+    /// kops wraps it.
+    const FATAL_STDERR: [(&str, &str); 6] = [
+        (
+            "Error: validation failed: unexpected error during validation: error listing nodes: Unauthorized",
+            "kops export kubeconfig",
+        ),
+        (
+            "Error: validation failed: unexpected error during validation: error listing nodes: \
+             operation error STS: GetCallerIdentity, https response error StatusCode: 403, \
+             RequestID: 1b2c, api error ExpiredToken: The security token included in the request is expired",
+            "expired",
+        ),
+        (
+            "Error: validation failed: error reading cluster configuration: error reading \
+             s3://acme/dev.k8s.local/config: operation error S3: GetObject, https response error \
+             StatusCode: 403, RequestID: 7f3a, HostID: 9e1d, api error AccessDenied: Access Denied",
+            "seven policies",
+        ),
+        (
+            "Error: validation failed: error reading cluster configuration: Cluster.kops.k8s.io \
+             \"dev.k8s.local\" not found",
+            "cluster.name",
+        ),
+        (
+            "Error: validation failed: error reading cluster configuration: error reading \
+             s3://acme/dev.k8s.local/config: operation error S3: GetObject, https response error \
+             StatusCode: 404, RequestID: 7f3a, HostID: 9e1d, api error NoSuchBucket: The specified \
+             bucket does not exist",
+            "state bucket does not exist",
+        ),
+        (
+            "Error: validation failed: unexpected error during validation: error listing nodes: \
+             operation error EC2: DescribeInstances, https response error StatusCode: 401, \
+             RequestID: 5d, api error AuthFailure: AWS was not able to validate the provided \
+             access credentials: InvalidClientTokenId",
+            "setup --only credentials",
+        ),
+    ];
+
+    #[test]
+    fn errors_that_waiting_does_not_fix_stop_with_what_to_do() {
+        for (stderr, advice) in FATAL_STDERR {
+            let err = classify(false, "", stderr, &[]).unwrap_err();
+            let ParseError::Fatal { .. } = &err else {
+                panic!("{stderr}: retried as {err:?}");
+            };
+            let message = err.to_string();
+            assert!(message.contains("retrying will not help"), "{message}");
+            assert!(message.contains(advice), "{stderr}\n=> {message}");
+            assert!(message.contains(stderr.trim()), "kops's own words are kept: {message}");
+        }
+        // The API that is not up yet stays a phase to wait through.
+        let booting = "Error: validation failed: unexpected error during validation: error \
+                       listing nodes: Get \"https://api.dev.k8s.local/api/v1/nodes\": dial tcp: \
+                       lookup api.dev.k8s.local: no such host";
+        assert_eq!(classify(false, "", booting, &[]).unwrap().phase, Phase::ApiUnreachable);
     }
 }

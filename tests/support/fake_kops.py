@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import sys
+import time
 
 # Never let botocore probe the EC2 instance metadata service: it would add seconds per call on a
 # machine without credentials, and the stand-in must stay fast.
@@ -589,6 +590,29 @@ def parse_flags(args, flags, usage, version):
 
 VERBS = ("create", "update", "validate", "delete")
 
+# FAKE_KOPS_VALIDATE: the normal boot, a cluster that never gets ready, errors that waiting does
+# not fix (each as kops words it), and output a wizard must not trust.
+VALIDATE_ERRORS = {
+    "unauthorized": lambda ctx: "unexpected error during validation: error listing nodes: Unauthorized",
+    "expired-token": lambda ctx: (
+        "unexpected error during validation: error listing nodes: operation error STS: "
+        f"GetCallerIdentity, https response error StatusCode: 403, RequestID: {request_id()}, api "
+        "error ExpiredToken: The security token included in the request is expired"),
+    "access-denied": lambda ctx: (
+        f"error reading cluster configuration: error reading {ctx.store_url}/{ctx.cluster}/config: "
+        f"operation error S3: GetObject, https response error StatusCode: 403, RequestID: "
+        f"{request_id()}, HostID: {secrets.token_hex(16)}, api error AccessDenied: Access Denied"),
+    "no-cluster": lambda ctx: f"error reading cluster configuration: {not_found_error(ctx.cluster)}",
+    "no-bucket": lambda ctx: (
+        f"error reading cluster configuration: error reading {ctx.store_url}/{ctx.cluster}/config: "
+        f"operation error S3: GetObject, https response error StatusCode: 404, RequestID: "
+        f"{request_id()}, HostID: {secrets.token_hex(16)}, api error NoSuchBucket: The specified "
+        "bucket does not exist"),
+}
+VALIDATE_OUTPUTS = ("garbage", "truncated-json", "empty", "silent-failure")
+VALIDATE_MODES = ("normal", "never-ready", *VALIDATE_ERRORS, *VALIDATE_OUTPUTS)
+HANG_SECONDS = 600
+
 
 class Settings:
     def __init__(self, env):
@@ -603,8 +627,12 @@ class Settings:
         except ValueError as exc:
             raise FakeConfigError(f"FAKE_KOPS_VERSION={self.version!r} is not a version") from exc
         self.validate_mode = env.get("FAKE_KOPS_VALIDATE", "") or "normal"
-        if self.validate_mode not in ("normal", "never-ready"):
-            raise FakeConfigError("FAKE_KOPS_VALIDATE must be normal or never-ready")
+        if self.validate_mode not in VALIDATE_MODES:
+            raise FakeConfigError(f"FAKE_KOPS_VALIDATE must be one of {', '.join(VALIDATE_MODES)}")
+        self.hang = {v.strip() for v in env.get("FAKE_KOPS_HANG", "").split(",") if v.strip()}
+        unknown = self.hang - set(VERBS) - {"version", "get"}
+        if unknown:
+            raise FakeConfigError(f"FAKE_KOPS_HANG: unknown verb(s) {sorted(unknown)}")
         self.validate_steps = self._parse_steps(env.get("FAKE_KOPS_VALIDATE_STEPS", ""))
         self.delete_mode = env.get("FAKE_KOPS_DELETE", "") or "normal"
         if self.delete_mode not in ("normal", "stuck"):
@@ -1962,6 +1990,19 @@ def cmd_validate_cluster(ctx):
     usage = "kops validate cluster [CLUSTER] [flags]"
     name = process_cluster_args(ctx, usage, kubeconfig_fallback=True)
     maybe_fail_once(ctx, "validate")
+    mode = ctx.settings.validate_mode
+    if mode in VALIDATE_ERRORS:
+        raise KopsError(f"validation failed: {VALIDATE_ERRORS[mode](ctx)}")
+    if mode == "garbage":
+        out("<html><body>502 Bad Gateway</body></html>\n")
+        return
+    if mode == "truncated-json":
+        out('{"failures":[{"type":"Machine","name":"i-0a1b2c3d","message":"machine \\"i-0a1')
+        raise SystemExit(1)
+    if mode == "empty":
+        return
+    if mode == "silent-failure":
+        raise SystemExit(1)
     opts = ctx.args.values
     output = opts.get("output") or "table"
     wait = opts.get("wait") or 0.0
@@ -2535,6 +2576,14 @@ def run(argv, env):
     if ctx.args.get("help"):
         print_help(command.path)
         return 0
+    if command.path and command.path[0] in settings.hang:
+        # FAKE_KOPS_HANG: a kops stuck on the network or a prompt; the caller must stop it.
+        err("I1201 10:00:00.000000   12345 fake.go:1] hanging (FAKE_KOPS_HANG)\n")
+        sys.stderr.flush()
+        # For the caller's test: which process must be gone once the caller gave up.
+        with open(settings.path("hang.pid"), "w", encoding="utf-8") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(HANG_SECONDS)
     command.handler(ctx)
     return 0
 

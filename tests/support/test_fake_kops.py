@@ -493,6 +493,41 @@ class ValidateClusterTests(FakeKopsCase):
         self.assertTrue(old.err.startswith("Error: unknown flag: --interval\n"))
 
 
+class BadKopsTests(FakeKopsCase):
+    """The FAKE_KOPS_VALIDATE error and output modes and FAKE_KOPS_HANG's checks."""
+
+    def test_validate_errors_read_as_kops_words_them(self):
+        self.deploy()
+        expected = {
+            "unauthorized": "unexpected error during validation: error listing nodes: Unauthorized\n",
+            "expired-token": "api error ExpiredToken: The security token included in the request is expired\n",
+            "access-denied": "api error AccessDenied: Access Denied\n",
+            "no-cluster": f'error reading cluster configuration: Cluster.kops.k8s.io "{self.cluster}" not found\n',
+            "no-bucket": "api error NoSuchBucket: The specified bucket does not exist\n",
+        }
+        for mode, tail in expected.items():
+            result = self.fails("validate", "cluster", self.cluster, "-o", "json", FAKE_KOPS_VALIDATE=mode)
+            self.assertTrue(result.err.startswith("Error: validation failed: "), (mode, result))
+            self.assertTrue(result.err.endswith(tail), (mode, result))
+            self.assertEqual(result.out, "", mode)
+
+    def test_validate_output_modes(self):
+        self.deploy()
+        garbage = self.ok("validate", "cluster", self.cluster, "-o", "json", FAKE_KOPS_VALIDATE="garbage")
+        self.assertTrue(garbage.out.startswith("<html>"), garbage)
+        cut = self.fails("validate", "cluster", self.cluster, "-o", "json", FAKE_KOPS_VALIDATE="truncated-json")
+        with self.assertRaises(json.JSONDecodeError):
+            json.loads(cut.out)
+        empty = self.ok("validate", "cluster", self.cluster, "-o", "json", FAKE_KOPS_VALIDATE="empty")
+        self.assertEqual((empty.out, empty.err), ("", ""))
+        silent = self.fails("validate", "cluster", self.cluster, "-o", "json", FAKE_KOPS_VALIDATE="silent-failure")
+        self.assertEqual((silent.out, silent.err), ("", ""))
+
+    def test_unknown_modes_are_configuration_errors(self):
+        self.assertEqual(self.kops("version", FAKE_KOPS_VALIDATE="sometimes").code, 2)
+        self.assertEqual(self.kops("version", FAKE_KOPS_HANG="forever").code, 2)
+
+
 class FailOnceTests(FakeKopsCase):
     def test_create_and_update_fail_exactly_once(self):
         env = {"FAKE_KOPS_FAIL_ONCE": "create,update"}
