@@ -285,6 +285,20 @@ pub fn load(
     Ok((parse(&text, path)?, Source::File(path.to_path_buf())))
 }
 
+/// Writes the answers as an answers file at `path` (atomically, mode 0600), with a header that
+/// says how to use it. The answers hold no secrets, so neither does the file. Both interactive
+/// front ends save through here, so their files are the same.
+pub fn save(answers: &Answers, path: &Path) -> Result<(), String> {
+    let body = toml::to_string(answers).map_err(|e| e.to_string())?;
+    let text = format!(
+        "# kops-wizard answers, saved from the wizard. No secrets: credentials stay in the AWS\n\
+         # files. Use with `kops-wizard setup --yes --config {}`.\n\n{body}",
+        path.display()
+    );
+    crate::fsutil::write_atomic(path, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +325,22 @@ mod tests {
         assert_eq!(a.zones(), vec!["us-east-1a"]);
         assert_eq!(a.node_count(), 1);
         assert_eq!(a.missing(), vec!["state_store.bucket"]);
+    }
+
+    #[test]
+    fn saved_answers_load_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kops-wizard/config.toml");
+        let mut a = Answers::default();
+        a.state_store.bucket = Some("acme-saved".into());
+        a.cluster.node_count = Some(3);
+        save(&a, &path).unwrap();
+        let (back, source) = load(Some(&path), None).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(source, Source::File(path.clone()));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# kops-wizard answers"), "{text}");
+        assert!(!text.contains("aws_secret") && !text.contains("AKIA"), "{text}");
     }
 
     #[test]

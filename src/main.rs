@@ -41,9 +41,15 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let paths = Paths::resolve(cli.global.state_dir.as_deref())?;
     let full_screen = ui::tui::run::wanted(cli.global.yes, cli.global.plain);
     if let Command::Setup(args) = &command
-        && full_screen
+        && !cli.global.yes
     {
-        return ui::tui::run::setup(&cli.global, args, &paths);
+        // Asking setup: full screen where the terminal can show it, else line by line
+        // (`--plain`, `TERM=dumb`); either way standard input must be a terminal.
+        if full_screen {
+            return ui::tui::run::setup(&cli.global, args, &paths);
+        }
+        require_terminal_or_yes(&cli.global)?;
+        return ui::plain::setup(&cli.global, args, &paths);
     }
     // A dry run of teardown prints its inventory and asks nothing, on any terminal.
     if let Command::Teardown(args) = &command
@@ -157,7 +163,7 @@ fn load_answers(global: &GlobalOpts, paths: &Paths) -> anyhow::Result<(Answers, 
     Ok((answers, source, report))
 }
 
-/// `setup`: headless with `--yes`; the interactive front ends come in later versions.
+/// `setup --yes`: headless (`run` sends the asking setups to their front ends first).
 fn setup(
     global: &GlobalOpts,
     args: SetupArgs,
@@ -166,13 +172,6 @@ fn setup(
     report: Report,
     paths: &Paths,
 ) -> anyhow::Result<u8> {
-    require_terminal_or_yes(global)?;
-    if !global.yes {
-        return Err(UsageError(
-            "interactive setup is not available yet in this version: run `kops-wizard setup --yes --config FILE`".into(),
-        )
-        .into());
-    }
     let steps = if args.only.is_empty() { SetupStep::value_variants().to_vec() } else { args.only };
     let missing = answers.missing();
     if !missing.is_empty() {

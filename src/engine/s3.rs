@@ -40,7 +40,8 @@ pub enum BucketAccess {
     Free,
     /// It exists and these credentials can use it.
     Yours,
-    /// It exists and belongs to someone else (403).
+    /// It exists and belongs to someone else: HeadBucket says 403, or it answers but the
+    /// bucket is not among these credentials' own (ListBuckets).
     Taken,
     /// It exists in another region than the one asked for (301).
     ElsewhereRegion,
@@ -53,7 +54,7 @@ fn other_error(operation: &'static str, message: impl Into<String>) -> AwsError 
 impl Clients {
     pub async fn bucket_access(&self, bucket: &str) -> Result<BucketAccess, AwsError> {
         match self.s3.head_bucket().bucket(bucket).send().await {
-            Ok(_) => Ok(BucketAccess::Yours),
+            Ok(_) => self.owned_or_taken(bucket).await,
             Err(err) => {
                 // HeadBucket has no body, so the status code is all S3 says.
                 let status = err.raw_response().map(|r| r.status().as_u16());
@@ -63,6 +64,33 @@ impl Clients {
                     Some(301) => Ok(BucketAccess::ElsewhereRegion),
                     _ => Err(AwsError::from_sdk("s3:HeadBucket", &err, self.endpoint.as_deref())),
                 }
+            }
+        }
+    }
+
+    /// HeadBucket answers 200 for any bucket these credentials may read, which includes
+    /// another account's bucket shared through its policy (and, on moto, any other account's
+    /// bucket at all, moto-notes.md). CreateBucket would then fail with BucketAlreadyExists,
+    /// and teardown must never treat it as ours: only a bucket in our own ListBuckets is
+    /// yours. Without s3:ListAllMyBuckets the 200 is all there is to go on.
+    async fn owned_or_taken(&self, bucket: &str) -> Result<BucketAccess, AwsError> {
+        let mut token = None::<String>;
+        loop {
+            // The prefix keeps the answer short on AWS; the name is compared exactly anyway.
+            let req = self.s3.list_buckets().prefix(bucket).set_continuation_token(token.take());
+            let page = match call!(self, "s3:ListBuckets", req) {
+                Ok(page) => page,
+                Err(e) if e.code.as_deref() == Some("AccessDenied") => {
+                    return Ok(BucketAccess::Yours);
+                }
+                Err(e) => return Err(e),
+            };
+            if page.buckets().iter().any(|b| b.name() == Some(bucket)) {
+                return Ok(BucketAccess::Yours);
+            }
+            match page.continuation_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return Ok(BucketAccess::Taken),
             }
         }
     }

@@ -54,3 +54,20 @@ async fn a_dead_endpoint_fails_with_its_address() {
     let err = Clients::new(&config).whoami().await.expect_err("nothing listens on port 9");
     assert!(err.to_string().contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
+
+#[tokio::test]
+async fn a_bucket_of_another_account_is_taken_even_where_head_bucket_answers_200() {
+    use kops_wizard::engine::s3::BucketAccess;
+    let moto = Moto::start();
+    crate::support::foreign_bucket(&moto, "someone-elses-state").await;
+    let c = clients(&moto).await;
+    // moto's HeadBucket says 200 for it (S3 would say 403): the ownership check must not.
+    assert!(c.s3.head_bucket().bucket("someone-elses-state").send().await.is_ok());
+    assert_eq!(c.bucket_access("someone-elses-state").await.unwrap(), BucketAccess::Taken);
+    c.s3.create_bucket().bucket("our-own-state").send().await.expect("create bucket");
+    assert_eq!(c.bucket_access("our-own-state").await.unwrap(), BucketAccess::Yours);
+    assert_eq!(c.bucket_access("nobodys-state").await.unwrap(), BucketAccess::Free);
+    // Setup agrees with the check: creating the taken name is refused with the advice.
+    let err = c.create_bucket("someone-elses-state", "us-east-1").await.unwrap_err();
+    assert!(err.to_string().contains("belongs to another AWS account"), "{err}");
+}

@@ -65,13 +65,14 @@ fn setup_without_a_terminal_or_yes_says_what_to_use() {
 }
 
 #[test]
-fn interactive_setup_is_refused_instead_of_pretending() {
-    // No interactive front end yet: on a terminal setup says so. Without a terminal the
-    // message asks for --yes, which is what a script should use.
+fn plain_setup_without_a_terminal_asks_for_yes() {
+    // The line mode asks too, so it needs a terminal on standard input as the full-screen
+    // wizard does; a script should use --yes.
     let env = TestEnv::new(None);
-    let (code, _, err) = run(env.wizard().args(["setup", "--plain"]));
+    let (code, out, err) = run(env.wizard().args(["setup", "--plain"]));
     assert_eq!(code, 2);
     assert!(err.contains("--yes"), "{err}");
+    assert!(out.is_empty(), "{out}");
 }
 
 #[test]

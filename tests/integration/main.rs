@@ -7,6 +7,7 @@ mod cli;
 mod cluster;
 mod doctor;
 mod ownership;
+mod plain;
 mod plan;
 mod plan_scripts;
 mod setup;

@@ -23,7 +23,7 @@ use super::view;
 use crate::engine::events::Sink;
 use crate::engine::setup;
 use crate::engine::teardown::Prepared;
-use crate::journal::{Journal, State as Entry};
+use crate::journal::Journal;
 use crate::plan::TeardownOptions;
 use crate::plan::script;
 use std::sync::{Arc, Mutex};
@@ -53,39 +53,8 @@ pub fn colors_wanted() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-/// What the journal of an earlier setup of the same cluster says, for the first screen.
-pub fn resume_note(journal: &Journal) -> Option<String> {
-    // Counted by kind ("7 policy attachments"): the list of every entry would fill the screen.
-    let mut kinds: Vec<(&'static str, usize)> = Vec::new();
-    for e in journal.entries.iter().filter(|e| matches!(e.state, Entry::Created | Entry::Found)) {
-        match kinds.iter_mut().find(|(k, _)| *k == e.kind.label()) {
-            Some((_, n)) => *n += 1,
-            None => kinds.push((e.kind.label(), 1)),
-        }
-    }
-    let unsure = journal.entries.iter().filter(|e| e.state == Entry::Intent).count();
-    if kinds.is_empty() && unsure == 0 {
-        return None;
-    }
-    let done: usize = kinds.iter().map(|(_, n)| n).sum();
-    let list: Vec<String> = kinds
-        .iter()
-        .map(|(k, n)| if *n == 1 { (*k).to_string() } else { format!("{n} × {k}") })
-        .collect();
-    let mut note = format!(
-        "An earlier setup of {} is in the journal: {done} done ({})",
-        journal.cluster,
-        list.join(", ")
-    );
-    if unsure > 0 {
-        note.push_str(&format!("; {unsure} under way when it stopped"));
-    }
-    if let Some(v) = &journal.last_validation {
-        note.push_str(&format!("; last validation: {}", v.phase));
-    }
-    note.push_str(". The run continues from there and creates nothing twice.");
-    Some(note)
-}
+// Shared with the line mode; kept importable from here.
+pub use crate::ui::review::{existing_note, resume_note};
 
 fn now_since(started: Instant) -> Now {
     Now {
@@ -136,27 +105,6 @@ pub fn setup(
     let outcome = run(start, global.kops.clone())?;
     io::stdout().write_all(outcome.summary.as_bytes())?;
     Ok(outcome.code)
-}
-
-/// The `Existing` page's text when the journal shows this cluster set up, validated, and not
-/// torn down since.
-pub fn existing_note(journal: &Journal) -> Option<String> {
-    let deployed = journal
-        .entries
-        .iter()
-        .any(|e| e.kind == crate::journal::Kind::ClusterDeployed && e.in_use());
-    let validation = journal.last_validation.as_ref().filter(|v| v.phase == "ready")?;
-    deployed.then(|| {
-        format!(
-            "Cluster {} is set up: the journal says it validated at {} with {}/{} nodes ready \
-             (state store {}).",
-            journal.cluster,
-            validation.at,
-            validation.ready_nodes,
-            validation.expected_nodes,
-            journal.state_store.as_deref().unwrap_or("unknown"),
-        )
-    })
 }
 
 /// `teardown` in the full-screen wizard: the inventory, the typed name, the deletion row by
@@ -435,14 +383,7 @@ impl Worker {
 }
 
 fn save(path: &std::path::Path, state: &State) -> Result<(), String> {
-    let body = toml::to_string(&state.answers).map_err(|e| e.to_string())?;
-    let text = format!(
-        "# kops-wizard answers, saved from the wizard. No secrets: credentials stay in the AWS\n\
-         # files. Use with `kops-wizard setup --yes --config {}`.\n\n{body}",
-        path.display()
-    );
-    crate::fsutil::write_atomic(path, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", path.display()))
+    crate::answers::save(&state.answers, path)
 }
 
 impl Worker {

@@ -16,6 +16,8 @@ use crate::engine::s3::BucketAccess;
 use crate::plan::{Plan, SetupStep, StepId, TeardownOptions};
 use crate::questions::{self, Context, Question, Step};
 use crate::rules::Report;
+// Shared with the line mode (`ui::checks`); kept importable from here.
+pub use crate::ui::checks::{FoundKey, SshFound};
 
 /// A moment as the loop saw it: milliseconds since the wizard started (spinners, elapsed
 /// times) and the local wall-clock time (the validation deadline). Passed in messages so that
@@ -130,24 +132,6 @@ impl<T> CheckState<T> {
     pub fn is_pending(&self) -> bool {
         matches!(self, CheckState::Pending(_))
     }
-}
-
-/// What the SSH check found at the key path, in words the field shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SshFound {
-    /// `true` when the key is there and usable as it is.
-    pub usable: bool,
-    pub summary: String,
-}
-
-/// A `.pub` file found in `~/.ssh`, for the SSH step's list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundKey {
-    /// As the answers write it (`~/.ssh/id_ed25519.pub`).
-    pub path: String,
-    pub usable: bool,
-    /// `ed25519 256 SHA256:…`, or why kops cannot use it.
-    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,11 +14,9 @@ use super::state::{
 };
 use super::teardown::{Ended, Teardown};
 use crate::engine::events::Event;
-use crate::engine::s3::BucketAccess;
 use crate::engine::teardown::Inventory;
 use crate::plan::{SetupStep, TeardownOptions, script};
 use crate::questions::{self, Check, Kind, Question, Step};
-use crate::rules;
 
 /// What happened: a key (already mapped by `keys`), an engine event, a check's answer, time.
 #[derive(Debug, Clone, PartialEq)]
@@ -811,39 +809,18 @@ pub fn secs(d: Duration) -> String {
     if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{:.1}s", d.as_secs_f64()) }
 }
 
-/// The words for a bucket check's answer: the three the issue names, and what each means.
-pub fn bucket_words(access: BucketAccess) -> (&'static str, &'static str, bool) {
-    match access {
-        BucketAccess::Free => ("free", "nobody has this name: setup creates it", true),
-        BucketAccess::Yours => ("yours", "it exists and these credentials can use it", true),
-        BucketAccess::Taken => ("taken", "another account owns it: choose another name", false),
-        BucketAccess::ElsewhereRegion => {
-            ("taken", "it exists in another region: choose another name or region", false)
-        }
-    }
-}
+/// The words for a bucket check's answer (shared with the line mode).
+pub use crate::ui::checks::bucket_words;
 
-/// The rule messages of the whole report, for Review.
 /// The rules' warnings, and what the checks found that setup will reuse rather than create.
 pub fn warnings(state: &State) -> Vec<String> {
-    let mut list: Vec<String> =
-        state.report.warnings.iter().map(rules::Violation::to_string).collect();
-    list.dedup();
-    if let (CheckState::Done(Ok(BucketAccess::Yours)), Some(bucket)) =
-        (&state.checks.bucket, &state.answers.state_store.bucket)
-    {
-        list.push(format!(
-            "state_store.bucket = {bucket:?}: it exists and is yours, so setup reuses it (and \
-             teardown keeps a bucket it did not create)"
-        ));
-    }
-    if let CheckState::Done(Ok(found)) = &state.checks.ssh
-        && found.summary.starts_with("pair found")
-    {
-        list.push(format!(
-            "ssh.public_key = {:?}: the existing key pair is used, nothing is generated",
-            state.answers.ssh.public_key
-        ));
-    }
-    list
+    let bucket = match &state.checks.bucket {
+        CheckState::Done(Ok(access)) => Some(*access),
+        _ => None,
+    };
+    let ssh = match &state.checks.ssh {
+        CheckState::Done(Ok(found)) => Some(found),
+        _ => None,
+    };
+    crate::ui::review::warnings(&state.report, &state.answers, bucket, ssh)
 }

@@ -267,3 +267,37 @@ pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
         .await;
     kops_wizard::engine::aws::Clients::new(&config)
 }
+
+/// Makes `bucket` on `moto` as another AWS account's (222222222222, reached with
+/// sts:AssumeRole): the name is then taken for the tests' admin. moto answers that admin's
+/// HeadBucket with 200 (S3 itself says 403), CreateBucket with BucketAlreadyExists, and leaves
+/// the bucket out of its ListBuckets (moto-notes.md).
+pub async fn foreign_bucket(moto: &Moto, bucket: &str) {
+    use aws_sdk_s3::config::{Credentials, Region};
+    let admin = admin_clients(moto).await;
+    let role = admin
+        .sts
+        .assume_role()
+        .role_arn("arn:aws:iam::222222222222:role/other-team")
+        .role_session_name("other-team")
+        .send()
+        .await
+        .expect("assume a role in the other account");
+    let creds = role.credentials().expect("the role's credentials");
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_string()),
+            None,
+            "other-account",
+        ))
+        .endpoint_url(moto.endpoint())
+        .load()
+        .await;
+    let other = kops_wizard::engine::aws::Clients::new(&config);
+    let id = other.whoami().await.expect("the other account's identity");
+    assert_eq!(id.account, "222222222222", "the role is in another account");
+    other.s3.create_bucket().bucket(bucket).send().await.expect("the other account's bucket");
+}

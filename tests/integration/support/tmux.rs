@@ -40,8 +40,11 @@ impl Tmux {
         let socket = dir.path().join("socket");
         let line: Vec<String> = argv.iter().map(|a| sh_quote(a)).collect();
         let redirect = stdout.map(|p| format!(" > {}", sh_quote(&p.display().to_string())));
+        // A terminal sends Ctrl-C's SIGINT to its whole foreground group, this shell included:
+        // the trap (a handler, so the program still starts with SIGINT at its default) keeps
+        // the shell alive to report the exit code and the terminal's modes.
         let script = format!(
-            "cd {}; {}{}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo END; sleep 600",
+            "trap : INT; cd {}; {}{}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo END; sleep 600",
             sh_quote(&env.dir.path().display().to_string()),
             line.join(" "),
             redirect.unwrap_or_default()

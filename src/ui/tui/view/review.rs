@@ -8,8 +8,7 @@ use ratatui::widgets::{Block, Paragraph, Scrollbar, ScrollbarOrientation, Scroll
 
 use super::{Theme, truncate, wrap};
 use crate::answers::Source;
-use crate::plan::{Action, KopsPurpose};
-use crate::questions::short_policy;
+use crate::ui::review::describe;
 use crate::ui::tui::state::State;
 use crate::ui::tui::update::warnings;
 
@@ -71,51 +70,5 @@ fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     out.push(Line::raw(""));
     out.push(Line::styled("Estimated monthly cost", theme.bold()));
     out.extend(super::questions::cost_lines(state, width, theme));
-    out
-}
-
-/// The actions of a step in words, the policy attachments folded into one line.
-pub fn describe(actions: &[Action]) -> Vec<String> {
-    let mut out = Vec::new();
-    let policies: Vec<&str> = actions
-        .iter()
-        .filter_map(|a| match a {
-            Action::AttachGroupPolicy { policy_arn, .. } => Some(short_policy(policy_arn)),
-            _ => None,
-        })
-        .collect();
-    for action in actions {
-        let line = match action {
-            Action::CreateGroup { group } => format!("IAM group {group}"),
-            Action::AttachGroupPolicy { group, .. } => {
-                if out.iter().any(|l: &String| l.starts_with("attach ")) {
-                    continue;
-                }
-                format!("attach {} policies to {group}: {}", policies.len(), policies.join(", "))
-            }
-            Action::CreateUser { user } => format!("IAM user {user}"),
-            Action::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
-            Action::CreateAccessKey { user, profile, .. } => {
-                format!("an access key for {user}, saved as profile {profile} (never shown)")
-            }
-            Action::CreateBucket { bucket, region } => format!("S3 bucket {bucket} in {region}"),
-            Action::EnableVersioning { bucket } => format!("versioning on {bucket}"),
-            Action::EnableEncryption { bucket } => format!("default encryption on {bucket}"),
-            Action::BlockPublicAccess { bucket } => format!("public access block on {bucket}"),
-            Action::GenerateSshKey { private_key, key_type } => {
-                format!("a {key_type} key pair {private_key} (unless it exists)")
-            }
-            Action::UseSshKey { public_key } => format!("use the key {public_key}"),
-            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
-                format!("kops {}", args.join(" "))
-            }
-            Action::Kops { args, .. } => format!("kops {}", args.join(" ")),
-            Action::Validate { wait, interval, .. } => {
-                format!("kops validate cluster every {interval} until ready (up to {wait})")
-            }
-            other => format!("{other:?}"),
-        };
-        out.push(line);
-    }
     out
 }

@@ -1,0 +1,139 @@
+//! What Review says in every interactive front end: the plan's actions in words, the warnings
+//! (the rules', and what the checks found that setup reuses rather than creates), and what an
+//! earlier setup of the cluster left in the journal (or that it finished).
+
+use crate::answers::Answers;
+use crate::engine::s3::BucketAccess;
+use crate::journal::{Journal, State as Entry};
+use crate::plan::{Action, KopsPurpose};
+use crate::questions::short_policy;
+use crate::rules::{self, Report};
+use crate::ui::checks::SshFound;
+
+/// The actions of a step in words, the policy attachments folded into one line.
+pub fn describe(actions: &[Action]) -> Vec<String> {
+    let mut out = Vec::new();
+    let policies: Vec<&str> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::AttachGroupPolicy { policy_arn, .. } => Some(short_policy(policy_arn)),
+            _ => None,
+        })
+        .collect();
+    for action in actions {
+        let line = match action {
+            Action::CreateGroup { group } => format!("IAM group {group}"),
+            Action::AttachGroupPolicy { group, .. } => {
+                if out.iter().any(|l: &String| l.starts_with("attach ")) {
+                    continue;
+                }
+                format!("attach {} policies to {group}: {}", policies.len(), policies.join(", "))
+            }
+            Action::CreateUser { user } => format!("IAM user {user}"),
+            Action::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
+            Action::CreateAccessKey { user, profile, .. } => {
+                format!("an access key for {user}, saved as profile {profile} (never shown)")
+            }
+            Action::CreateBucket { bucket, region } => format!("S3 bucket {bucket} in {region}"),
+            Action::EnableVersioning { bucket } => format!("versioning on {bucket}"),
+            Action::EnableEncryption { bucket } => format!("default encryption on {bucket}"),
+            Action::BlockPublicAccess { bucket } => format!("public access block on {bucket}"),
+            Action::GenerateSshKey { private_key, key_type } => {
+                format!("a {key_type} key pair {private_key} (unless it exists)")
+            }
+            Action::UseSshKey { public_key } => format!("use the key {public_key}"),
+            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
+                format!("kops {}", args.join(" "))
+            }
+            Action::Kops { args, .. } => format!("kops {}", args.join(" ")),
+            Action::Validate { wait, interval, .. } => {
+                format!("kops validate cluster every {interval} until ready (up to {wait})")
+            }
+            other => format!("{other:?}"),
+        };
+        out.push(line);
+    }
+    out
+}
+
+/// The rules' warnings, and what the checks found that setup will reuse rather than create:
+/// `bucket` and `ssh` are the checks' answers, when they came.
+pub fn warnings(
+    report: &Report,
+    answers: &Answers,
+    bucket: Option<BucketAccess>,
+    ssh: Option<&SshFound>,
+) -> Vec<String> {
+    let mut list: Vec<String> = report.warnings.iter().map(rules::Violation::to_string).collect();
+    list.dedup();
+    if let (Some(BucketAccess::Yours), Some(bucket)) = (bucket, &answers.state_store.bucket) {
+        list.push(format!(
+            "state_store.bucket = {bucket:?}: it exists and is yours, so setup reuses it (and \
+             teardown keeps a bucket it did not create)"
+        ));
+    }
+    if let Some(found) = ssh
+        && found.summary.starts_with("pair found")
+    {
+        list.push(format!(
+            "ssh.public_key = {:?}: the existing key pair is used, nothing is generated",
+            answers.ssh.public_key
+        ));
+    }
+    list
+}
+
+/// What the journal of an earlier setup of the same cluster says, for the first screen.
+pub fn resume_note(journal: &Journal) -> Option<String> {
+    // Counted by kind ("7 policy attachments"): the list of every entry would fill the screen.
+    let mut kinds: Vec<(&'static str, usize)> = Vec::new();
+    for e in journal.entries.iter().filter(|e| matches!(e.state, Entry::Created | Entry::Found)) {
+        match kinds.iter_mut().find(|(k, _)| *k == e.kind.label()) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((e.kind.label(), 1)),
+        }
+    }
+    let unsure = journal.entries.iter().filter(|e| e.state == Entry::Intent).count();
+    if kinds.is_empty() && unsure == 0 {
+        return None;
+    }
+    let done: usize = kinds.iter().map(|(_, n)| n).sum();
+    let list: Vec<String> = kinds
+        .iter()
+        .map(|(k, n)| if *n == 1 { (*k).to_string() } else { format!("{n} × {k}") })
+        .collect();
+    let mut note = format!(
+        "An earlier setup of {} is in the journal: {done} done ({})",
+        journal.cluster,
+        list.join(", ")
+    );
+    if unsure > 0 {
+        note.push_str(&format!("; {unsure} under way when it stopped"));
+    }
+    if let Some(v) = &journal.last_validation {
+        note.push_str(&format!("; last validation: {}", v.phase));
+    }
+    note.push_str(". The run continues from there and creates nothing twice.");
+    Some(note)
+}
+
+/// The `Existing` page's text when the journal shows this cluster set up, validated, and not
+/// torn down since.
+pub fn existing_note(journal: &Journal) -> Option<String> {
+    let deployed = journal
+        .entries
+        .iter()
+        .any(|e| e.kind == crate::journal::Kind::ClusterDeployed && e.in_use());
+    let validation = journal.last_validation.as_ref().filter(|v| v.phase == "ready")?;
+    deployed.then(|| {
+        format!(
+            "Cluster {} is set up: the journal says it validated at {} with {}/{} nodes ready \
+             (state store {}).",
+            journal.cluster,
+            validation.at,
+            validation.ready_nodes,
+            validation.expected_nodes,
+            journal.state_store.as_deref().unwrap_or("unknown"),
+        )
+    })
+}
