@@ -103,6 +103,10 @@ pub struct Entry {
     /// rerun can tell the interrupted run's key from every other one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_keys: Option<Vec<String>>,
+    /// An SSH key the wizard generated: its fingerprint, so teardown deletes that pair only,
+    /// not one the user put at the same path since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
 }
 
 impl Entry {
@@ -259,6 +263,7 @@ impl Journal {
             state,
             at: now(),
             known_keys: None,
+            fingerprint: None,
         });
     }
 
@@ -334,6 +339,9 @@ impl Journal {
         state: State,
         known_keys: Option<Vec<String>>,
     ) -> Result<(), JournalError> {
+        if cfg!(debug_assertions) {
+            crate::test_hooks::kill_point(&format!("{}:{}", serde_name(&state), serde_name(&kind)));
+        }
         let entry = Entry {
             kind,
             id: id.into(),
@@ -341,6 +349,7 @@ impl Journal {
             state,
             at: now(),
             known_keys,
+            fingerprint: None,
         };
         match self
             .entries
@@ -349,6 +358,15 @@ impl Journal {
         {
             Some(existing) => *existing = entry,
             None => self.entries.push(entry),
+        }
+        self.save()
+    }
+
+    /// Records an SSH key pair the wizard generated, with its fingerprint, and saves.
+    pub fn record_ssh_key(&mut self, id: &str, fingerprint: &str) -> Result<(), JournalError> {
+        self.record(Kind::SshKey, id, None, State::Created)?;
+        if let Some(e) = self.entries.iter_mut().find(|e| e.kind == Kind::SshKey && e.id == id) {
+            e.fingerprint = Some(fingerprint.to_string());
         }
         self.save()
     }
@@ -404,6 +422,11 @@ impl Journal {
             .map_err(|e| write(std::io::Error::other(e.to_string())))?;
         fsutil::write_atomic(&self.path, text.as_bytes()).map_err(write)
     }
+}
+
+/// The name serde gives a unit variant (`access-key`, `created`), as the journal file spells it.
+fn serde_name(value: &impl Serialize) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -1,6 +1,9 @@
 //! Wiring: parse the command line, load and check the answers, pick the front end, and map
 //! errors to exit codes. Behaviour lives in the library.
 #![forbid(unsafe_code)]
+// A panic in front of a user is a bug: outside tests every failure is an error that says what to
+// do. (Tests unwrap freely: a panic there is the failure report.)
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;

@@ -65,6 +65,15 @@ impl<'a> Setup<'a> {
             }
         };
         if let Some(conflict) = conflict {
+            // Checked before anything moves: moving the old pair aside and then not making a
+            // new one would leave no key at all.
+            if !generate {
+                return Err(SetupError::Blocked(format!(
+                    "{conflict}, and ssh.generate = false, so no new pair would replace it: \
+                     nothing was moved. Set ssh.generate = true, or point ssh.public_key at a \
+                     usable key"
+                )));
+            }
             if !a.ssh.overwrite {
                 return Err(SetupError::Blocked(format!(
                     "{conflict}. Set ssh.key_type to the key's type, point ssh.public_key at \
@@ -85,7 +94,8 @@ impl<'a> Setup<'a> {
         }
         self.journal.record(Kind::SshKey, &shown, None, State::Intent)?;
         let info = generate_key(private.clone(), wanted).await?;
-        self.journal.record(Kind::SshKey, &shown, None, State::Created)?;
+        // The fingerprint lets teardown tell this pair from one swapped in at the same path.
+        self.journal.record_ssh_key(&shown, &info.fingerprint)?;
         let what = format!(
             "SSH key pair generated: {} (private, 0600) and {shown} ({wanted}, {})",
             private.display(),
@@ -398,14 +408,25 @@ async fn generate_key(private: PathBuf, key_type: KeyType) -> Result<ssh::KeyInf
         .map_err(SetupError::from)
 }
 
-/// Renames existing files to `<name>.replaced-<unix time>`; returns the new names.
+/// Renames existing files to `<name>.replaced-<unix time>` (`-2`, `-3`, ... when that name is
+/// taken: a rename would silently replace an older moved-aside key); returns the new names.
 fn move_aside(paths: &[&Path]) -> Result<Vec<PathBuf>, SetupError> {
     let stamp = jiff::Timestamp::now().as_second();
     let mut moved = Vec::new();
     for path in paths.iter().filter(|p| p.exists()) {
-        let mut target = path.as_os_str().to_owned();
-        target.push(format!(".replaced-{stamp}"));
-        let target = PathBuf::from(target);
+        let target = (1..)
+            .map(|n| {
+                let mut name = path.as_os_str().to_owned();
+                name.push(format!(".replaced-{stamp}"));
+                if n > 1 {
+                    name.push(format!("-{n}"));
+                }
+                PathBuf::from(name)
+            })
+            .find(|candidate| std::fs::symlink_metadata(candidate).is_err())
+            .ok_or_else(|| {
+                SetupError::Blocked(format!("no free name to move {} aside", path.display()))
+            })?;
         std::fs::rename(path, &target).map_err(|e| {
             SetupError::Blocked(format!("cannot move {} aside: {e}", path.display()))
         })?;

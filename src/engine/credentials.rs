@@ -86,6 +86,13 @@ pub enum CredentialsError {
         path.display()
     )]
     Write { path: PathBuf, error: io::Error },
+    /// A file the user made read-only is theirs to protect: never replaced behind their back.
+    #[error(
+        "{} is read-only: kops-wizard does not replace a file you protected. Make it writable \
+         (chmod u+w), or point AWS_SHARED_CREDENTIALS_FILE / AWS_CONFIG_FILE at another file",
+        .0.display()
+    )]
+    ReadOnly(PathBuf),
     #[error("invalid AWS profile name {name:?}: use only letters, digits and - _ . / % @ : +")]
     InvalidProfile { name: String },
     /// Names the field only: the value may be the secret.
@@ -163,6 +170,21 @@ impl SharedFiles {
         })
     }
 
+    /// Refuses files the user made read-only (no owner write bit; a symlink is judged by
+    /// what it points at, which is what gets updated). Setup asks this before it creates the
+    /// access key, so a refusal changes nothing in AWS either.
+    pub fn check_writable(&self) -> Result<(), CredentialsError> {
+        use std::os::unix::fs::PermissionsExt;
+        for path in [&self.credentials, &self.config] {
+            if let Ok(meta) = fs::metadata(path)
+                && meta.permissions().mode() & 0o200 == 0
+            {
+                return Err(CredentialsError::ReadOnly(path.clone()));
+            }
+        }
+        Ok(())
+    }
+
     /// Saves the key as `[profile]` in the credentials file (removing a stale session token
     /// there) and `region` in the config file's section for the profile, creating the files and
     /// a 0700 directory as needed. Both files end up mode 0600.
@@ -176,6 +198,7 @@ impl SharedFiles {
         check_value("access key ID", &key.id)?;
         check_value("secret access key", key.secret.expose())?;
         check_value("region", region)?;
+        self.check_writable()?;
         // Both files are read before either is written, so a read error changes nothing.
         let mut credentials = load(&self.credentials)?.unwrap_or_default();
         let mut config = load(&self.config)?.unwrap_or_default();
@@ -203,6 +226,7 @@ impl SharedFiles {
     /// Removes the profile's sections from both files, keeping everything else byte for byte.
     /// Returns whether anything was removed; a file with nothing to remove is not rewritten.
     pub fn remove(&self, profile: &str) -> Result<bool, CredentialsError> {
+        self.check_writable()?;
         let mut edits = Vec::new();
         for (path, kind) in [(&self.credentials, Kind::Credentials), (&self.config, Kind::Config)] {
             if let Some(mut doc) = load(path)?

@@ -152,6 +152,10 @@ fn preflight(
         journal.cluster_settings = None;
     }
     let saves_key = plan.actions().any(|x| matches!(x, Action::CreateAccessKey { .. }));
+    if saves_key {
+        // Before the key exists in AWS: a file the user protected is bad input, exit 2.
+        files.check_writable().map_err(|e| SetupError::Refused(e.to_string()))?;
+    }
     let profile = &a.aws.kops_profile;
     let existing = if saves_key { files.profiles()? } else { Vec::new() };
     if existing.iter().any(|p| p == profile) {
@@ -197,9 +201,11 @@ impl Setup<'_> {
             let started = Instant::now();
             self.sink.send(Event::StepStarted { step: step.id });
             match self.run_step(step).await {
-                Ok(()) => self
-                    .sink
-                    .send(Event::StepFinished { step: step.id, elapsed: started.elapsed() }),
+                Ok(()) => {
+                    self.sink
+                        .send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
+                    crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
+                }
                 Err(e) => {
                     let error = e.to_string();
                     self.sink.send(Event::StepFailed {
@@ -604,6 +610,13 @@ impl Setup<'_> {
             })
             .cloned();
         if let Some(intent) = intent {
+            // The interrupted run may have saved its key before the journal heard of it: a
+            // saved key that is new since the intent is that run's, so the wizard's.
+            if let Some(saved) = &saved
+                && orphan_keys(&intent, &keys, None).contains(&saved.id)
+            {
+                self.journal.record(Kind::AccessKey, user, Some(&saved.id), State::Created)?;
+            }
             let orphans = orphan_keys(&intent, &keys, saved.as_ref().map(|k| k.id.as_str()));
             // Only a user this wizard created: a key of a user someone else made is never
             // deleted, however likely it is to be the interrupted run's.
@@ -678,6 +691,12 @@ impl Setup<'_> {
                 return Err(e.into());
             }
         };
+        // Before the file changes: a run killed between saving the profile and journaling it
+        // must leave a rerun that knows the profile is the wizard's, not someone else's.
+        let profile_was_ours = self.ours(Kind::Profile, profile, None);
+        if !profile_was_ours {
+            self.journal.record(Kind::Profile, profile, None, State::Intent)?;
+        }
         if let Err(e) = self.files.save(profile, &key, region) {
             // Without its secret saved the key is useless and would count against the limit
             // of two: remove it (the wizard has just created it) before reporting. Once it is
@@ -686,12 +705,16 @@ impl Setup<'_> {
             if c.delete_access_key(user, &key.id).await.is_ok() {
                 self.journal.record(Kind::AccessKey, user, None, State::Failed)?;
             }
+            // The files are as they were: the profile was never saved.
+            if !profile_was_ours {
+                self.journal.record(Kind::Profile, profile, None, State::Failed)?;
+            }
             return Err(e.into());
         }
         self.journal.record(Kind::AccessKey, user, Some(&key.id), State::Created)?;
         self.journal
             .forget(|e| !(e.kind == Kind::AccessKey && e.id == user && e.detail.is_none()))?;
-        if !self.ours(Kind::Profile, profile, None) {
+        if self.journal.find(Kind::Profile, profile).is_some_and(|e| e.state == State::Intent) {
             self.journal.record(Kind::Profile, profile, None, State::Created)?;
         }
         let what = format!(

@@ -286,6 +286,7 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         .map_err(|e| TeardownError::Blocked(format!("cannot use the admin credentials: {e}")))?;
     let files = SharedFiles::from_env()?;
     settle_intents(&clients, &files, &mut journal).await?;
+    settle_deleted_cluster(&clients, &mut journal).await?;
     let others = journal.others()?;
     let holds = ownership::holds(&clients, &files, &journal, &others).await?;
 
@@ -395,6 +396,31 @@ async fn settle_intents(
     Ok(())
 }
 
+/// A teardown killed after `kops delete cluster` finished and before the journal said so:
+/// the state store no longer holds the cluster (kops removes the state last, after every cloud
+/// resource), so the journal now says it is deleted instead of asking kops about a cluster
+/// that is not there.
+async fn settle_deleted_cluster(c: &Clients, journal: &mut Journal) -> Result<(), TeardownError> {
+    let cluster = journal.cluster.clone();
+    let ours = journal.find(Kind::Cluster, &cluster).is_some_and(|e| e.state == State::Created);
+    let bucket = journal
+        .state_store
+        .as_deref()
+        .and_then(|s| s.strip_prefix("s3://"))
+        .map(|b| b.split('/').next().unwrap_or(b).to_string());
+    let (true, Some(bucket)) = (ours, bucket) else { return Ok(()) };
+    let gone = match c.bucket_access(&bucket).await? {
+        BucketAccess::Free => true,
+        BucketAccess::Yours => !c.object_exists(&bucket, &format!("{cluster}/config")).await?,
+        BucketAccess::Taken | BucketAccess::ElsewhereRegion => false,
+    };
+    if gone {
+        journal.record(Kind::ClusterDeployed, &cluster, None, State::Deleted)?;
+        journal.record(Kind::Cluster, &cluster, None, State::Deleted)?;
+    }
+    Ok(())
+}
+
 /// An access-key intent without an id: the key an interrupted run made (not there before,
 /// created in the intent's window) becomes a recorded key of the wizard's, if the user is the
 /// wizard's too. A pre-existing user's keys are never taken for it.
@@ -473,6 +499,7 @@ pub async fn execute(
             });
         }
         sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
+        crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
     }
     let leftovers = p.leftovers(&plan).await?;
     p.finish(started_at, &leftovers)?;
@@ -617,6 +644,16 @@ impl Prepared {
             Action::DeleteSshKey { private_key } => {
                 let private = expand_home(private_key);
                 let public = expand_home(&format!("{private_key}.pub"));
+                if let Some(why) = self.not_the_generated_key(private_key, &public)? {
+                    sink.item(step, Change::Warning, why, started.elapsed());
+                    self.journal.record(
+                        Kind::SshKey,
+                        &format!("{private_key}.pub"),
+                        None,
+                        State::Left,
+                    )?;
+                    return Ok(());
+                }
                 for path in [&private, &public] {
                     match std::fs::remove_file(path) {
                         Ok(()) => done(format!("{} deleted", path.display())),
@@ -641,6 +678,41 @@ impl Prepared {
             }
         }
         Ok(())
+    }
+
+    /// Why the pair at the path is not the one setup generated (a key the user put there
+    /// since, same path, another fingerprint, is theirs and stays), or `None` when it is.
+    fn not_the_generated_key(
+        &self,
+        private_key: &str,
+        public: &Path,
+    ) -> Result<Option<String>, TeardownError> {
+        let id = format!("{private_key}.pub");
+        let recorded = self
+            .journal
+            .entries
+            .iter()
+            .find(|e| e.kind == Kind::SshKey && e.id == id)
+            .and_then(|e| e.fingerprint.clone());
+        let Some(recorded) = recorded else {
+            return Ok(Some(format!(
+                "SSH key {id} kept: the journal has no fingerprint for it (made by an older \
+                 kops-wizard, or its generation was interrupted), so it cannot tell it from a key \
+                 put there since; delete it by hand if it is the cluster's"
+            )));
+        };
+        if !public.exists() {
+            return Ok(None);
+        }
+        let now = super::ssh::read_public(public).map(|k| k.fingerprint).map_err(|e| {
+            TeardownError::Blocked(format!("cannot read {}: {e}: not deleted", public.display()))
+        })?;
+        Ok((now != recorded).then(|| {
+            format!(
+                "SSH key {id} kept: it is not the pair setup generated (it is {now}, setup made \
+                 {recorded}), so it was put there since"
+            )
+        }))
     }
 
     fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {

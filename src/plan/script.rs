@@ -140,17 +140,41 @@ fn helpers(plan: &Plan) -> String {
             "}\n",
         ));
     }
-    if uses(|a| matches!(a, Action::RemoveProfile { .. })) {
+    let saves_key = uses(|a| matches!(a, Action::CreateAccessKey { .. }));
+    if saves_key || uses(|a| matches!(a, Action::RemoveProfile { .. })) {
         out.push('\n');
         out.push_str(&comment(
-            "The aws CLI cannot remove a profile: drop its section (FILE, HEADER) and keep the rest.",
+            "The aws CLI cannot remove a profile: drop its section (FILE, HEADER) and keep the \
+             rest. The new file is made by mktemp (0600, a fresh name, no symlink followed) next \
+             to the old one, then renamed over it.",
             WIDTH,
         ));
         out.push_str(concat!(
             "remove_profile() {\n",
             "  [ -f \"$1\" ] || return 0\n",
-            "  awk -v h=\"[$2]\" '{ l = $0; gsub(/^[ \\t]+|[ \\t]+$/, \"\", l) } l ~ /^\\[/ { skip = (l == h) } !skip' \"$1\" >\"$1.tmp\"\n",
-            "  chmod 600 \"$1.tmp\" && mv \"$1.tmp\" \"$1\"\n",
+            "  local tmp\n",
+            "  tmp=$(mktemp \"$1.XXXXXXXX\") || return 1\n",
+            "  awk -v h=\"[$2]\" '{ l = $0; gsub(/^[ \\t]+|[ \\t]+$/, \"\", l) } l ~ /^\\[/ { skip = (l == h) } !skip' \"$1\" >\"$tmp\" \\\n",
+            "    && mv \"$tmp\" \"$1\" || { rm -f \"$tmp\"; return 1; }\n",
+            "}\n",
+        ));
+    }
+    if saves_key {
+        out.push('\n');
+        out.push_str(&comment(
+            "Saves KEY (\"ID SECRET\" as create-access-key prints it) as PROFILE in the \
+             credentials file. printf is a bash builtin, so the secret is never on a command \
+             line that ps shows (`aws configure set` would put it there).",
+            WIDTH,
+        ));
+        out.push_str(concat!(
+            "save_key() {\n",
+            "  local file=\"${AWS_SHARED_CREDENTIALS_FILE:-$HOME/.aws/credentials}\"\n",
+            "  mkdir -p \"$(dirname \"$file\")\" && chmod 700 \"$(dirname \"$file\")\"\n",
+            "  remove_profile \"$file\" \"$2\" || return 1\n",
+            "  (umask 077 && printf '[%s]\\naws_access_key_id = %s\\naws_secret_access_key = %s\\n' \\\n",
+            "    \"$2\" \"${1%%[[:space:]]*}\" \"${1##*[[:space:]]}\" >>\"$file\")\n",
+            "  chmod 600 \"$file\"\n",
             "}\n",
         ));
     }
@@ -193,17 +217,9 @@ fn command(action: &Action, vars: &[(&str, &str)], cluster: &str) -> String {
                 "key=$(aws iam create-access-key --user-name {} --query 'AccessKey.[AccessKeyId,SecretAccessKey]' --output text)",
                 q(user)
             );
-            let _ = writeln!(
-                s,
-                "aws configure set aws_access_key_id \"${{key%%[[:space:]]*}}\" --profile {p}"
-            );
-            let _ = writeln!(
-                s,
-                "aws configure set aws_secret_access_key \"${{key##*[[:space:]]}}\" --profile {p}"
-            );
+            let _ = writeln!(s, "save_key \"$key\" {p}");
             s.push_str("unset key\n");
             let _ = writeln!(s, "aws configure set region {} --profile {p}", q(region));
-            let _ = writeln!(s, "chmod 600 {CREDENTIALS_FILE}");
             s.push_str("# A new key takes a few seconds to work (IAM is eventually consistent).\n");
             let _ = writeln!(
                 s,

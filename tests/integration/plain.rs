@@ -58,7 +58,7 @@ fn prompt(term: &Tmux, label: &str, limit: Duration) -> String {
 }
 
 /// Answers the prompt for `label` with `keys` once it is on screen.
-fn answer(term: &Tmux, label: &str, keys: &[&str]) -> String {
+pub(crate) fn answer(term: &Tmux, label: &str, keys: &[&str]) -> String {
     let screen = prompt(term, label, SECS(60));
     term.keys(keys);
     screen
@@ -268,7 +268,12 @@ async fn plain_teardown_shows_the_inventory_and_deletes_only_after_the_right_nam
     let term = Tmux::start(&env, &argv, 160, 50);
     let screen = term.wait_for("Type the cluster name (plain-down.example.com)", SECS(90));
     assert!(screen.contains("Will delete, in this order:"), "{screen}");
-    assert!(screen.contains("cloud resources:"), "kops's inventory:\n{screen}");
+    assert!(
+        screen.contains("cloud resources (kops delete cluster)"),
+        "kops's inventory:\n{screen}"
+    );
+    assert!(screen.contains("1 × vpc"), "by resource type:\n{screen}");
+    assert!(screen.contains("object versions and"), "the bucket's contents:\n{screen}");
     assert!(screen.contains("- bucket plain-down-state"), "{screen}");
     assert!(screen.contains("- IAM user kops"), "{screen}");
     term.type_text("plain-down.example.org");

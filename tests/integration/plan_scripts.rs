@@ -19,9 +19,18 @@ fn install_aws_cli(env: &TestEnv) {
     let ok =
         Command::new(python()).args(["-c", "import awscli"]).status().is_ok_and(|s| s.success());
     assert!(ok, "the test Python lacks the aws CLI: run scripts/test, which installs it");
+    // Every command line the scripts give the aws CLI is logged, as `ps` would show it.
     let aws = env.path("bin/aws");
-    fs::write(&aws, format!("#!/bin/sh\nexec '{}' -m awscli \"$@\"\n", python().display()))
-        .unwrap();
+    let log = env.path("aws-argv.log");
+    fs::write(
+        &aws,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' -m awscli \"$@\"\n",
+            log.display(),
+            python().display()
+        ),
+    )
+    .unwrap();
     fs::set_permissions(&aws, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
@@ -56,6 +65,22 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     assert_eq!(keys.len(), 1);
     assert!(c.versioning_enabled("script-kops-state").await.unwrap());
     assert!(c.encryption_enabled("script-kops-state").await.unwrap());
+    // The new secret is in the credentials file (0600) and on no command line.
+    let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap();
+    let secret = creds
+        .split("[kops]")
+        .nth(1)
+        .and_then(|section| section.lines().find(|l| l.starts_with("aws_secret_access_key")))
+        .and_then(|l| l.split('=').nth(1))
+        .map(str::trim)
+        .expect("the kops profile's secret is saved");
+    assert!(secret.len() >= 20, "{secret}");
+    let argv = fs::read_to_string(env.path("aws-argv.log")).unwrap();
+    assert!(argv.contains("create-access-key"), "the log works: {argv}");
+    assert!(!argv.contains(secret), "the secret was on a command line:\n{argv}");
+    let mode = fs::metadata(env.home().join(".aws/credentials")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(creds.starts_with(keep), "the user's own profile comes first, unchanged:\n{creds}");
     let private = env.home().join(".ssh/kops");
     assert_eq!(fs::metadata(&private).unwrap().permissions().mode() & 0o777, 0o600);
     // kops ran as the kops user, not with the admin's key variables.
@@ -75,6 +100,10 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     let (code, _, err) = run(&mut fill);
     assert_eq!(code, 0, "{err}");
 
+    // A planted symlink at the old predictable temp name must not receive the other
+    // profiles' secrets.
+    let planted = env.path("planted");
+    std::os::unix::fs::symlink(&planted, env.home().join(".aws/credentials.tmp")).unwrap();
     let teardown = script(&env, &["--teardown"]);
     let (code, out, err) =
         run(env.apply(&mut Command::new("bash")).arg(&teardown).current_dir(repo()));
@@ -88,6 +117,15 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     assert!(!cloud.contains("script.example.com"), "{cloud}");
     let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap();
     assert_eq!(creds.trim_end(), keep.trim_end(), "only the kops profile is removed");
+    assert!(!planted.exists(), "the profile removal wrote through a planted symlink");
+    let mode = fs::metadata(env.home().join(".aws/credentials")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the rewritten credentials file is private");
+    let strays: Vec<_> = fs::read_dir(env.home().join(".aws"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .filter(|n| n.starts_with("credentials.") && n != "credentials.tmp")
+        .collect();
+    assert!(strays.is_empty(), "temp files left behind: {strays:?}");
     let config = fs::read_to_string(env.home().join(".aws/config")).unwrap_or_default();
     assert!(!config.contains("[profile kops]"), "{config}");
 }

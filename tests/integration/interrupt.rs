@@ -1,0 +1,321 @@
+//! SIGKILL at every step boundary and inside each step of setup and teardown (the request
+//! committed by AWS, the journal not yet written: `KOPS_WIZARD_TEST_KILL`, debug builds), in
+//! headless, `--plain` and full-screen runs; then reruns. Judged by AWS's state through plain
+//! SDK calls, the credentials file and the stand-in's cloud: exactly one group, user, access
+//! key, bucket and cluster after setup, and nothing after teardown.
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::tmux::Tmux;
+use crate::support::{Moto, TestEnv, admin_clients, run};
+
+/// In the order setup reaches them, so each killed run gets one point further than the last.
+const SETUP_POINTS: [&str; 24] = [
+    "created:iam-group",
+    "intent:iam-policy-attachment",
+    "created:iam-policy-attachment",
+    "created:iam-user",
+    "created:iam-group-membership",
+    "intent:access-key",
+    "created:access-key",
+    "created:profile",
+    "after-step:iam",
+    "intent:bucket",
+    "created:bucket",
+    "created:bucket-versioning",
+    "created:bucket-encryption",
+    "created:bucket-public-access-block",
+    "after-step:state-store",
+    "intent:ssh-key",
+    "created:ssh-key",
+    "after-step:ssh-key",
+    "intent:cluster",
+    "created:cluster",
+    "after-step:cluster",
+    "intent:cluster-deployed",
+    "created:cluster-deployed",
+    "after-step:deploy",
+];
+
+/// Inside teardown's steps, in the order it reaches them: AWS (or kops, or the credentials
+/// file) has deleted it, the journal does not know yet.
+const TEARDOWN_INSIDE: [&str; 8] = [
+    "deleted:cluster-deployed",
+    "deleted:bucket",
+    "deleted:access-key",
+    "deleted:iam-group-membership",
+    "deleted:iam-user",
+    "deleted:iam-policy-attachment",
+    "deleted:iam-group",
+    "deleted:profile",
+];
+
+/// Between teardown's steps (a second setup and teardown: a step a killed run finished is
+/// not in the next run's plan, so one chain cannot reach both kinds of point).
+const TEARDOWN_BOUNDARIES: [&str; 3] =
+    ["after-step:delete-cluster", "after-step:delete-bucket", "after-step:delete-iam"];
+
+const CLUSTER: &str = "kill.example.com";
+
+fn answers(env: &TestEnv, bucket: &str) -> std::path::PathBuf {
+    env.answers(&format!(
+        "[state_store]\nbucket = \"{bucket}\"\n[ssh]\nkey_type = \"ed25519\"\n[cluster]\n\
+         name = \"{CLUSTER}\"\n[validate]\nwait = \"1m\"\ninterval = \"100ms\"\n"
+    ))
+}
+
+/// Runs the wizard with the kill point set; it must die by SIGKILL (which also proves the
+/// point was reached).
+fn killed_at(env: &TestEnv, point: &str, args: &[&str], file: &Path) {
+    let mut cmd = env.wizard();
+    let out = cmd
+        .env("KOPS_WIZARD_TEST_KILL", point)
+        .args(args)
+        .arg("-c")
+        .arg(file)
+        .output()
+        .expect("run the wizard");
+    assert_eq!(
+        out.status.signal(),
+        Some(9),
+        "{point}: the wizard was not killed there ({:?}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// What exists, through plain SDK calls with the admin keys.
+struct Aws {
+    groups: Vec<String>,
+    users: Vec<String>,
+    keys: Vec<String>,
+    buckets: Vec<String>,
+    policies: usize,
+}
+
+async fn aws(moto: &Moto) -> Aws {
+    let c = admin_clients(moto).await;
+    let groups: Vec<String> = c
+        .iam
+        .list_groups()
+        .send()
+        .await
+        .unwrap()
+        .groups()
+        .iter()
+        .map(|g| g.group_name().to_string())
+        .collect();
+    let users: Vec<String> = c
+        .iam
+        .list_users()
+        .send()
+        .await
+        .unwrap()
+        .users()
+        .iter()
+        .map(|u| u.user_name().to_string())
+        .collect();
+    let mut keys = Vec::new();
+    for user in &users {
+        let listed = c.iam.list_access_keys().user_name(user).send().await.unwrap();
+        keys.extend(
+            listed.access_key_metadata().iter().filter_map(|k| k.access_key_id()).map(String::from),
+        );
+    }
+    let policies = match groups.first() {
+        Some(g) => c
+            .iam
+            .list_attached_group_policies()
+            .group_name(g)
+            .send()
+            .await
+            .unwrap()
+            .attached_policies()
+            .len(),
+        None => 0,
+    };
+    let buckets =
+        c.s3.list_buckets()
+            .send()
+            .await
+            .unwrap()
+            .buckets()
+            .iter()
+            .filter_map(|b| b.name().map(String::from))
+            .collect();
+    Aws { groups, users, keys, buckets, policies }
+}
+
+fn cloud(env: &TestEnv) -> Value {
+    let path = env.path("fake-kops/cloud.json");
+    serde_json::from_str(&fs::read_to_string(&path).unwrap_or_else(|_| "{}".into())).unwrap()
+}
+
+fn saved_key_id(env: &TestEnv) -> Option<String> {
+    let creds = fs::read_to_string(env.home().join(".aws/credentials")).ok()?;
+    let section = creds.split("[kops]").nth(1)?;
+    let line = section.lines().find(|l| l.starts_with("aws_access_key_id"))?;
+    Some(line.split('=').nth(1)?.trim().to_string())
+}
+
+fn kops_verbs(env: &TestEnv) -> Vec<String> {
+    env.kops_calls()
+        .iter()
+        .map(|c| {
+            let argv: Vec<&str> =
+                c["argv"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+            argv.iter().take_while(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
+}
+
+/// Exactly one of everything setup makes, and the profile holds that one key.
+async fn exactly_one_of_each(moto: &Moto, env: &TestEnv, bucket: &str) {
+    let now = aws(moto).await;
+    assert_eq!(now.groups, ["kops"]);
+    assert_eq!(now.users, ["kops"]);
+    assert_eq!(now.keys.len(), 1, "access keys: {:?}", now.keys);
+    assert_eq!(now.policies, 7);
+    assert_eq!(now.buckets, [bucket]);
+    assert_eq!(
+        saved_key_id(env).as_deref(),
+        Some(now.keys[0].as_str()),
+        "the profile holds another key"
+    );
+    let cloud = cloud(env);
+    let clusters: Vec<&String> = cloud.as_object().unwrap().keys().collect();
+    assert_eq!(clusters, [CLUSTER]);
+    let groups = cloud[CLUSTER]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "autoscaling-group")
+        .count();
+    assert_eq!(groups, 2, "the cluster was deployed twice over: {cloud}");
+    let creates = kops_verbs(env).iter().filter(|v| *v == "create cluster").count();
+    assert_eq!(creates, 1, "kops create cluster ran again after its run was killed");
+}
+
+async fn nothing_left(moto: &Moto, env: &TestEnv) {
+    let now = aws(moto).await;
+    assert!(now.groups.is_empty() && now.users.is_empty() && now.keys.is_empty(), "IAM is left");
+    assert!(now.buckets.is_empty(), "buckets are left: {:?}", now.buckets);
+    assert!(cloud(env).as_object().unwrap().is_empty(), "cloud resources are left: {}", cloud(env));
+    assert_eq!(saved_key_id(env), None, "the profile is left");
+}
+
+#[tokio::test]
+async fn sigkill_at_every_setup_and_teardown_point_then_reruns_leave_one_of_each_then_nothing() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    let bucket = "kill-kops-state";
+    let file = answers(&env, bucket);
+    for point in SETUP_POINTS {
+        killed_at(&env, point, &["setup", "--yes"], &file);
+        let now = aws(&moto).await;
+        assert!(
+            now.keys.len() <= 1 && now.buckets.len() <= 1,
+            "{point}: {:?} {:?}",
+            now.keys,
+            now.buckets
+        );
+    }
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    exactly_one_of_each(&moto, &env, bucket).await;
+    // Once more from the top: a finished setup changes nothing.
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    exactly_one_of_each(&moto, &env, bucket).await;
+
+    for (chain, points) in [&TEARDOWN_INSIDE[..], &TEARDOWN_BOUNDARIES[..]].into_iter().enumerate()
+    {
+        for point in points {
+            killed_at(&env, point, &["teardown", "--yes"], &file);
+        }
+        let (code, out, err) = run(env.wizard().args(["teardown", "--yes", "-c"]).arg(&file));
+        assert_eq!(code, 0, "{out}\n{err}");
+        assert!(out.contains("nothing left"), "{out}");
+        nothing_left(&moto, &env).await;
+        if chain == 0 {
+            // Set up again for the next chain (which also shows a torn-down cluster comes back).
+            let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+            assert_eq!(code, 0, "{out}\n{err}");
+        }
+    }
+    println!(
+        "kill points tried and rerun clean: {} in setup, {} in teardown",
+        SETUP_POINTS.len(),
+        TEARDOWN_INSIDE.len() + TEARDOWN_BOUNDARIES.len()
+    );
+}
+
+fn bin() -> String {
+    env!("CARGO_BIN_EXE_kops-wizard").to_string()
+}
+
+/// The tmux pane's program died by SIGKILL (the shell reports 128 + 9). A killed full-screen
+/// UI cannot restore the terminal, so the shell's report lands wherever its cursor was: look
+/// for it anywhere on the screen.
+fn pane_killed(term: &Tmux) {
+    let _ = term.finished(Duration::from_secs(120));
+    let screen = term.joined();
+    assert!(screen.contains("EXIT=137"), "not killed by the hook:\n{screen}");
+}
+
+#[tokio::test]
+async fn sigkill_inside_the_full_screen_and_plain_runs_then_a_rerun_finishes_with_one_of_each() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    let bucket = "kill-ui-state";
+    let file = answers(&env, bucket);
+    let path = file.display().to_string();
+
+    // Full screen: AWS made the key, the journal does not know it yet.
+    env.set("KOPS_WIZARD_TEST_KILL", "created:access-key");
+    let term = Tmux::start(&env, &[bin(), "-c".into(), path.clone()], 100, 30);
+    term.wait_for("moto @ 123456789012", Duration::from_secs(30));
+    term.enter_until("Review: what setup will do", 40);
+    term.keys(&["Enter"]);
+    pane_killed(&term);
+    drop(term);
+
+    // Line mode: the bucket exists, the journal does not know it yet.
+    env.set("KOPS_WIZARD_TEST_KILL", "created:bucket");
+    let term = Tmux::start(&env, &[bin(), "--plain".into(), "-c".into(), path.clone()], 160, 50);
+    // The killed run saved profile kops, so the admin profile is a choice now (Enter keeps
+    // the default chain); the bastion of a public cluster is not asked.
+    for q in kops_wizard::questions::QUESTIONS.iter().filter(|q| q.key != "cluster.bastion") {
+        crate::plain::answer(&term, q.label, &["Enter"]);
+    }
+    crate::plain::answer(&term, "Start setup now?", &["y", "Enter"]);
+    pane_killed(&term);
+    drop(term);
+
+    env.unset("KOPS_WIZARD_TEST_KILL");
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    exactly_one_of_each(&moto, &env, bucket).await;
+
+    // Full-screen teardown killed after the bucket went, then finished headless.
+    env.set("KOPS_WIZARD_TEST_KILL", "deleted:bucket");
+    let term = Tmux::start(&env, &[bin(), "teardown".into(), "-c".into(), path.clone()], 100, 30);
+    term.wait_for(&format!("Type {CLUSTER} to delete it"), Duration::from_secs(60));
+    term.wait_for("× autoscaling-group", Duration::from_secs(10));
+    term.type_text(CLUSTER);
+    term.keys(&["Enter"]);
+    pane_killed(&term);
+    drop(term);
+    env.unset("KOPS_WIZARD_TEST_KILL");
+    let (code, out, err) = run(env.wizard().args(["teardown", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    nothing_left(&moto, &env).await;
+}
