@@ -112,10 +112,17 @@ async fn interruptible<T, E>(work: impl Future<Output = Result<T, E>>) -> anyhow
 where
     E: std::error::Error + Send + Sync + 'static,
 {
+    // SIGTERM (a closed CI job, `kill`) stops the same way: left to its default, it would end
+    // the wizard without dropping the work, and kops would run on alone.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         result = work => Ok(result?),
         _ = tokio::signal::ctrl_c() => {
             tracing::warn!("interrupted by the user");
+            Err(crate::exit::Interrupted.into())
+        }
+        _ = term.recv() => {
+            tracing::warn!("stopped by SIGTERM");
             Err(crate::exit::Interrupted.into())
         }
     }

@@ -319,3 +319,107 @@ async fn sigkill_inside_the_full_screen_and_plain_runs_then_a_rerun_finishes_wit
     assert_eq!(code, 0, "{out}\n{err}");
     nothing_left(&moto, &env).await;
 }
+
+/// Sends SIGTERM to `pid`.
+fn sigterm(pid: u32) {
+    let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+}
+
+/// kops is not running and starts no more: the call log stands still.
+fn kops_stopped(env: &TestEnv) {
+    let calls = env.kops_calls().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(env.kops_calls().len(), calls, "kops kept running");
+}
+
+fn journal_has_no_intent(env: &TestEnv) {
+    let path = env.path(&format!("state/kops-wizard/journal/{CLUSTER}.json"));
+    let journal = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert!(!journal.contains("\"intent\""), "a change was left half done: {journal}");
+}
+
+#[tokio::test]
+async fn sigterm_and_ctrl_c_stop_kops_keep_the_journal_and_restore_the_terminal_in_every_mode() {
+    use std::io::BufRead;
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    let bucket = "term-kops-state";
+    let file = env.answers(&format!(
+        "[state_store]\nbucket = \"{bucket}\"\n[ssh]\nkey_type = \"ed25519\"\n[cluster]\n\
+         name = \"{CLUSTER}\"\n[validate]\nwait = \"10m\"\ninterval = \"1s\"\n"
+    ));
+    let path = file.display().to_string();
+    env.set("FAKE_KOPS_VALIDATE", "never-ready");
+
+    // Headless: SIGTERM while validation waits.
+    let mut child = env
+        .wizard()
+        .args(["setup", "--yes", "-c"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the wizard");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    assert!(
+        lines.by_ref().map_while(Result::ok).any(|l| l.contains("validate: nodes joining")),
+        "validation never started"
+    );
+    sigterm(child.id());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    kops_stopped(&env);
+    journal_has_no_intent(&env);
+
+    // Full screen: Ctrl-C twice (the second answers "quit?") while validation waits.
+    let term = Tmux::start(&env, &[bin(), "-c".into(), path.clone()], 100, 30);
+    term.wait_for("moto @ 123456789012", Duration::from_secs(30));
+    term.enter_until("Review: what setup will do", 40);
+    term.keys(&["Enter"]);
+    term.wait_for("Validate: nodes joining", Duration::from_secs(120));
+    term.keys(&["C-c"]);
+    term.wait_for("Quit kops-wizard?", Duration::from_secs(10));
+    term.keys(&["C-c"]);
+    let (code, stty) = term.finished(Duration::from_secs(30));
+    assert_eq!(code, 130, "{}", term.screen());
+    assert!(crate::support::tmux::cooked(&stty), "the terminal was left raw: {stty}");
+    drop(term);
+    kops_stopped(&env);
+    journal_has_no_intent(&env);
+
+    // Line mode: SIGTERM at a prompt (inquire has the terminal raw), then during the run.
+    let plain = [bin(), "--plain".into(), "-c".into(), path.clone()];
+    let term = Tmux::start(&env, &plain, 160, 50);
+    crate::plain::prompt(&term, "Admin profile", Duration::from_secs(60));
+    sigterm(term.program_pid().expect("the wizard's pid"));
+    let (code, stty) = term.finished(Duration::from_secs(30));
+    assert_eq!(code, 130, "{}", term.joined());
+    assert!(
+        crate::support::tmux::cooked(&stty),
+        "SIGTERM at a prompt left the terminal raw: {stty}"
+    );
+    drop(term);
+
+    let term = Tmux::start(&env, &plain, 160, 50);
+    for q in kops_wizard::questions::QUESTIONS.iter().filter(|q| q.key != "cluster.bastion") {
+        crate::plain::answer(&term, q.label, &["Enter"]);
+    }
+    crate::plain::answer(&term, "Start setup now?", &["y", "Enter"]);
+    term.wait_for("validate: nodes joining", Duration::from_secs(120));
+    sigterm(term.program_pid().expect("the wizard's pid"));
+    let (code, stty) = term.finished(Duration::from_secs(30));
+    assert_eq!(code, 130, "{}", term.joined());
+    assert!(crate::support::tmux::cooked(&stty), "{stty}");
+    drop(term);
+    kops_stopped(&env);
+    journal_has_no_intent(&env);
+
+    // And a rerun finishes with one of each.
+    env.unset("FAKE_KOPS_VALIDATE");
+    let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    exactly_one_of_each(&moto, &env, bucket).await;
+}

@@ -43,7 +43,7 @@ fn asking(screen: &str, label: &str) -> bool {
 
 /// Waits until the prompt for `label` is live (lines the terminal wrapped joined again) and
 /// returns the screen; panics with the screen after `limit`.
-fn prompt(term: &Tmux, label: &str, limit: Duration) -> String {
+pub(crate) fn prompt(term: &Tmux, label: &str, limit: Duration) -> String {
     let start = Instant::now();
     loop {
         let screen = term.joined();

@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::ValueEnum as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use inquire::list_option::ListOption;
 use inquire::validator::Validation;
 
@@ -57,6 +60,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
     let (loaded, source) =
         answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
     let _log = crate::logging::init(&paths.log_file())?;
+    let prompting = sigterm_while_prompting()?;
     let save_to = save_path(global, paths);
     let interview = match interview(global, args, paths, loaded, source, save_to.as_deref()) {
         Ok(Next::Run(interview)) => interview,
@@ -81,11 +85,43 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         state_dir: &paths.state_dir,
         kops: global.kops.as_deref(),
     };
-    // The same runner and progress lines as `--yes`: Ctrl-C drops the engine's future, which
-    // stops it between two AWS calls and kills a running kops; the journal has the intent.
+    // The same runner and progress lines as `--yes`: Ctrl-C or SIGTERM drops the engine's
+    // future, which stops it between two AWS calls and kills a running kops; the journal has
+    // the intent.
+    prompting.store(false, Ordering::SeqCst);
     let journal = headless::setup(request).context("setup stopped")?;
     print!("{}", headless::done_text(&answers, &journal, &paths.log_file(), &steps));
     Ok(0)
+}
+
+/// SIGTERM during a prompt (nothing changed yet) ends the wizard with the terminal back in
+/// its normal mode, which inquire, killed by the default action, would leave raw. Once the run
+/// starts (the flag is cleared) the runner's own handler stops the engine instead.
+fn sigterm_while_prompting() -> anyhow::Result<Arc<AtomicBool>> {
+    let prompting = Arc::new(AtomicBool::new(true));
+    let flag = prompting.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("cannot start the signal watcher")?;
+    // Registered here, before any prompt, so no SIGTERM can slip past it.
+    let mut term = runtime
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        })
+        .context("cannot watch for SIGTERM")?;
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            while term.recv().await.is_some() {
+                if flag.load(Ordering::SeqCst) {
+                    let _ = crossterm::terminal::disable_raw_mode();
+                    eprintln!("\nkops-wizard stopped (SIGTERM) before changing anything.");
+                    std::process::exit(i32::from(exit::INTERRUPTED));
+                }
+            }
+        });
+    });
+    Ok(prompting)
 }
 
 /// What the questions and the review end in.
