@@ -11,6 +11,7 @@ mod ownership;
 mod plain;
 mod plan;
 mod plan_scripts;
+mod secrets_scan;
 mod security;
 mod setup;
 mod support;

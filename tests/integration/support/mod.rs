@@ -2,6 +2,7 @@
 //! test (HOME, XDG dirs, AWS_* variables), and the kops stand-in installed as `kops`.
 #![allow(dead_code)] // Each test module uses a different part of the bed.
 
+pub mod evidence;
 pub mod tmux;
 
 use std::fs;
@@ -150,6 +151,12 @@ pub struct TestEnv {
     vars: Vec<(String, String)>,
 }
 
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        evidence::environment(self.dir.path(), &self.home());
+    }
+}
+
 impl TestEnv {
     /// An environment whose AWS calls go to `moto` with admin credentials in the key variables.
     pub fn new(moto: Option<&Moto>) -> TestEnv {
@@ -247,13 +254,22 @@ impl TestEnv {
 }
 
 /// Runs a command and returns (exit code, stdout, stderr).
+/// Runs a command and returns (exit code, stdout, stderr). Both streams, and the secrets of
+/// the credentials file it may have written, are kept for the secrets scan.
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run the command");
-    (
-        out.status.code().unwrap_or(-1),
+    let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    );
+    evidence::shown("output", &format!("{stdout}\n{stderr}"));
+    let var = |name: &str| {
+        cmd.get_envs().find(|(k, _)| *k == name).and_then(|(_, v)| v).map(PathBuf::from)
+    };
+    if let Some(home) = var("HOME") {
+        evidence::secrets_under(&home, var("AWS_SHARED_CREDENTIALS_FILE").as_deref());
+    }
+    (out.status.code().unwrap_or(-1), stdout, stderr)
 }
 
 /// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.

@@ -13,6 +13,10 @@ use super::TestEnv;
 pub struct Tmux {
     socket: PathBuf,
     _dir: tempfile::TempDir,
+    /// The environment's home, for the secrets its runs saved (see `evidence`).
+    home: PathBuf,
+    /// Hashes of the screens already kept for the secrets scan.
+    seen: std::cell::RefCell<std::collections::HashSet<u64>>,
 }
 
 /// Quotes a word for `sh -c`.
@@ -64,7 +68,7 @@ impl Tmux {
             .status()
             .expect("run tmux (install it: Debian package tmux)");
         assert!(status.success(), "tmux new-session failed");
-        Tmux { socket, _dir: dir }
+        Tmux { socket, _dir: dir, home: env.home(), seen: Default::default() }
     }
 
     fn tmux(&self) -> Command {
@@ -96,7 +100,20 @@ impl Tmux {
 
     pub fn screen(&self) -> String {
         let out = self.tmux().args(["capture-pane", "-p"]).output().expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        self.keep(&screen);
+        screen
+    }
+
+    /// Keeps each distinct screen for the secrets scan (polling repeats most of them).
+    fn keep(&self, screen: &str) {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        screen.hash(&mut h);
+        let mut seen = self.seen.borrow_mut();
+        if seen.len() < 5000 && seen.insert(h.finish()) {
+            super::evidence::shown("screen", screen);
+        }
     }
 
     /// Waits until the screen shows `text` on two captures in a row (a frame being drawn is
@@ -147,7 +164,9 @@ impl Tmux {
     pub fn joined(&self) -> String {
         let out =
             self.tmux().args(["capture-pane", "-p", "-J"]).output().expect("tmux capture-pane");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        self.keep(&screen);
+        screen
     }
 
     /// After the program exited: its exit code and the terminal's `stty -a` line.
@@ -167,6 +186,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // The last screen, whether or not a test looked at it, and the secrets the run saved.
+        let _ = self.screen();
+        super::evidence::secrets_under(&self.home, None);
         let _ = self.tmux().arg("kill-server").stderr(Stdio::null()).status();
     }
 }
