@@ -8,6 +8,7 @@ mod cluster;
 mod doctor;
 mod interrupt;
 mod ownership;
+mod paths;
 mod plain;
 mod plan;
 mod plan_scripts;

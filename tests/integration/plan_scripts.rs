@@ -113,7 +113,7 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     assert!(!c.group_exists("kops").await.unwrap());
     let buckets = c.s3.list_buckets().send().await.unwrap();
     assert!(buckets.buckets().is_empty(), "the versioned bucket was emptied and deleted");
-    let cloud = fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default();
+    let cloud = fs::read_to_string(env.path("fake-kops/cloud.json")).expect("the cloud file");
     assert!(!cloud.contains("script.example.com"), "{cloud}");
     let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap();
     assert_eq!(creds.trim_end(), keep.trim_end(), "only the kops profile is removed");

@@ -240,7 +240,10 @@ impl TestEnv {
     }
 
     /// The stand-in's call log: one JSON object per kops invocation.
+    /// No log yet means no call, but only where the stand-in is installed: otherwise "kops was
+    /// not called" would pass for a stand-in that could never have been.
     pub fn kops_calls(&self) -> Vec<serde_json::Value> {
+        assert!(self.path("fake-kops").is_dir(), "the kops stand-in is not installed here");
         let log = fs::read_to_string(self.path("fake-kops/calls.jsonl")).unwrap_or_default();
         log.lines().map(|l| serde_json::from_str(l).expect("a JSON call record")).collect()
     }
