@@ -61,6 +61,10 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
     let _log = crate::logging::init(&paths.log_file())?;
     let prompting = sigterm_while_prompting()?;
+    // inquire holds the terminal raw while it asks: a panic must not leave it so.
+    super::install_panic_hook(&paths.log_file(), || {
+        let _ = crossterm::terminal::disable_raw_mode();
+    });
     let save_to = save_path(global, paths);
     let interview = match interview(global, args, paths, loaded, source, save_to.as_deref()) {
         Ok(Next::Run(interview)) => interview,

@@ -69,11 +69,5 @@ impl Drop for Guard {
 }
 
 fn install_panic_hook(log: &Path) {
-    let log = log.display().to_string();
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        restore();
-        eprintln!("kops-wizard stopped on an internal error; the log is {log}");
-        previous(info);
-    }));
+    crate::ui::install_panic_hook(log, restore);
 }
