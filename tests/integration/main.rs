@@ -2,6 +2,7 @@
 //! stand-in, each test in an isolated environment. One test binary keeps linking cheap.
 
 mod aws_client;
+mod bad_input;
 mod bad_kops;
 mod cli;
 mod cluster;
