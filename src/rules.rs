@@ -3,7 +3,6 @@
 //! runs before anything changes (and before any AWS request).
 
 use std::fmt;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::answers::{Answers, Topology};
@@ -97,7 +96,7 @@ pub fn bucket_name(name: &str) -> Rule {
     if name.contains("..") {
         return Err("bucket names must not contain two adjacent dots (..)".into());
     }
-    if name.parse::<Ipv4Addr>().is_ok() {
+    if looks_like_ipv4(name) {
         return Err("bucket names must not be formatted as an IP address".into());
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
@@ -111,6 +110,15 @@ pub fn bucket_name(name: &str) -> Rule {
         }
     }
     Ok(())
+}
+
+/// Four dot-separated groups of one to three digits. Wider than what parses as an address
+/// (`01.2.3.4`, `999.1.1.1` do not): S3 refuses names "formatted as an IP address", and a name
+/// refused here costs a rename where one refused by CreateBucket costs a failed run.
+fn looks_like_ipv4(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// IAM user and group names: letters, digits and `+=,.@_-`, at most `max` characters
@@ -386,6 +394,11 @@ pub fn format_duration(d: Duration) -> String {
     if s > 0 {
         out.push_str(&format!("{s}s"));
     }
+    // Without it 1001ms would print as 1s, which parses back as something else.
+    let ms = d.subsec_millis();
+    if ms > 0 {
+        out.push_str(&format!("{ms}ms"));
+    }
     out
 }
 
@@ -560,6 +573,8 @@ mod tests {
                 ("acme.", "begin and end"),
                 ("acme..state", "two adjacent dots"),
                 ("192.168.5.4", "IP address"),
+                ("01.2.3.4", "IP address"),
+                ("999.1.1.1", "IP address"),
                 ("xn--acme", "xn--"),
                 ("sthree-acme", "sthree-"),
                 ("amzn-s3-demo-acme", "amzn-s3-demo-"),
@@ -785,6 +800,7 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(600)), "10m");
         assert_eq!(format_duration(Duration::from_secs(75)), "1m15s");
         assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(format_duration(Duration::from_millis(61_001)), "1m1s1ms");
         assert!(positive_duration("0s").unwrap_err().contains("longer than zero"));
     }
 
