@@ -11,6 +11,7 @@ mod ownership;
 mod plain;
 mod plan;
 mod plan_scripts;
+mod properties;
 mod setup;
 mod support;
 mod teardown;
