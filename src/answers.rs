@@ -143,7 +143,9 @@ impl fmt::Display for Topology {
 #[serde(default, deny_unknown_fields)]
 pub struct Cluster {
     pub name: String,
-    /// Empty means the region's first zone.
+    /// Empty means the region's first zone: the key left out of the file (an empty list there
+    /// is refused, and an empty list is never written), or no zone picked in a front end.
+    #[serde(deserialize_with = "non_empty_zones", skip_serializing_if = "Vec::is_empty")]
     pub zones: Vec<String>,
     pub networking: String,
     pub control_plane_size: String,
@@ -173,6 +175,19 @@ impl Default for Cluster {
             kubernetes_version: None,
         }
     }
+}
+
+/// `zones = []` in a file reads as "no zones", which kops cannot build a cluster in; taking it
+/// for the default zone would silently do something the file did not say.
+fn non_empty_zones<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let zones = Vec::<String>::deserialize(d)?;
+    if zones.is_empty() {
+        return Err(serde::de::Error::custom(
+            "cluster.zones = []: list at least one zone of aws.region, or leave the key out for \
+             the region's first zone",
+        ));
+    }
+    Ok(zones)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -246,8 +261,13 @@ impl fmt::Display for Source {
 /// Why the answers could not be used. Every variant is bad input: exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum AnswersError {
-    #[error("cannot read the answers file {}: {error}", path.display())]
-    Read { path: PathBuf, error: std::io::Error },
+    #[error("cannot read the answers file {}{given}: {error}", path.display())]
+    Read {
+        path: PathBuf,
+        /// ` (--config)` when the path came from the command line, so the message names the flag.
+        given: &'static str,
+        error: std::io::Error,
+    },
     /// The TOML parser's message already names the line, the column and the key.
     #[error("the answers file {} is not valid: {message}", path.display())]
     Parse { path: PathBuf, message: String },
@@ -265,8 +285,21 @@ pub enum AnswersError {
 pub fn parse(text: &str, path: &Path) -> Result<Answers, AnswersError> {
     toml::from_str(text).map_err(|e| AnswersError::Parse {
         path: path.to_path_buf(),
-        message: e.to_string().trim_end().to_string(),
+        message: printable(e.to_string().trim_end()),
     })
+}
+
+/// The parser quotes the offending line; a control character in it (TOML refuses them raw,
+/// which is why the line is quoted) would reach the terminal as is, so it is escaped.
+fn printable(message: &str) -> String {
+    message
+        .chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Loads the answers: an explicit file must be readable and valid; the default file is used
@@ -275,13 +308,16 @@ pub fn load(
     explicit: Option<&Path>,
     default_path: Option<&Path>,
 ) -> Result<(Answers, Source), AnswersError> {
-    let path = match (explicit, default_path) {
-        (Some(path), _) => path,
-        (None, Some(path)) if path.is_file() => path,
+    let (path, given) = match (explicit, default_path) {
+        (Some(path), _) => (path, " (--config)"),
+        (None, Some(path)) if path.is_file() => (path, ""),
         (None, _) => return Ok((Answers::default(), Source::Defaults)),
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|error| AnswersError::Read { path: path.to_path_buf(), error })?;
+    let text = std::fs::read_to_string(path).map_err(|error| AnswersError::Read {
+        path: path.to_path_buf(),
+        given,
+        error,
+    })?;
     Ok((parse(&text, path)?, Source::File(path.to_path_buf())))
 }
 
@@ -398,6 +434,22 @@ mod tests {
         assert_eq!(answers.aws.region, "eu-west-1");
         assert_eq!(answers.zones(), vec!["eu-west-1a"]);
         assert_eq!(source, Source::File(present));
+    }
+
+    #[test]
+    fn an_empty_zone_list_is_refused_and_never_written() {
+        let err = parse_str("[cluster]\nzones = []\n").unwrap_err().to_string();
+        assert!(err.contains("cluster.zones = []") && err.contains("line 2"), "{err}");
+        let text = toml::to_string(&Answers::default()).unwrap();
+        assert!(!text.contains("zones"), "{text}");
+        assert_eq!(parse_str(&text).unwrap(), Answers::default());
+    }
+
+    #[test]
+    fn control_characters_in_a_parse_error_are_escaped() {
+        let err = parse_str("[cluster]\nname = \"a\u{1b}[2Jb\"\n").unwrap_err().to_string();
+        assert!(!err.contains('\u{1b}'), "{err:?}");
+        assert!(err.contains("\\u{1b}"), "{err}");
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub async fn run(inputs: Inputs<'_>) -> Vec<Check> {
         check_identity(&clients, &creds),
     );
     let aws_ok = identity.status == Status::Ok;
-    let mut checks = vec![kops, kubectl, ssh, identity, check_region(&a.aws.region)];
+    let mut checks =
+        vec![kops, kubectl, ssh, identity, check_region(&a.aws.region), check_ssh_key(a)];
     // Without working admin credentials these would only repeat the identity's failure.
     if aws_ok {
         let (bucket, profile) =
@@ -188,6 +189,38 @@ async fn check_kops_profile(clients: &Clients, a: &Answers) -> Check {
                 format!("{profile} holds key {} which does not work: {e}", key.id),
             ),
         },
+    }
+}
+
+/// The key files at `ssh.public_key`, judged as setup's preflight judges them (the same
+/// function), so what doctor passes the SSH step does not refuse.
+fn check_ssh_key(a: &Answers) -> Check {
+    use crate::engine::ssh::{self, Decision};
+    let shown = &a.ssh.public_key;
+    match ssh::preflight(&a.ssh) {
+        Ok(Decision::Use { info, private_missing }) => Check::new(
+            "ssh key",
+            if private_missing { Status::Warn } else { Status::Ok },
+            format!(
+                "{shown} ({}, {}){}",
+                info.algorithm,
+                info.fingerprint,
+                if private_missing { ": its private key is missing" } else { "" }
+            ),
+        ),
+        Ok(Decision::Generate { conflict: None }) => Check::new(
+            "ssh key",
+            Status::Ok,
+            format!("{shown} does not exist: setup generates a {} pair", a.ssh.key_type),
+        ),
+        Ok(Decision::Generate { conflict: Some(conflict) }) => Check::new(
+            "ssh key",
+            Status::Warn,
+            format!("{conflict}: setup moves the old files aside (ssh.overwrite) and generates"),
+        ),
+        Ok(Decision::Refuse(why)) | Err(why) => {
+            Check::new("ssh key", Status::Fail, format!("ssh.public_key: {why}"))
+        }
     }
 }
 

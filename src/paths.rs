@@ -17,7 +17,10 @@ impl Paths {
     pub fn resolve(state_dir: Option<&Path>) -> anyhow::Result<Paths> {
         let dirs = ProjectDirs::from("", "", "kops-wizard");
         let state_dir = match (state_dir, &dirs) {
-            (Some(dir), _) => dir.to_path_buf(),
+            (Some(dir), _) => {
+                check_state_dir(dir)?;
+                dir.to_path_buf()
+            }
             // macOS and Windows have no state dir; the local data dir is the nearest match.
             (None, Some(d)) => d.state_dir().unwrap_or_else(|| d.data_local_dir()).to_path_buf(),
             (None, None) => anyhow::bail!(
@@ -30,6 +33,26 @@ impl Paths {
 
     pub fn log_file(&self) -> PathBuf {
         self.state_dir.join("kops-wizard.log")
+    }
+}
+
+/// `--state-dir` must be a directory or a path one can be made at: refused up front (bad
+/// usage, exit 2) rather than failing when the log or the journal is first written.
+fn check_state_dir(dir: &Path) -> anyhow::Result<()> {
+    let refuse = |why: &str| crate::exit::UsageError(format!("--state-dir {dir:?}: {why}"));
+    if dir.as_os_str().is_empty() {
+        return Err(refuse("an empty path; give the directory for the journal and the log").into());
+    }
+    // The path itself, or the nearest part of it that exists, must be a directory: under a
+    // file nothing can be created.
+    let existing = dir.ancestors().find(|p| !p.as_os_str().is_empty() && p.exists());
+    match existing {
+        Some(p) if !p.is_dir() => Err(refuse(&format!(
+            "{} exists and is not a directory; give a directory (it is created if missing)",
+            p.display()
+        ))
+        .into()),
+        _ => Ok(()),
     }
 }
 

@@ -3,7 +3,6 @@
 //! runs before anything changes (and before any AWS request).
 
 use std::fmt;
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use crate::answers::{Answers, Topology};
@@ -18,9 +17,21 @@ pub struct Violation {
     pub rule: String,
 }
 
+/// Values longer than this are shown by their start and their length: a 5,000-character path
+/// would otherwise bury the rule it breaks.
+const SHOWN_CHARS: usize = 80;
+
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} = {:?}: {}", self.field, self.value, self.rule)
+        // `{:?}` quotes the value and escapes control characters, so a value holding a newline
+        // or an escape sequence cannot break the message or the terminal it is printed on.
+        let count = self.value.chars().count();
+        if count > SHOWN_CHARS {
+            let head: String = self.value.chars().take(SHOWN_CHARS).collect();
+            write!(f, "{} = {head:?}… ({count} characters): {}", self.field, self.rule)
+        } else {
+            write!(f, "{} = {:?}: {}", self.field, self.value, self.rule)
+        }
     }
 }
 
@@ -85,7 +96,7 @@ pub fn bucket_name(name: &str) -> Rule {
     if name.contains("..") {
         return Err("bucket names must not contain two adjacent dots (..)".into());
     }
-    if name.parse::<Ipv4Addr>().is_ok() {
+    if looks_like_ipv4(name) {
         return Err("bucket names must not be formatted as an IP address".into());
     }
     for prefix in ["xn--", "sthree-", "amzn-s3-demo-"] {
@@ -99,6 +110,15 @@ pub fn bucket_name(name: &str) -> Rule {
         }
     }
     Ok(())
+}
+
+/// Four dot-separated groups of one to three digits. Wider than what parses as an address
+/// (`01.2.3.4`, `999.1.1.1` do not): S3 refuses names "formatted as an IP address", and a name
+/// refused here costs a rename where one refused by CreateBucket costs a failed run.
+fn looks_like_ipv4(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('.').collect();
+    parts.len() == 4
+        && parts.iter().all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// IAM user and group names: letters, digits and `+=,.@_-`, at most `max` characters
@@ -156,6 +176,62 @@ pub fn dns_subdomain(name: &str) -> Rule {
                 "each part begins and ends with a letter or digit (got {label:?})"
             ));
         }
+    }
+    Ok(())
+}
+
+/// A DNS zone for the cluster's names: a DNS name, optionally fully qualified with one trailing
+/// dot (`example.com.`). More dots than that are empty labels, which Route 53 refuses.
+pub fn dns_zone(zone: &str) -> Rule {
+    let name = zone.strip_suffix('.').unwrap_or(zone);
+    dns_subdomain(name).map_err(|rule| format!("DNS zones are DNS names: {rule}"))
+}
+
+/// The first control character of `text`, if any. Every text answer ends up in a file (the
+/// journal, the AWS shared files, a .pub path), a kops argument or the plan's shell script,
+/// where a newline starts a new line and an escape sequence rewrites the terminal.
+fn control_char(text: &str) -> Option<char> {
+    text.chars().find(|c| c.is_control())
+}
+
+/// Linux's PATH_MAX and NAME_MAX: a longer path cannot be opened, so it is refused up front.
+pub const MAX_PATH_BYTES: usize = 4096;
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
+/// The public key's path (`ssh.public_key`): an OpenSSH `.pub` file whose name without `.pub`
+/// is the private key. Whether the file exists and holds a usable key is the preflight's to
+/// check (it needs the disk); this is the part that needs none.
+pub fn public_key_path(path: &str) -> Rule {
+    if path.trim().is_empty() {
+        return Err("a path to an OpenSSH public key is needed".into());
+    }
+    if let Some(c) = control_char(path) {
+        return Err(format!("paths must not contain control characters, not {c:?}"));
+    }
+    if path.starts_with(char::is_whitespace) {
+        return Err("the path begins with a space: remove it".into());
+    }
+    if path.len() > MAX_PATH_BYTES {
+        return Err(format!(
+            "paths are at most {MAX_PATH_BYTES} bytes (this one has {})",
+            path.len()
+        ));
+    }
+    if path.split('/').any(|part| part.len() > MAX_FILE_NAME_BYTES) {
+        return Err(format!("each part of a path is at most {MAX_FILE_NAME_BYTES} bytes"));
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    if !name.ends_with(".pub") {
+        return Err(
+            "the public key's file name ends in .pub (the private key is the same path without it)"
+                .into(),
+        );
+    }
+    if name == ".pub" {
+        return Err(
+            "the file name needs a name before .pub: the private key is the path without .pub"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -227,27 +303,46 @@ pub fn networking(mode: &str) -> Rule {
     }
 }
 
-/// IAM policy ARNs, AWS-managed or customer-managed.
+/// IAM policy ARNs, AWS-managed or customer-managed: `arn:aws:iam::<aws or a 12-digit
+/// account>:policy/<path/>name`, with IAM's own rules for the name (1 to 128 letters, digits
+/// and `+=,.@_-`) and the path (printable ASCII, at most 512 characters).
 pub fn policy_arn(arn: &str) -> Rule {
-    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
-        return Err("policies are ARNs like arn:aws:iam::aws:policy/AmazonEC2FullAccess".into());
-    };
-    let ok = rest.split_once(":policy/").is_some_and(|(account, name)| {
-        (account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit())))
-            && !name.is_empty()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err("policies are ARNs like arn:aws:iam::aws:policy/AmazonEC2FullAccess".into())
+    const SHAPE: &str = "policies are ARNs like arn:aws:iam::aws:policy/AmazonEC2FullAccess";
+    // Checked first so that the message says what is wrong with a pasted value that only looks
+    // right: the ARN is attached by name and written into the journal and the plan's script.
+    if let Some(c) = control_char(arn) {
+        return Err(format!("{SHAPE}, without control characters, not {c:?}"));
     }
+    let Some(rest) = arn.strip_prefix("arn:aws:iam::") else {
+        return Err(SHAPE.into());
+    };
+    let Some((account, resource)) = rest.split_once(":policy/") else {
+        return Err(SHAPE.into());
+    };
+    if !(account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()))) {
+        return Err(format!("{SHAPE} (the account is \"aws\" or 12 digits)"));
+    }
+    let (path, name) = resource.rsplit_once('/').unwrap_or(("", resource));
+    if name.is_empty() || name.len() > 128 {
+        return Err(format!("{SHAPE} (policy names are 1 to 128 characters)"));
+    }
+    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
+        return Err(format!(
+            "policy names may contain only letters, digits and +=,.@_- , not {c:?}"
+        ));
+    }
+    if path.len() > 512 || !path.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!("{SHAPE} (a policy path is at most 512 printable ASCII characters)"));
+    }
+    Ok(())
 }
 
 pub fn kubernetes_version(version: &str) -> Rule {
     let digits = version.strip_prefix('v').unwrap_or(version);
     let parts: Vec<&str> = digits.split('.').collect();
+    // Five digits a part is far beyond any release and keeps a pasted wall of digits out.
     if (2..=3).contains(&parts.len())
-        && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && parts.iter().all(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()))
     {
         Ok(())
     } else {
@@ -298,6 +393,11 @@ pub fn format_duration(d: Duration) -> String {
     }
     if s > 0 {
         out.push_str(&format!("{s}s"));
+    }
+    // Without it 1001ms would print as 1s, which parses back as something else.
+    let ms = d.subsec_millis();
+    if ms > 0 {
+        out.push_str(&format!("{ms}ms"));
     }
     out
 }
@@ -369,12 +469,7 @@ pub fn check_answers(a: &Answers) -> Report {
         );
     }
 
-    let ssh_key = &a.ssh.public_key;
-    if ssh_key.trim().is_empty() {
-        r.error("ssh.public_key", ssh_key, Err("a path to an OpenSSH public key is needed".into()));
-    } else if !ssh_key.ends_with(".pub") {
-        r.error("ssh.public_key", ssh_key, Err("the public key's file name ends in .pub (the private key is the same path without it)".into()));
-    }
+    r.error("ssh.public_key", &a.ssh.public_key, public_key_path(&a.ssh.public_key));
 
     let c = &a.cluster;
     r.error("cluster.name", &c.name, cluster_name(&c.name));
@@ -382,12 +477,7 @@ pub fn check_answers(a: &Answers) -> Report {
         r.warning("cluster.name", &c.name, text::GOSSIP_NAME);
     }
     if let Some(zone) = &c.dns_zone {
-        r.error(
-            "cluster.dns_zone",
-            zone,
-            dns_subdomain(zone.trim_end_matches('.'))
-                .map_err(|e| format!("DNS zones are DNS names: {e}")),
-        );
+        r.error("cluster.dns_zone", zone, dns_zone(zone));
     }
     for (i, zone) in a.zones().iter().enumerate() {
         r.error(&format!("cluster.zones[{i}]"), zone, zone_in_region(zone, &a.aws.region));
@@ -483,6 +573,8 @@ mod tests {
                 ("acme.", "begin and end"),
                 ("acme..state", "two adjacent dots"),
                 ("192.168.5.4", "IP address"),
+                ("01.2.3.4", "IP address"),
+                ("999.1.1.1", "IP address"),
                 ("xn--acme", "xn--"),
                 ("sthree-acme", "sthree-"),
                 ("amzn-s3-demo-acme", "amzn-s3-demo-"),
@@ -608,7 +700,91 @@ mod tests {
             ],
         );
         all_ok(kubernetes_version, &["1.33", "1.33.2", "v1.33.2"]);
-        all_bad(kubernetes_version, &[("latest", "1.33.2"), ("1", "1.33.2"), ("1.33.x", "1.33.2")]);
+        all_bad(
+            kubernetes_version,
+            &[("latest", "1.33.2"), ("1", "1.33.2"), ("1.33.x", "1.33.2"), ("1.333333", "1.33.2")],
+        );
+    }
+
+    #[test]
+    fn dns_zones_take_one_trailing_dot_and_no_empty_label() {
+        all_ok(dns_zone, &["example.com", "example.com.", "k8s.acme.example.com", "internal"]);
+        all_bad(
+            dns_zone,
+            &[
+                ("example.com..", "1 to 63"),
+                ("example..com", "1 to 63"),
+                (".", "1 to 253"),
+                ("", "1 to 253"),
+                ("exa mple.com", "' '"),
+                ("example.com\n", "'\\n'"),
+                ("Example.com", "'E'"),
+                ("ex\u{e4}mple.com", "'\u{e4}'"),
+            ],
+        );
+    }
+
+    #[test]
+    fn public_key_paths() {
+        all_ok(
+            public_key_path,
+            &["~/.ssh/kops.pub", "~/keys/acme kops.pub", "/tmp/cl\u{e9}s/kops.pub", "kops.pub"],
+        );
+        let long = format!("~/{}.pub", "k/".repeat(2100));
+        let long_name = format!("~/{}.pub", "k".repeat(300));
+        all_bad(
+            public_key_path,
+            &[
+                ("", "is needed"),
+                ("   ", "is needed"),
+                ("~/.ssh/kops", "ends in .pub"),
+                ("~/.ssh/kops.pub/", "ends in .pub"),
+                ("~/.ssh/.pub", "a name before .pub"),
+                ("~/.ssh/ko\nps.pub", "control characters, not '\\n'"),
+                ("~/.ssh/kops.pub\n", "control characters"),
+                ("~/.ssh/kops\u{0}.pub", "control characters"),
+                ("\t~/.ssh/kops.pub", "control characters"),
+                (" ~/.ssh/kops.pub", "begins with a space"),
+                (&long, "at most 4096 bytes"),
+                (&long_name, "at most 255 bytes"),
+            ],
+        );
+    }
+
+    #[test]
+    fn policy_arns_follow_iams_naming() {
+        all_ok(
+            policy_arn,
+            &[
+                "arn:aws:iam::aws:policy/service-role/AmazonEC2RoleforSSM",
+                "arn:aws:iam::123456789012:policy/a/b/c/Kops+Extra=1,2.3@x_y-z",
+            ],
+        );
+        let long = format!("arn:aws:iam::aws:policy/{}", "P".repeat(129));
+        all_bad(
+            policy_arn,
+            &[
+                ("arn:aws:iam::aws:policy/AmazonEC2FullAccess\nrm -rf ~", "not '\\n'"),
+                ("arn:aws:iam::aws:policy/AmazonEC2\u{1b}[2J", "control characters"),
+                ("arn:aws:iam::aws:policy/Amazon EC2", "not ' '"),
+                ("arn:aws:iam::aws:policy/Amazon\u{c9}C2", "letters, digits"),
+                ("arn:aws:iam::aws:policy/team\u{e9}/X", "printable ASCII"),
+                ("arn:aws:iam::aws:policy/team/", "1 to 128"),
+                (&long, "1 to 128"),
+                ("arn:aws:iam::abc:policy/X", "12 digits"),
+                ("arn:aws:iam::aws:role/X", "ARNs like"),
+            ],
+        );
+    }
+
+    #[test]
+    fn long_values_are_shown_by_their_start_and_length() {
+        let v = violation("ssh.public_key", &"k".repeat(5000), "too long".into());
+        let text = v.to_string();
+        assert!(text.len() < 200, "{text}");
+        assert!(text.contains("(5000 characters): too long"), "{text}");
+        let v = violation("iam.user", "ko\nps", "bad".into());
+        assert_eq!(v.to_string(), r#"iam.user = "ko\nps": bad"#);
     }
 
     #[test]
@@ -624,6 +800,7 @@ mod tests {
         assert_eq!(format_duration(Duration::from_secs(600)), "10m");
         assert_eq!(format_duration(Duration::from_secs(75)), "1m15s");
         assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
+        assert_eq!(format_duration(Duration::from_millis(61_001)), "1m1s1ms");
         assert!(positive_duration("0s").unwrap_err().contains("longer than zero"));
     }
 
@@ -698,6 +875,12 @@ mod tests {
         let report =
             check_answers(&answers("[cluster]\nzones = [\"us-east-1a\", \"us-east-1a\"]\n"));
         assert_eq!(fields(&report.errors), vec!["cluster.zones"]);
+
+        let report = check_answers(&answers("[cluster]\ndns_zone = \"example.com..\"\n"));
+        assert_eq!(fields(&report.errors), vec!["cluster.dns_zone"]);
+
+        let report = check_answers(&answers("[ssh]\npublic_key = \"~/.ssh/ko\\nps.pub\"\n"));
+        assert_eq!(fields(&report.errors), vec!["ssh.public_key"]);
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::time::Instant;
 use super::events::{Change, Event, Validation};
 use super::kops::{self, Kops, Stream};
 use super::setup::{Setup, SetupError};
-use super::ssh::{self, KeyState};
+use super::ssh::{self, Decision};
 use super::validate::{self, Phase};
-use crate::answers::KeyType;
+use crate::answers::{KeyType, Ssh};
 use crate::journal::{Kind, LastValidation, State};
 use crate::paths::expand_home;
 use crate::plan::StepId;
@@ -35,16 +35,17 @@ impl<'a> Setup<'a> {
         let private = expand_home(&a.ssh.private_key());
         let wanted = a.ssh.key_type;
         let state = ssh::inspect(&public)?;
-        let conflict = match &state {
-            KeyState::Missing => None,
-            KeyState::Pair(info) if info.algorithm == wanted || !generate => {
+        // The plan's action says whether to generate (it follows `ssh.generate`).
+        let answers = Ssh { generate, ..a.ssh.clone() };
+        let conflict = match ssh::decide(&state, &answers, &private) {
+            Decision::Use { info, private_missing: false } => {
                 self.record_existing(Kind::SshKey, &shown, None)?;
                 let what =
                     format!("SSH key {shown} ({}, {}) used", info.algorithm, info.fingerprint);
                 self.sink.item(step, Change::Unchanged, what, started.elapsed());
                 return Ok(());
             }
-            KeyState::PublicOnly(info) => {
+            Decision::Use { info, private_missing: true } => {
                 self.record_existing(Kind::SshKey, &shown, None)?;
                 let what = format!(
                     "SSH key {shown} ({}) used, but its private key {} is missing: you will not be able to SSH to the nodes",
@@ -54,43 +55,14 @@ impl<'a> Setup<'a> {
                 self.sink.item(step, Change::Warning, what, started.elapsed());
                 return Ok(());
             }
-            KeyState::Pair(info) => {
-                Some(format!("{shown} is an {} key, the answers ask for {wanted}", info.algorithm))
-            }
-            KeyState::PrivateOnly => {
-                Some(format!("{} exists without its public key {shown}", private.display()))
-            }
-            KeyState::Mismatch { .. } => {
-                Some(format!("{shown} and {} are not one pair", private.display()))
-            }
+            Decision::Refuse(why) => return Err(SetupError::Blocked(why)),
+            Decision::Generate { conflict } => conflict,
         };
-        if let Some(conflict) = conflict {
-            // Checked before anything moves: moving the old pair aside and then not making a
-            // new one would leave no key at all.
-            if !generate {
-                return Err(SetupError::Blocked(format!(
-                    "{conflict}, and ssh.generate = false, so no new pair would replace it: \
-                     nothing was moved. Set ssh.generate = true, or point ssh.public_key at a \
-                     usable key"
-                )));
-            }
-            if !a.ssh.overwrite {
-                return Err(SetupError::Blocked(format!(
-                    "{conflict}. Set ssh.key_type to the key's type, point ssh.public_key at \
-                     another path, or set ssh.overwrite = true to move the old files aside \
-                     (nothing is deleted)"
-                )));
-            }
+        if conflict.is_some() {
             for moved in move_aside(&[&private, &public])? {
                 let what = format!("moved {} aside (ssh.overwrite)", moved.display());
                 self.sink.item(step, Change::Warning, what, started.elapsed());
             }
-        }
-        if !generate {
-            return Err(SetupError::Blocked(format!(
-                "there is no SSH public key at {shown}; set ssh.generate = true to create one, \
-                 or point ssh.public_key at your key"
-            )));
         }
         self.journal.record(Kind::SshKey, &shown, None, State::Intent)?;
         let info = generate_key(private.clone(), wanted).await?;

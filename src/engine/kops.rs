@@ -55,7 +55,8 @@ impl Version {
 /// The kops binary: `--kops` if given, else the first `kops` on PATH.
 pub fn find_binary(explicit: Option<&Path>) -> Option<PathBuf> {
     match explicit {
-        Some(path) => path.is_file().then(|| path.to_path_buf()),
+        // Executable, as on PATH: a plain file would pass here and fail to start later.
+        Some(path) => is_executable(path).then(|| path.to_path_buf()),
         None => find_on_path("kops"),
     }
 }
@@ -185,7 +186,7 @@ pub enum KopsError {
          (https://kops.sigs.k8s.io/getting_started/install/) or pass --kops PATH"
     )]
     NotFound,
-    #[error("{} does not exist or is not a file (--kops)", .0.display())]
+    #[error("{} does not exist or is not an executable file (--kops)", .0.display())]
     NotAFile(PathBuf),
     #[error("{}: cannot read a version from `kops version` ({output:?})", path.display())]
     NoVersion { path: PathBuf, output: String },

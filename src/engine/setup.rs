@@ -95,6 +95,9 @@ pub struct Request<'a> {
 /// the journal as it stands at the end.
 pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupError> {
     let a = request.answers;
+    // The files first: they need neither kops nor AWS, and a key setup cannot use must stop
+    // it before the IAM user and the bucket exist, not at the SSH step after them.
+    preflight_files(a, request.plan)?;
     // kops is found and its version checked before anything changes: a missing or old kops
     // must not leave a half-built setup behind.
     let needs_kops =
@@ -128,6 +131,42 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     .run(request.plan)
     .await?;
     Ok(journal)
+}
+
+/// The local files the plan will use, checked before anything else (kops, the lock, the
+/// journal, AWS): the SSH key at `ssh.public_key`, when the plan has the SSH step or creates
+/// the cluster with that key. What the SSH step would refuse is refused here, as bad input
+/// (exit 2) with the answers key named; with `ssh.generate` and no key there, generation is
+/// what the answers ask for and passes.
+pub fn preflight_files(a: &crate::answers::Answers, plan: &Plan) -> Result<(), SetupError> {
+    let shown = &a.ssh.public_key;
+    let refuse = |why: String| {
+        SetupError::Refused(format!(
+            "ssh.public_key = {shown:?}: {}. Nothing was changed.",
+            why.trim_end_matches('.')
+        ))
+    };
+    let key_step = plan.actions().find_map(|x| match x {
+        Action::GenerateSshKey { .. } => Some(true),
+        Action::UseSshKey { .. } => Some(false),
+        _ => None,
+    });
+    let creates_cluster = plan
+        .actions()
+        .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::CreateCluster, .. }));
+    match key_step {
+        Some(generate) => {
+            let ssh = crate::answers::Ssh { generate, ..a.ssh.clone() };
+            super::ssh::preflight(&ssh).map_err(refuse)?;
+        }
+        // `--only cluster`: nothing generates the key, and kops is handed the file as it is.
+        None if creates_cluster => {
+            super::ssh::read_public(&crate::paths::expand_home(shown))
+                .map_err(|e| refuse(e.to_string()))?;
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// What setup checks on this machine before it asks AWS anything: the answers against what

@@ -18,8 +18,9 @@ use ssh_key::public::KeyData;
 use ssh_key::rand_core::OsRng;
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey};
 
-use crate::answers::KeyType;
+use crate::answers::{KeyType, Ssh};
 use crate::fsutil::private_dir;
+use crate::paths::expand_home;
 
 /// Real key files are a few kilobytes (an RSA-16384 private key is about 12 KiB); anything
 /// much bigger is the wrong file, and reading all of it would only delay saying so.
@@ -209,6 +210,80 @@ pub fn inspect(public_path: &Path) -> Result<KeyState, SshError> {
                 Ok(KeyState::Mismatch { public: info })
             }
         }
+    }
+}
+
+/// What setup does about the key at the answers' path, from what is on disk and the answers
+/// alone. The preflight asks it before anything changes and the SSH step asks it again when it
+/// runs, so what the SSH step would refuse after the IAM user and the bucket exist is refused
+/// before the first AWS request, and the two cannot disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Use the key there; `private_missing` when only the `.pub` file exists.
+    Use { info: KeyInfo, private_missing: bool },
+    /// Generate a new pair, first moving aside the files of this conflict (`ssh.overwrite`).
+    Generate { conflict: Option<String> },
+    /// Setup cannot go on with these files and answers: why, and which answer to change.
+    Refuse(String),
+}
+
+/// The decision for `state` (what [`inspect`] found at `ssh.public_key`) and the answers;
+/// `private` is the private key's path, for messages.
+pub fn decide(state: &KeyState, ssh: &Ssh, private: &Path) -> Decision {
+    let shown = &ssh.public_key;
+    let wanted = ssh.key_type;
+    let conflict = match state {
+        KeyState::Missing if ssh.generate => return Decision::Generate { conflict: None },
+        KeyState::Missing => {
+            return Decision::Refuse(format!(
+                "there is no SSH public key at {shown}; set ssh.generate = true to create one, \
+                 or point ssh.public_key at your key"
+            ));
+        }
+        // Without generation the key there is used whatever its type: nothing would replace it.
+        KeyState::Pair(info) if info.algorithm == wanted || !ssh.generate => {
+            return Decision::Use { info: info.clone(), private_missing: false };
+        }
+        KeyState::PublicOnly(info) => {
+            return Decision::Use { info: info.clone(), private_missing: true };
+        }
+        KeyState::Pair(info) => {
+            format!("{shown} is an {} key, the answers ask for {wanted}", info.algorithm)
+        }
+        KeyState::PrivateOnly => {
+            format!("{} exists without its public key {shown}", private.display())
+        }
+        KeyState::Mismatch { .. } => {
+            format!("{shown} and {} are not one pair", private.display())
+        }
+    };
+    if !ssh.overwrite {
+        return Decision::Refuse(format!(
+            "{conflict}. Set ssh.key_type to the key's type, point ssh.public_key at another \
+             path, or set ssh.overwrite = true to move the old files aside (nothing is deleted)"
+        ));
+    }
+    if !ssh.generate {
+        // Moving the files aside would only leave no key at all.
+        return Decision::Refuse(format!(
+            "{conflict}. ssh.overwrite moves the old files aside to generate a new pair, but \
+             ssh.generate = false: set ssh.generate = true, or point ssh.public_key at another key"
+        ));
+    }
+    Decision::Generate { conflict: Some(conflict) }
+}
+
+/// Looks at the files of `ssh.public_key` and decides: the check setup's preflight and doctor
+/// share. `Err` is why setup would stop (an unreadable file, a DSA or ECDSA key, a private key
+/// where the public one should be, no key and no generation, a conflict), in words that name
+/// the file and what to do.
+pub fn preflight(ssh: &Ssh) -> Result<Decision, String> {
+    let public = expand_home(&ssh.public_key);
+    let private = expand_home(&ssh.private_key());
+    match inspect(&public).map(|state| decide(&state, ssh, &private)) {
+        Ok(Decision::Refuse(why)) => Err(why),
+        Ok(decision) => Ok(decision),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -700,6 +775,79 @@ mod tests {
         let other = generate(&tmp.path().join("other"), KeyType::Ed25519, "b").unwrap();
         fs::copy(tmp.path().join("other.pub"), &public).unwrap();
         assert_eq!(inspect(&public).unwrap(), KeyState::Mismatch { public: other });
+    }
+
+    #[test]
+    fn decisions_follow_the_files_and_the_answers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let private = tmp.path().join("kops");
+        let public = tmp.path().join("kops.pub");
+        let answers = |generate, overwrite, key_type| Ssh {
+            public_key: public.display().to_string(),
+            generate,
+            key_type,
+            overwrite,
+        };
+        let refused = |d: Decision, needle: &str| match d {
+            Decision::Refuse(why) => assert!(why.contains(needle), "{why}"),
+            other => panic!("{other:?} is not a refusal"),
+        };
+        let ed = KeyType::Ed25519;
+
+        // Nothing there: generation is what the answers asked for, else there is no key.
+        let missing = KeyState::Missing;
+        assert_eq!(
+            decide(&missing, &answers(true, false, ed), &private),
+            Decision::Generate { conflict: None }
+        );
+        refused(decide(&missing, &answers(false, false, ed), &private), "ssh.generate = true");
+
+        let info = generate(&private, ed, "c").unwrap();
+        let pair = inspect(&public).unwrap();
+        let used = Decision::Use { info: info.clone(), private_missing: false };
+        assert_eq!(decide(&pair, &answers(true, false, ed), &private), used);
+        // Another type than asked: kept without generation, a conflict with it.
+        let rsa = KeyType::Rsa4096;
+        assert_eq!(decide(&pair, &answers(false, false, rsa), &private), used);
+        refused(decide(&pair, &answers(true, false, rsa), &private), "ssh.overwrite = true");
+        assert!(matches!(
+            decide(&pair, &answers(true, true, rsa), &private),
+            Decision::Generate { conflict: Some(_) }
+        ));
+
+        let half = KeyState::PrivateOnly;
+        refused(decide(&half, &answers(true, false, ed), &private), "without its public key");
+        refused(decide(&half, &answers(false, true, ed), &private), "ssh.generate = false");
+
+        let only = KeyState::PublicOnly(info.clone());
+        assert_eq!(
+            decide(&only, &answers(false, false, ed), &private),
+            Decision::Use { info, private_missing: true }
+        );
+    }
+
+    #[test]
+    fn the_preflight_refuses_unusable_files_and_allows_generation() {
+        let tmp = tempfile::tempdir().unwrap();
+        let public = tmp.path().join("kops.pub");
+        let answers = |generate| Ssh {
+            public_key: public.display().to_string(),
+            generate,
+            key_type: KeyType::Ed25519,
+            overwrite: false,
+        };
+        assert_eq!(preflight(&answers(true)), Ok(Decision::Generate { conflict: None }));
+        assert!(preflight(&answers(false)).unwrap_err().contains("no SSH public key"));
+
+        fs::write(&public, "ssh-dss AAAAB3NzaC1kc3MAAACBAP1/U4Ed old@box\n").unwrap();
+        let why = preflight(&answers(true)).unwrap_err();
+        assert!(why.contains("DSA key") && why.contains(path_str(&public)), "{why}");
+
+        fs::remove_file(&public).unwrap();
+        generate(&tmp.path().join("other"), KeyType::Ed25519, "c").unwrap();
+        fs::copy(tmp.path().join("other"), &public).unwrap();
+        let why = preflight(&answers(false)).unwrap_err();
+        assert!(why.contains("a private key"), "{why}");
     }
 
     #[test]

@@ -254,10 +254,13 @@ fn an_existing_key_of_another_type_is_reported_and_kept() {
     assert_eq!(code, 0, "{err}");
     let before = fs::read(ssh.join("kops")).unwrap();
 
+    // Refused before anything is created (it used to stop at the SSH step, after IAM and S3).
     let (code, _, err) = setup(&env, &answers(""));
-    assert_eq!(code, 1, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("the answers ask for ed25519") && err.contains("ssh.overwrite"), "{err}");
+    assert!(err.contains("ssh.public_key"), "{err}");
     assert_eq!(fs::read(ssh.join("kops")).unwrap(), before, "the key was not touched");
+    assert_eq!(moto.requests(), Vec::<String>::new(), "nothing reached AWS");
 
     // With overwrite the old pair is moved aside, never deleted.
     let (code, out, err) = setup(

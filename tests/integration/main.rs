@@ -2,6 +2,7 @@
 //! stand-in, each test in an isolated environment. One test binary keeps linking cheap.
 
 mod aws_client;
+mod bad_input;
 mod bad_kops;
 mod cli;
 mod cluster;
@@ -12,6 +13,7 @@ mod paths;
 mod plain;
 mod plan;
 mod plan_scripts;
+mod properties;
 mod secrets_scan;
 mod security;
 mod setup;

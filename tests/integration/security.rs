@@ -114,8 +114,10 @@ async fn overwrite_without_generate_moves_nothing_and_keeps_the_key() {
     let before = fs::read(ssh.join("kops.pub")).unwrap();
     let (code, out, err) =
         wizard(&env, &answers("overwrite = true\ngenerate = false"), &["setup", "--yes"]);
-    assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains("nothing was moved"), "{err}");
+    // Refused before anything runs (exit 2, not a word to AWS), not after moving the pair.
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("but ssh.generate = false"), "{err}");
+    assert_eq!(moto.requests(), Vec::<String>::new(), "requests reached AWS");
     assert_eq!(fs::read(ssh.join("kops.pub")).unwrap(), before, "the key is gone or changed");
     assert!(ssh.join("kops").exists());
     let moved = fs::read_dir(&ssh)
