@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 /// standard mode's retries of throttling and 5xx answers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which credentials to load: a named profile, or the default chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,6 +160,12 @@ impl AwsError {
         }
     }
 
+    /// Whether AWS said it is too busy to take the request (throttling): nothing was done,
+    /// and the same request may succeed a little later.
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| THROTTLING.contains(&c))
+    }
+
     pub fn from_sdk<E>(
         operation: &'static str,
         err: &SdkError<E, HttpResponse>,
@@ -176,7 +182,17 @@ impl AwsError {
                 let status = service.raw().status().as_u16();
                 let message =
                     err.message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
-                advice(code.as_deref(), Some(&message))
+                let text = advice(code.as_deref(), Some(&message));
+                // The SDK has already retried these; which endpoint keeps failing is what
+                // the user needs to know (a local endpoint, a proxy, or AWS itself).
+                match status >= 500 || code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
+                    true => format!(
+                        "{text} (HTTP {status} from {}, after retries: it is busy or failing; \
+                         run the same command again later, it continues where it stopped)",
+                        endpoint.unwrap_or("AWS")
+                    ),
+                    false => text,
+                }
             }
             SdkError::TimeoutError(_) => format!(
                 "no answer from {} in time; check the network and AWS_ENDPOINT_URL",
@@ -190,6 +206,19 @@ impl AwsError {
         AwsError { operation, code, message }
     }
 }
+
+/// The error codes with which AWS services say they are throttling the caller (the SDK's
+/// own list of throttling errors, the ones IAM, STS and S3 send among them).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+];
 
 /// Advice for the service errors a new user meets first.
 fn advice(code: Option<&str>, message: Option<&str>) -> String {
