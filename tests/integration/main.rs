@@ -6,6 +6,7 @@ mod bad_kops;
 mod cli;
 mod cluster;
 mod doctor;
+mod faults;
 mod ownership;
 mod plain;
 mod plan;
