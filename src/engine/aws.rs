@@ -174,14 +174,22 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        let code = err.code().map(str::to_string);
+        let mut code = err.code().map(str::to_string);
         let message = match err {
             SdkError::ServiceError(service) => {
+                // An error body the SDK could not read (moto wraps IAM's and STS's in
+                // `<Errors>`, as EC2 does, where AWS does not) still names the error.
+                let body =
+                    String::from_utf8_lossy(service.raw().body().bytes().unwrap_or_default());
+                code = code.or_else(|| xml_field(&body, "Code"));
                 // Some answers (HEAD requests, odd endpoints) carry no code or message: the
                 // HTTP status is then all there is to go on.
                 let status = service.raw().status().as_u16();
-                let message =
-                    err.message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
+                let message = err
+                    .message()
+                    .map(str::to_string)
+                    .or_else(|| xml_field(&body, "Message"))
+                    .unwrap_or_else(|| format!("HTTP {status}"));
                 let text = advice(code.as_deref(), Some(&message));
                 // The SDK has already retried these; which endpoint keeps failing is what
                 // the user needs to know (a local endpoint, a proxy, or AWS itself).
@@ -219,6 +227,13 @@ const THROTTLING: &[&str] = &[
     "RequestThrottled",
     "SlowDown",
 ];
+
+/// The text of the first `<tag>` element of an XML error body.
+fn xml_field(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..end].trim().to_string()).filter(|s| !s.is_empty())
+}
 
 /// Advice for the service errors a new user meets first.
 fn advice(code: Option<&str>, message: Option<&str>) -> String {
@@ -287,6 +302,17 @@ mod tests {
         assert!(text.starts_with("ExpiredToken: The security token"), "{text}");
         assert!(text.contains("aws sso login"), "{text}");
         assert_eq!(advice(Some("NoSuchBucket"), Some("gone")), "NoSuchBucket: gone");
+    }
+
+    #[test]
+    fn an_error_body_the_sdk_cannot_read_still_names_the_error() {
+        let body = "<?xml version=\"1.0\"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch\
+                    </Code><Message>The request signature we calculated does not match</Message>\
+                    </Error></Errors></ErrorResponse>";
+        assert_eq!(xml_field(body, "Code").as_deref(), Some("SignatureDoesNotMatch"));
+        assert!(xml_field(body, "Message").is_some_and(|m| m.starts_with("The request")));
+        assert_eq!(xml_field("<Error><Code></Code></Error>", "Code"), None);
+        assert_eq!(xml_field("not xml", "Code"), None);
     }
 
     #[test]
