@@ -649,6 +649,32 @@ impl Setup<'_> {
                         return Ok(());
                     }
                     Ok(_) => {}
+                    // AWS knows the key but not the saved secret: the profile was edited (the
+                    // secret cut or changed) since the wizard saved it. A key of the wizard's
+                    // that nobody can use any more is deleted, so that its replacement below
+                    // is the user's only key (and a rerun never meets IAM's limit of two).
+                    Err(e)
+                        if e.code.as_deref() == Some("SignatureDoesNotMatch")
+                            && self
+                                .journal
+                                .find_detail(Kind::AccessKey, user, &saved.id)
+                                .is_some_and(|e| e.state == State::Created) =>
+                    {
+                        c.delete_access_key(user, &saved.id).await?;
+                        self.journal.record(
+                            Kind::AccessKey,
+                            user,
+                            Some(&saved.id),
+                            State::Deleted,
+                        )?;
+                        keys.retain(|k| k.id != saved.id);
+                        let what = format!(
+                            "access key {} of user {user} deleted: the secret in profile {profile} \
+                             no longer matches it (SignatureDoesNotMatch); a new key replaces it",
+                            saved.id
+                        );
+                        self.sink.item(step, Change::Warning, what, started.elapsed());
+                    }
                     Err(e) if iam::is_invalid_key(&e) => {}
                     Err(e) => return Err(e.into()),
                 }
