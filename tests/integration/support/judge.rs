@@ -301,3 +301,38 @@ pub async fn journal_disagreements(
     }
     wrong
 }
+
+/// What AWS answers to each of `calls` (Python expressions on the ready `s3`, `iam`, `sts`
+/// clients, or on `c("service")`), made with boto3 and the given key in one process: "ok",
+/// or the error code. Where botocore cannot read moto's error body (an XML error to a JSON
+/// service, Route53's in auth mode) the code is read from the body itself.
+pub fn outcomes(endpoint: &str, id: &str, secret: &str, calls: &[&str]) -> Vec<String> {
+    let calls = serde_json::to_string(calls).expect("calls as JSON");
+    let code = format!(
+        r#"
+import json, re
+last = {{}}
+def c(name):
+    client = boto3.client(name, **kw)
+    client.meta.events.register("after-call", lambda http_response, **_: last.update(
+        body=http_response.content.decode(errors="replace")))
+    return client
+s3, iam, sts = c("s3"), c("iam"), c("sts")
+out = []
+for call in json.loads({calls:?}):
+    last.clear()
+    try:
+        eval(call)
+        out.append("ok")
+    except Exception as e:
+        code = getattr(e, "response", {{}}).get("Error", {{}}).get("Code") or ""
+        if not code or code.isdigit():
+            found = re.search(r"<Code>([^<]+)</Code>", last.get("body", "") or str(e))
+            code = found.group(1) if found else (code or type(e).__name__)
+        out.append(code)
+print(json.dumps(out))
+"#
+    );
+    let out = boto3_as(endpoint, id, secret, &code);
+    serde_json::from_str(&out).expect("outcomes as JSON")
+}
