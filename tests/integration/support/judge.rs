@@ -336,3 +336,42 @@ print(json.dumps(out))
     let out = boto3_as(endpoint, id, secret, &code);
     serde_json::from_str(&out).expect("outcomes as JSON")
 }
+
+/// Who a key is, asked with that key alone (plain STS): its ARN.
+pub async fn arn_of(moto: &Moto, id: &str, secret: &str) -> String {
+    let config = sdk_config(&moto.endpoint(), id, secret).await;
+    let out = aws_sdk_sts::Client::new(&config)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("sts:GetCallerIdentity with the key");
+    out.arn().unwrap_or_default().to_string()
+}
+
+impl Judge {
+    /// The user's IAM path and its tags as (key, value).
+    pub async fn user_mark(&self, user: &str) -> (String, Vec<(String, String)>) {
+        let out = self.iam.get_user().user_name(user).send().await.expect("iam:GetUser");
+        let path = out.user().map(|u| u.path().to_string()).unwrap_or_default();
+        let tags = self.iam.list_user_tags().user_name(user).send().await.expect("tags");
+        let tags =
+            tags.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+        (path, tags)
+    }
+
+    /// The group's IAM path.
+    pub async fn group_path(&self, group: &str) -> String {
+        let out = self.iam.get_group().group_name(group).send().await.expect("iam:GetGroup");
+        out.group().map(|g| g.path().to_string()).unwrap_or_default()
+    }
+
+    /// The bucket's tags as (key, value); none for an untagged bucket.
+    pub async fn bucket_tags(&self, bucket: &str) -> Vec<(String, String)> {
+        match self.s3.get_bucket_tagging().bucket(bucket).send().await {
+            Ok(out) => {
+                out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
