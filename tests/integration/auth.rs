@@ -186,7 +186,7 @@ async fn the_kops_user_signs_for_real_and_may_do_what_its_policies_allow_and_no_
     assert!(out.contains("admin credentials are arn:aws:iam::123456789012:user/admin"), "{out}");
     let (key_id, secret) = saved_key(&env);
     let j = Judge::new(&moto).await;
-    assert_eq!(j.key_ids("kops").await, [key_id.clone()]);
+    assert_eq!(j.key_ids("kops").await, std::slice::from_ref(&key_id));
 
     // kops ran as the kops user, with the key that is saved, every time.
     let keys = kops_keys(&env, 0);
@@ -297,7 +297,7 @@ async fn a_damaged_saved_secret_is_replaced_and_leaves_one_key() {
     let (new_id, new_secret) = saved_key(&env);
     assert_ne!(new_id, old_id, "{out}");
     let j = Judge::new(&moto).await;
-    assert_eq!(j.key_ids("kops").await, [new_id.clone()], "{out}");
+    assert_eq!(j.key_ids("kops").await, std::slice::from_ref(&new_id), "{out}");
     let (code, _, err) =
         boto3_try(&moto.endpoint(), &new_id, &new_secret, "sts.get_caller_identity()");
     assert_eq!(code, 0, "the new saved key signs: {err}");

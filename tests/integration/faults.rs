@@ -170,15 +170,15 @@ async fn setup_finishes_through_transient_faults_of_every_kind() {
         Rule::new("iam", "ListAccessKeys", Fault::ServerError),
         Rule::new("iam", "CreateAccessKey", Fault::DropAfterForward),
         // S3: every kind, the stand-in's own requests left alone.
-        Rule::new("s3", "HeadBucket", Fault::Throttle).from_wizard(),
+        Rule::new("s3", "HeadBucket", Fault::Throttle).wizard_only(),
         Rule::new("s3", "CreateBucket", Fault::DropAfterForward),
         Rule::new("s3", "PutBucketTagging", Fault::ServerError),
         Rule::new("s3", "GetBucketVersioning", Fault::Slow(SLOW)),
         Rule::new("s3", "PutBucketVersioning", Fault::Unavailable),
-        Rule::new("s3", "GetBucketEncryption", Fault::DropMidBody).from_wizard(),
+        Rule::new("s3", "GetBucketEncryption", Fault::DropMidBody).wizard_only(),
         Rule::new("s3", "PutBucketEncryption", Fault::DropBeforeForward),
         Rule::new("s3", "PutPublicAccessBlock", Fault::Throttle),
-        Rule::new("s3", "GetPublicAccessBlock", Fault::ServerError).from_wizard().nth(&[2]),
+        Rule::new("s3", "GetPublicAccessBlock", Fault::ServerError).wizard_only().nth(&[2]),
     ];
     let expected = rules.len() + 1; // one rule faults the 2nd and the 4th AttachGroupPolicy
     for rule in rules {
@@ -217,10 +217,10 @@ async fn teardown_finishes_through_transient_faults() {
     let rules = [
         Rule::new("sts", "GetCallerIdentity", Fault::ServerError),
         Rule::new("sts", "GetCallerIdentity", Fault::DropAfterForward).nth(&[2]),
-        Rule::new("s3", "HeadBucket", Fault::Unavailable).from_wizard(),
+        Rule::new("s3", "HeadBucket", Fault::Unavailable).wizard_only(),
         Rule::new("s3", "GetBucketTagging", Fault::Slow(SLOW)),
         Rule::new("s3", "ListObjectVersions", Fault::DropMidBody),
-        Rule::new("s3", "ListObjectsV2", Fault::Throttle).from_wizard(),
+        Rule::new("s3", "ListObjectsV2", Fault::Throttle).wizard_only(),
         Rule::new("s3", "DeleteObjects", Fault::DropAfterForward),
         Rule::new("s3", "DeleteBucket", Fault::DropAfterForward),
         Rule::new("iam", "GetUser", Fault::Throttle),

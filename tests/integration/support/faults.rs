@@ -99,7 +99,7 @@ impl Rule {
     }
 
     /// Only the wizard's requests (not the kops stand-in's, which has retries of its own).
-    pub fn from_wizard(mut self) -> Rule {
+    pub fn wizard_only(mut self) -> Rule {
         self.agent = Some(Agent::Wizard);
         self
     }
