@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 /// standard mode's retries of throttling and 5xx answers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Which credentials to load: a named profile, or the default chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,6 +160,12 @@ impl AwsError {
         }
     }
 
+    /// Whether AWS said it is too busy to take the request (throttling): nothing was done,
+    /// and the same request may succeed a little later.
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_deref().is_some_and(|c| THROTTLING.contains(&c))
+    }
+
     pub fn from_sdk<E>(
         operation: &'static str,
         err: &SdkError<E, HttpResponse>,
@@ -168,15 +174,33 @@ impl AwsError {
     where
         E: ProvideErrorMetadata + StdError + 'static,
     {
-        let code = err.code().map(str::to_string);
+        let mut code = err.code().map(str::to_string);
         let message = match err {
             SdkError::ServiceError(service) => {
+                // An error body the SDK could not read (moto wraps IAM's and STS's in
+                // `<Errors>`, as EC2 does, where AWS does not) still names the error.
+                let body =
+                    String::from_utf8_lossy(service.raw().body().bytes().unwrap_or_default());
+                code = code.or_else(|| xml_field(&body, "Code"));
                 // Some answers (HEAD requests, odd endpoints) carry no code or message: the
                 // HTTP status is then all there is to go on.
                 let status = service.raw().status().as_u16();
-                let message =
-                    err.message().map(str::to_string).unwrap_or_else(|| format!("HTTP {status}"));
-                advice(code.as_deref(), Some(&message))
+                let message = err
+                    .message()
+                    .map(str::to_string)
+                    .or_else(|| xml_field(&body, "Message"))
+                    .unwrap_or_else(|| format!("HTTP {status}"));
+                let text = advice(code.as_deref(), Some(&message));
+                // The SDK has already retried these; which endpoint keeps failing is what
+                // the user needs to know (a local endpoint, a proxy, or AWS itself).
+                match status >= 500 || code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
+                    true => format!(
+                        "{text} (HTTP {status} from {}, after retries: it is busy or failing; \
+                         run the same command again later, it continues where it stopped)",
+                        endpoint.unwrap_or("AWS")
+                    ),
+                    false => text,
+                }
             }
             SdkError::TimeoutError(_) => format!(
                 "no answer from {} in time; check the network and AWS_ENDPOINT_URL",
@@ -189,6 +213,26 @@ impl AwsError {
         };
         AwsError { operation, code, message }
     }
+}
+
+/// The error codes with which AWS services say they are throttling the caller (the SDK's
+/// own list of throttling errors, the ones IAM, STS and S3 send among them).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+];
+
+/// The text of the first `<tag>` element of an XML error body.
+fn xml_field(body: &str, tag: &str) -> Option<String> {
+    let start = body.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = start + body[start..].find(&format!("</{tag}>"))?;
+    Some(body[start..end].trim().to_string()).filter(|s| !s.is_empty())
 }
 
 /// Advice for the service errors a new user meets first.
@@ -258,6 +302,17 @@ mod tests {
         assert!(text.starts_with("ExpiredToken: The security token"), "{text}");
         assert!(text.contains("aws sso login"), "{text}");
         assert_eq!(advice(Some("NoSuchBucket"), Some("gone")), "NoSuchBucket: gone");
+    }
+
+    #[test]
+    fn an_error_body_the_sdk_cannot_read_still_names_the_error() {
+        let body = "<?xml version=\"1.0\"?>\n<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch\
+                    </Code><Message>The request signature we calculated does not match</Message>\
+                    </Error></Errors></ErrorResponse>";
+        assert_eq!(xml_field(body, "Code").as_deref(), Some("SignatureDoesNotMatch"));
+        assert!(xml_field(body, "Message").is_some_and(|m| m.starts_with("The request")));
+        assert_eq!(xml_field("<Error><Code></Code></Error>", "Code"), None);
+        assert_eq!(xml_field("not xml", "Code"), None);
     }
 
     #[test]

@@ -42,6 +42,23 @@ pub struct KeyInfo {
     pub active: bool,
 }
 
+/// A create the SDK retried because the first attempt's answer was lost (a dropped
+/// connection, a timeout) hears EntityAlreadyExists when that attempt took effect. The
+/// caller looked just before and found nothing, so a resource that now carries the wizard's
+/// mark is that attempt's: the create succeeded. Anything else keeps the error.
+async fn made_by_a_lost_attempt(
+    created: Result<(), AwsError>,
+    presence: impl Future<Output = Result<Presence, AwsError>>,
+) -> Result<(), AwsError> {
+    match created {
+        Err(e) if e.code.as_deref() == Some("EntityAlreadyExists") => match presence.await? {
+            Presence::Marked => Ok(()),
+            Presence::Absent | Presence::Unmarked => Err(e),
+        },
+        other => other,
+    }
+}
+
 /// `Ok(false)` for IAM's NoSuchEntity, so "absent" is an answer, not an error.
 fn absent<T>(result: Result<T, AwsError>) -> Result<bool, AwsError> {
     match result {
@@ -57,10 +74,16 @@ impl Clients {
     }
 
     /// Creates the group under the wizard's path. "Already exists" is an error here: the
-    /// caller looked first, so someone else made it meanwhile, and it is not the wizard's.
+    /// caller looked first, so someone else made it meanwhile, and it is not the wizard's;
+    /// unless it carries the wizard's mark, when it is this call's own lost first attempt.
     pub async fn create_group(&self, group: &str) -> Result<(), AwsError> {
-        call!(self, "iam:CreateGroup", self.iam.create_group().group_name(group).path(WIZARD_PATH))
-            .map(|_| ())
+        let created = call!(
+            self,
+            "iam:CreateGroup",
+            self.iam.create_group().group_name(group).path(WIZARD_PATH)
+        )
+        .map(|_| ());
+        made_by_a_lost_attempt(created, self.group_presence(group)).await
     }
 
     /// Whether the group exists and is under the wizard's path.
@@ -124,12 +147,13 @@ impl Clients {
         let tag = aws_sdk_iam::types::Tag::builder().key(MARK_TAG).value(cluster).build().map_err(
             |e| AwsError { operation: "iam:CreateUser", code: None, message: e.to_string() },
         )?;
-        call!(
+        let created = call!(
             self,
             "iam:CreateUser",
             self.iam.create_user().user_name(user).path(WIZARD_PATH).tags(tag)
         )
-        .map(|_| ())
+        .map(|_| ());
+        made_by_a_lost_attempt(created, self.user_presence(user)).await
     }
 
     pub async fn user_groups(&self, user: &str) -> Result<Vec<String>, AwsError> {
@@ -165,10 +189,17 @@ impl Clients {
             .collect())
     }
 
-    /// Creates an access key. The secret is only in the returned value: the caller saves it
-    /// to the credentials file at once and never prints it.
+    /// Creates an access key, in a single attempt. The secret is only in the returned value:
+    /// the caller saves it to the credentials file at once and never prints it. IAM has no
+    /// idempotency token for this call, so the SDK must not retry it: an attempt whose answer
+    /// was lost may have made a key, and a retry would make a second. The caller looks at the
+    /// user's keys before trying again (setup's `create_key`).
     pub async fn create_access_key(&self, user: &str) -> Result<AccessKey, AwsError> {
-        let out = call!(self, "iam:CreateAccessKey", self.iam.create_access_key().user_name(user))?;
+        let once = self.iam.create_access_key().user_name(user).customize().config_override(
+            aws_sdk_iam::config::Builder::default()
+                .retry_config(aws_sdk_iam::config::retry::RetryConfig::disabled()),
+        );
+        let out = call!(self, "iam:CreateAccessKey", once)?;
         let key = out.access_key().ok_or_else(|| AwsError {
             operation: "iam:CreateAccessKey",
             code: None,

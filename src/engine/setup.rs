@@ -78,9 +78,15 @@ pub const KEY_WAIT: Duration = Duration::from_secs(60);
 /// is compared with the journal's intent (this machine's).
 const CLOCK_SLACK_SECS: i64 = 120;
 
-/// How long after its intent a CreateAccessKey request can still take effect: the SDK's
-/// operation timeout, retries included. A key created later is not that run's.
-const KEY_INTENT_SECS: i64 = 60;
+/// How many times setup tries CreateAccessKey (the SDK does not retry it, see
+/// `Clients::create_access_key`).
+const KEY_ATTEMPTS: u32 = 3;
+
+/// How long after its intent a CreateAccessKey request can still take effect: every
+/// attempt's operation timeout and the pauses between them. A key created later is not
+/// that run's.
+const KEY_INTENT_SECS: i64 =
+    KEY_ATTEMPTS as i64 * super::aws::OPERATION_TIMEOUT.as_secs() as i64 + 10;
 
 /// What a setup run needs besides the events channel.
 pub struct Request<'a> {
@@ -695,6 +701,32 @@ impl Setup<'_> {
                         return Ok(());
                     }
                     Ok(_) => {}
+                    // AWS knows the key but not the saved secret: the profile was edited (the
+                    // secret cut or changed) since the wizard saved it. A key of the wizard's
+                    // that nobody can use any more is deleted, so that its replacement below
+                    // is the user's only key (and a rerun never meets IAM's limit of two).
+                    Err(e)
+                        if e.code.as_deref() == Some("SignatureDoesNotMatch")
+                            && self
+                                .journal
+                                .find_detail(Kind::AccessKey, user, &saved.id)
+                                .is_some_and(|e| e.state == State::Created) =>
+                    {
+                        c.delete_access_key(user, &saved.id).await?;
+                        self.journal.record(
+                            Kind::AccessKey,
+                            user,
+                            Some(&saved.id),
+                            State::Deleted,
+                        )?;
+                        keys.retain(|k| k.id != saved.id);
+                        let what = format!(
+                            "access key {} of user {user} deleted: the secret in profile {profile} \
+                             no longer matches it (SignatureDoesNotMatch); a new key replaces it",
+                            saved.id
+                        );
+                        self.sink.item(step, Change::Warning, what, started.elapsed());
+                    }
                     Err(e) if iam::is_invalid_key(&e) => {}
                     Err(e) => return Err(e.into()),
                 }
@@ -721,15 +753,15 @@ impl Setup<'_> {
             )));
         }
 
-        let known = keys.iter().map(|k| k.id.clone()).collect();
-        self.journal.record_with(Kind::AccessKey, user, None, State::Intent, Some(known))?;
-        let key = match c.create_access_key(user).await {
-            Ok(key) => key,
-            Err(e) => {
-                self.settle_failed(Kind::AccessKey, user, None, &e)?;
-                return Err(e.into());
-            }
-        };
+        let known: Vec<String> = keys.iter().map(|k| k.id.clone()).collect();
+        self.journal.record_with(
+            Kind::AccessKey,
+            user,
+            None,
+            State::Intent,
+            Some(known.clone()),
+        )?;
+        let key = self.create_key(step, user, &known, started).await?;
         // Before the file changes: a run killed between saving the profile and journaling it
         // must leave a rerun that knows the profile is the wizard's, not someone else's.
         let profile_was_ours = self.ours(Kind::Profile, profile, None);
@@ -771,6 +803,69 @@ impl Setup<'_> {
         );
         self.sink.item(step, Change::Info, what, started.elapsed());
         Ok(())
+    }
+
+    /// CreateAccessKey, up to [`KEY_ATTEMPTS`] times. An attempt without a clear answer (no
+    /// answer, a server error) may have made a key whose secret nobody saw: before the next
+    /// attempt the user's keys are listed and every key that was not there before the intent
+    /// is deleted, so a lost answer never leaves a second key behind. A key of a user the
+    /// wizard did not create is not deleted: the run stops with the intent kept, and the
+    /// next run reports the key. After an unclear attempt the intent stays even when a later
+    /// one is refused: IAM may list a new key late, and the next run looks again.
+    async fn create_key(
+        &mut self,
+        step: StepId,
+        user: &str,
+        known: &[String],
+        started: Instant,
+    ) -> Result<AccessKey, SetupError> {
+        let c = self.clients;
+        let user_ours =
+            self.journal.find(Kind::IamUser, user).is_some_and(|e| e.state == State::Created);
+        let mut unclear_before = false;
+        let (mut attempt, mut pause) = (1, Duration::from_millis(500));
+        loop {
+            let err = match c.create_access_key(user).await {
+                Ok(key) => return Ok(key),
+                Err(e) => e,
+            };
+            if err.is_refusal() && !err.is_throttling() {
+                if !unclear_before {
+                    self.settle_failed(Kind::AccessKey, user, None, &err)?;
+                }
+                return Err(err.into());
+            }
+            // Throttled: AWS did nothing, so there is nothing to look for.
+            if !err.is_throttling() {
+                unclear_before = true;
+                let made: Vec<String> = c
+                    .access_keys(user)
+                    .await?
+                    .into_iter()
+                    .map(|k| k.id)
+                    .filter(|id| !known.contains(id))
+                    .collect();
+                if !made.is_empty() && !user_ours {
+                    return Err(err.into());
+                }
+                for id in &made {
+                    c.delete_access_key(user, id).await?;
+                    let what = format!(
+                        "access key {id} deleted: an attempt whose answer was lost created it \
+                         ({err})"
+                    );
+                    self.sink.item(step, Change::Warning, what, started.elapsed());
+                }
+            }
+            if attempt == KEY_ATTEMPTS {
+                if !unclear_before {
+                    self.settle_failed(Kind::AccessKey, user, None, &err)?;
+                }
+                return Err(err.into());
+            }
+            tokio::time::sleep(pause).await;
+            (attempt, pause) = (attempt + 1, pause * 2);
+        }
     }
 
     async fn wait_until_key_works(&self, user: &str, key: &AccessKey) -> Result<(), SetupError> {

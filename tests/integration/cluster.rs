@@ -7,6 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::support::judge::Judge;
 use crate::support::{Moto, TestEnv, admin_clients, run};
 
 /// ed25519 keeps key generation instant; RSA 4096 (the default) has its own test.
@@ -71,7 +72,7 @@ async fn from_nothing_to_a_validated_cluster() {
 
     // AWS: the kops user, its one key, the bucket; the cluster's objects in the bucket.
     let c = admin_clients(&moto).await;
-    assert_eq!(c.access_keys("kops").await.unwrap().len(), 1);
+    assert_eq!(Judge::new(&moto).await.key_ids("kops").await.len(), 1);
     let objects =
         c.s3.list_objects_v2()
             .bucket("cluster-kops-state")
@@ -163,8 +164,7 @@ async fn a_rerun_after_success_only_validates() {
     let again = verbs(&env.kops_calls()[before..]);
     assert!(!again.iter().any(|v| v == "create cluster" || v == "update cluster"), "{again:?}");
     assert!(again.iter().any(|v| v == "validate cluster"), "{again:?}");
-    let c = admin_clients(&moto).await;
-    assert_eq!(c.access_keys("kops").await.unwrap().len(), 1, "no new access key");
+    assert_eq!(Judge::new(&moto).await.key_ids("kops").await.len(), 1, "no new access key");
 }
 
 #[tokio::test]
@@ -233,9 +233,9 @@ async fn dry_run_checks_and_prints_the_plan_but_changes_nothing() {
     let (code, out, err) = run(env.wizard().args(["setup", "--yes", "--dry-run", "-c"]).arg(file));
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("✔ kops") && out.contains("kops_as_user create cluster"), "{out}");
-    let c = admin_clients(&moto).await;
-    assert!(c.s3.list_buckets().send().await.unwrap().buckets().is_empty());
-    assert!(!c.user_exists("kops").await.unwrap());
+    let j = Judge::new(&moto).await;
+    assert!(j.buckets().await.is_empty());
+    assert!(!j.user_exists("kops").await);
     assert!(!env.path("state/kops-wizard/journal").exists());
     assert!(!env.home().join(".ssh").exists());
     assert_eq!(verbs(&env.kops_calls()), ["version"]);

@@ -1,12 +1,14 @@
 //! Integration tests: the real binary and the engine against a real moto server and the kops
 //! stand-in, each test in an isolated environment. One test binary keeps linking cheap.
 
+mod auth;
 mod aws_client;
 mod bad_input;
 mod bad_kops;
 mod cli;
 mod cluster;
 mod doctor;
+mod faults;
 mod interrupt;
 mod ownership;
 mod paths;

@@ -4,8 +4,7 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
-use kops_wizard::engine::aws::Clients;
-
+use crate::support::judge::{Judge, arn_of};
 use crate::support::{ADMIN_KEY_ID, ADMIN_SECRET, Moto, TestEnv, admin_clients, run};
 
 const ANSWERS: &str = r#"
@@ -53,10 +52,6 @@ fn saved_key(env: &TestEnv) -> (String, String) {
     (value("aws_access_key_id"), value("aws_secret_access_key"))
 }
 
-async fn key_ids(c: &Clients, user: &str) -> Vec<String> {
-    c.access_keys(user).await.expect("list keys").into_iter().map(|k| k.id).collect()
-}
-
 #[tokio::test]
 async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
     let moto = Moto::start();
@@ -64,37 +59,37 @@ async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
     let (code, out, err) = setup(&env);
     assert_eq!(code, 0, "{out}\n{err}");
 
-    let c = admin_clients(&moto).await;
-    let mut attached = c.attached_group_policies("kops").await.expect("group policies");
-    attached.sort();
+    // Judged with plain SDK calls and boto3, not the wizard's own read-backs.
+    let j = Judge::new(&moto).await;
     let mut expected = POLICIES.map(String::from).to_vec();
     expected.sort();
-    assert_eq!(attached, expected);
-    assert_eq!(c.user_groups("kops").await.unwrap(), ["kops"]);
-    let keys = key_ids(&c, "kops").await;
+    assert_eq!(j.group_policies("kops").await, expected, "exactly the seven policies");
+    assert_eq!(j.groups_of("kops").await, ["kops"]);
+    assert!(j.own_policies("kops").await.is_empty(), "the user holds no policy of its own");
+    assert_eq!(j.group_path("kops").await, "/kops-wizard/");
+    let mark = ("kops-wizard:cluster".to_string(), "dev.example.com".to_string());
+    assert_eq!(j.user_mark("kops").await, ("/kops-wizard/".to_string(), vec![mark.clone()]));
+    let keys = j.key_ids("kops").await;
     assert_eq!(keys.len(), 1, "exactly one access key");
 
     let (key_id, secret) = saved_key(&env);
     assert_eq!(keys[0], key_id, "the saved key is the user's key");
     assert_ne!(key_id, ADMIN_KEY_ID, "the admin's key variables must not leak into the profile");
-    let key = kops_wizard::engine::credentials::AccessKey {
-        id: key_id.clone(),
-        secret: kops_wizard::engine::credentials::Secret::new(secret.clone()),
-    };
-    let who = c.identity_of(&key).await.expect("the saved key works");
-    assert!(who.arn.ends_with(":user/kops-wizard/kops"), "{}", who.arn);
+    let who = arn_of(&moto, &key_id, &secret).await;
+    assert!(who.ends_with(":user/kops-wizard/kops"), "{who}");
 
     let creds = env.home().join(".aws/credentials");
     assert_eq!(fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
     let config = fs::read_to_string(env.home().join(".aws/config")).expect("config file");
     assert!(config.contains("[profile kops]") && config.contains("region = us-east-1"), "{config}");
 
-    let buckets = c.s3.list_buckets().send().await.unwrap();
-    let names: Vec<_> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
-    assert_eq!(names, ["acme-kops-state"]);
-    assert!(c.versioning_enabled("acme-kops-state").await.unwrap());
-    assert!(c.encryption_enabled("acme-kops-state").await.unwrap());
-    assert!(c.public_access_blocked("acme-kops-state").await.unwrap());
+    assert_eq!(j.buckets().await, ["acme-kops-state"]);
+    let facts = j.bucket_facts("acme-kops-state");
+    assert_eq!(facts.versioning.as_deref(), Some("Enabled"));
+    assert_eq!(facts.sse_algorithms, ["AES256"], "SSE-S3");
+    assert_eq!(facts.public_access_block, [true; 4], "all four public-access blocks");
+    assert_eq!(facts.region, "us-east-1");
+    assert_eq!(j.bucket_tags("acme-kops-state").await, [mark]);
 
     let journal: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(journal_path(&env)).unwrap()).unwrap();
@@ -121,19 +116,34 @@ async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
     }
 }
 
+/// Outside us-east-1 the bucket is made in the answers' region (a LocationConstraint), as
+/// GetBucketLocation reads it.
+#[tokio::test]
+async fn the_bucket_is_made_in_the_answers_region() {
+    let moto = Moto::start();
+    let env = TestEnv::new(Some(&moto));
+    let answers = env.answers(&format!("{ANSWERS}\n[aws]\nregion = \"eu-west-1\"\n"));
+    let (code, out, err) =
+        run(env.wizard().args(["setup", "--yes", "--only", "state-store", "-c"]).arg(answers));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let facts = Judge::new(&moto).await.bucket_facts("acme-kops-state");
+    assert_eq!(facts.region, "eu-west-1");
+    assert_eq!(facts.versioning.as_deref(), Some("Enabled"));
+}
+
 #[tokio::test]
 async fn a_second_run_changes_nothing() {
     let moto = Moto::start();
     let env = TestEnv::new(Some(&moto));
     assert_eq!(setup(&env).0, 0);
-    let c = admin_clients(&moto).await;
-    let keys_before = key_ids(&c, "kops").await;
+    let j = Judge::new(&moto).await;
+    let keys_before = j.key_ids("kops").await;
     let journal_before = fs::read(journal_path(&env)).unwrap();
     let creds_before = fs::read(env.home().join(".aws/credentials")).unwrap();
 
     let (code, out, err) = setup(&env);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(key_ids(&c, "kops").await, keys_before, "no new access key");
+    assert_eq!(j.key_ids("kops").await, keys_before, "no new access key");
     assert_eq!(fs::read(journal_path(&env)).unwrap(), journal_before, "the journal is unchanged");
     assert_eq!(fs::read(env.home().join(".aws/credentials")).unwrap(), creds_before);
     assert!(out.contains("works: reused"), "{out}");
@@ -169,7 +179,7 @@ async fn a_run_continues_after_an_interrupted_one() {
 
     let (code, out, err) = setup(&env);
     assert_eq!(code, 0, "{out}\n{err}");
-    let keys = key_ids(&c, "kops").await;
+    let keys = Judge::new(&moto).await.key_ids("kops").await;
     assert_eq!(keys.len(), 1);
     assert_ne!(keys[0], orphan.id, "the orphan key (secret lost) is replaced, not kept");
     assert_eq!(saved_key(&env).0, keys[0]);
@@ -195,7 +205,7 @@ async fn a_user_with_two_keys_is_a_clear_error_and_nothing_is_deleted() {
     assert!(err.contains(&a.id) && err.contains(&b.id), "{err}");
     assert!(err.contains("aws iam delete-access-key --user-name kops"), "{err}");
     assert!(out.contains("[✘]") && out.contains("iam: failed"), "{out}");
-    assert_eq!(key_ids(&c, "kops").await.len(), 2, "no key was deleted");
+    assert_eq!(Judge::new(&moto).await.key_ids("kops").await.len(), 2, "no key was deleted");
     assert!(!env.home().join(".aws/credentials").exists());
 }
 

@@ -6,9 +6,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
-use kops_wizard::engine::aws::Clients;
 use serde_json::Value;
 
+use crate::support::judge::Judge;
 use crate::support::{Moto, TestEnv, admin_clients, run};
 
 const ANSWERS: &str = r#"
@@ -39,11 +39,12 @@ fn cloud(env: &TestEnv) -> String {
     fs::read_to_string(env.path("fake-kops/cloud.json")).expect("the stand-in's cloud file")
 }
 
-async fn nothing_left(c: &Clients, env: &TestEnv) {
-    assert!(!c.user_exists("kops").await.unwrap(), "the IAM user is left");
-    assert!(!c.group_exists("kops").await.unwrap(), "the IAM group is left");
-    let buckets = c.s3.list_buckets().send().await.unwrap();
-    assert!(buckets.buckets().is_empty(), "a bucket is left");
+/// Judged with plain SDK calls (support/judge.rs), not the wizard's own look-ups.
+async fn nothing_left(moto: &Moto, env: &TestEnv) {
+    let j = Judge::new(moto).await;
+    assert!(j.users().await.is_empty(), "the IAM user is left");
+    assert!(j.groups().await.is_empty(), "the IAM group is left");
+    assert!(j.buckets().await.is_empty(), "a bucket is left");
     assert!(!cloud(env).contains("td.example.com"), "cloud resources are left: {}", cloud(env));
     let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap_or_default();
     assert!(!creds.contains("[kops]"), "{creds}");
@@ -74,7 +75,7 @@ async fn setup_then_teardown_leaves_nothing() {
     assert!(out.contains("1 × vpc"), "kops's resources by type: {out}");
     assert!(out.contains("object versions and") && out.contains("delete markers"), "{out}");
     assert!(out.contains("nothing left that the wizard created"), "{out}");
-    nothing_left(&admin_clients(&moto).await, &env).await;
+    nothing_left(&moto, &env).await;
     assert!(env.home().join(".ssh/kops").exists(), "the SSH key is kept without --delete-ssh-key");
 
     let (code, status, _) = run(env.wizard().arg("status"));
@@ -169,17 +170,16 @@ async fn a_stuck_cluster_delete_stops_before_the_bucket_and_a_rerun_finishes() {
     assert_eq!(blocked.len(), 2, "one line per change of the blocked set, not per retry:\n{out}");
     assert!(blocked[0].contains("volume:") && !blocked[1].contains("volume:"), "{blocked:?}");
     assert!(blocked[1].contains("vpc:vpc-"), "the blocked resources are named: {}", blocked[1]);
-    let c = admin_clients(&moto).await;
-    assert!(c.user_exists("kops").await.unwrap(), "IAM is untouched");
-    assert_eq!(
-        c.bucket_access("teardown-kops-state").await.unwrap(),
-        kops_wizard::engine::s3::BucketAccess::Yours
-    );
+    let j = Judge::new(&moto).await;
+    assert_eq!(j.users().await, ["kops"], "IAM is untouched");
+    assert_eq!(j.key_ids("kops").await.len(), 1, "IAM is untouched");
+    assert_eq!(j.buckets().await, ["teardown-kops-state"]);
+    assert!(j.object_exists("teardown-kops-state", "td.example.com/config").await);
 
     env.unset("FAKE_KOPS_DELETE");
     let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    nothing_left(&c, &env).await;
+    nothing_left(&moto, &env).await;
 }
 
 #[tokio::test]
@@ -202,17 +202,15 @@ async fn what_existed_before_is_kept_and_reported() {
     ] {
         assert!(out.contains(kept), "{kept}:\n{out}");
     }
-    assert!(c.user_exists("kops").await.unwrap() && c.group_exists("kops").await.unwrap());
-    assert_eq!(
-        c.bucket_access("teardown-kops-state").await.unwrap(),
-        kops_wizard::engine::s3::BucketAccess::Yours
-    );
+    let j = Judge::new(&moto).await;
+    assert_eq!((j.users().await, j.groups().await), (vec!["kops".into()], vec!["kops".into()]));
+    assert_eq!(j.buckets().await, ["teardown-kops-state"]);
     // What the wizard added to them is gone: its key, the membership, the policies, the cluster.
-    assert!(c.access_keys("kops").await.unwrap().is_empty());
-    assert!(c.user_groups("kops").await.unwrap().is_empty());
-    assert!(c.attached_group_policies("kops").await.unwrap().is_empty());
+    assert!(j.key_ids("kops").await.is_empty());
+    assert!(j.groups_of("kops").await.is_empty());
+    assert!(j.group_policies("kops").await.is_empty());
     assert!(!cloud(&env).contains("td.example.com"));
-    assert!(!c.object_exists("teardown-kops-state", "td.example.com/config").await.unwrap());
+    assert!(!j.object_exists("teardown-kops-state", "td.example.com/config").await);
 }
 
 #[tokio::test]
@@ -231,7 +229,7 @@ async fn after_a_setup_that_died_halfway_only_its_work_is_deleted() {
         calls.iter().all(|c| c["argv"][0] != "delete"),
         "no cluster was made, so kops deletes nothing: {calls:?}"
     );
-    nothing_left(&admin_clients(&moto).await, &env).await;
+    nothing_left(&moto, &env).await;
 }
 
 /// tmux drives the real binary on a terminal: a wrong name aborts, the right one deletes.
@@ -287,8 +285,8 @@ async fn the_typed_confirmation_guards_the_deletion() {
     tmux(&["send-keys", "-t", &session, "Enter"]);
     let text = wait_for("first-exit=");
     assert!(text.contains("Nothing was deleted") && text.contains("first-exit=1"), "{text}");
-    let c = admin_clients(&moto).await;
-    assert!(c.user_exists("kops").await.unwrap(), "a wrong name deletes nothing");
+    let j = Judge::new(&moto).await;
+    assert!(j.user_exists("kops").await, "a wrong name deletes nothing");
     tmux(&["kill-session", "-t", &session]);
 
     tmux(&["new-session", "-d", "-s", &session, "-x", "150", "-y", "50", &command("second")]);
@@ -298,5 +296,5 @@ async fn the_typed_confirmation_guards_the_deletion() {
     let text = wait_for("second-exit=");
     tmux(&["kill-server"]);
     assert!(text.contains("second-exit=0"), "{text}");
-    assert!(!c.user_exists("kops").await.unwrap());
+    assert!(!j.user_exists("kops").await);
 }

@@ -3,6 +3,8 @@
 #![allow(dead_code)] // Each test module uses a different part of the bed.
 
 pub mod evidence;
+pub mod faults;
+pub mod judge;
 pub mod tmux;
 
 use std::fs;
@@ -55,11 +57,34 @@ pub struct Moto {
     child: Child,
     pub port: u16,
     log: PathBuf,
+    /// The admin key of a server in auth mode (see [`Moto::start_with_auth`]).
+    admin: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
+/// The requests moto answers without checking them in auth mode: exactly the bootstrap's
+/// CreateUser, PutUserPolicy and CreateAccessKey. moto counts them over the whole server
+/// (every service, every caller), so nothing else may reach it first.
+pub const AUTH_BOOTSTRAP_REQUESTS: u32 = 3;
+
 impl Moto {
+    /// moto as the tests usually have it: any key and any secret are accepted.
     pub fn start() -> Moto {
+        Moto::launch(None)
+    }
+
+    /// moto checking every request as AWS does: after the first [`AUTH_BOOTSTRAP_REQUESTS`]
+    /// (`INITIAL_NO_AUTH_ACTION_COUNT`), each signature is checked against the key's secret
+    /// (a wrong one is `SignatureDoesNotMatch`, an unknown key `InvalidClientTokenId`) and
+    /// each action against the caller's IAM policies. Those first requests make an admin user
+    /// with an allow-everything policy and its key: [`Moto::admin_key`].
+    pub fn start_with_auth() -> Moto {
+        let mut moto = Moto::launch(Some(AUTH_BOOTSTRAP_REQUESTS));
+        moto.admin = Some(moto.bootstrap_admin());
+        moto
+    }
+
+    fn launch(auth_after: Option<u32>) -> Moto {
         // A port picked by binding to 0 can be taken by someone else before moto binds it:
         // try a few times rather than fail the test on a race.
         for _ in 0..5 {
@@ -68,21 +93,69 @@ impl Moto {
             let out = fs::File::create(&log).expect("moto log");
             let err = out.try_clone().expect("moto log");
             let port = free_port();
-            let child = Command::new(python())
-                .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
-                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            let mut cmd = Command::new(python());
+            cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+            if let Some(n) = auth_after {
+                cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
+            }
+            let child = cmd
                 .stdin(Stdio::null())
                 .stdout(out)
                 .stderr(err)
                 .spawn()
                 .expect("start the moto server");
-            let mut moto = Moto { child, port, log, _dir: dir };
+            let mut moto = Moto { child, port, log, admin: None, _dir: dir };
+            // The readiness probe is a /moto-api/ call, which moto does not count.
             if moto.wait_ready(Duration::from_secs(30)) {
                 return moto;
             }
             // Dropping `moto` kills the failed server before the next try.
         }
         panic!("the moto server did not start in 5 tries");
+    }
+
+    /// The admin user, its policy and its key, in exactly the unchecked requests (boto3 with
+    /// retries off, so none is sent twice).
+    fn bootstrap_admin(&self) -> (String, String) {
+        let script = format!(
+            r#"
+import json, boto3
+from botocore.config import Config
+iam = boto3.client("iam", endpoint_url={url:?}, region_name="us-east-1",
+                   aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap",
+                   config=Config(retries={{"total_max_attempts": 1}}))
+iam.create_user(UserName="admin")
+iam.put_user_policy(UserName="admin", PolicyName="everything", PolicyDocument=json.dumps(
+    {{"Version": "2012-10-17",
+      "Statement": [{{"Effect": "Allow", "Action": "*", "Resource": "*"}}]}}))
+key = iam.create_access_key(UserName="admin")["AccessKey"]
+print(key["AccessKeyId"], key["SecretAccessKey"])
+"#,
+            url = self.endpoint()
+        );
+        let out = Command::new(python()).args(["-c", &script]).output().expect("run boto3");
+        assert!(
+            out.status.success(),
+            "bootstrapping the admin in moto's unchecked requests failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (id, secret) = text.trim().split_once(' ').expect("the admin key id and secret");
+        (id.to_string(), secret.to_string())
+    }
+
+    /// The admin's key id and secret: the bootstrapped key in auth mode, else the fixed
+    /// pair (which moto accepts like any other then).
+    pub fn admin_key(&self) -> (&str, &str) {
+        match &self.admin {
+            Some((id, secret)) => (id, secret),
+            None => (ADMIN_KEY_ID, ADMIN_SECRET),
+        }
+    }
+
+    pub fn is_auth(&self) -> bool {
+        self.admin.is_some()
     }
 
     pub fn endpoint(&self) -> String {
@@ -140,7 +213,7 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     Some(response)
 }
 
-/// The admin credentials the tests hand the wizard (moto accepts any).
+/// The admin credentials the tests hand the wizard (moto accepts any unless in auth mode).
 pub const ADMIN_KEY_ID: &str = "AKIAADMINTESTKEY0001";
 pub const ADMIN_SECRET: &str = "admin-secret-never-printed-0001";
 
@@ -181,9 +254,10 @@ impl TestEnv {
             ("NO_COLOR".into(), "1".into()),
         ];
         if let Some(moto) = moto {
+            let (id, secret) = moto.admin_key();
             vars.push(("AWS_ENDPOINT_URL".into(), moto.endpoint()));
-            vars.push(("AWS_ACCESS_KEY_ID".into(), ADMIN_KEY_ID.into()));
-            vars.push(("AWS_SECRET_ACCESS_KEY".into(), ADMIN_SECRET.into()));
+            vars.push(("AWS_ACCESS_KEY_ID".into(), id.into()));
+            vars.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
         }
         TestEnv { dir, vars }
     }
@@ -278,9 +352,10 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 /// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.
 pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
     use aws_sdk_s3::config::{Credentials, Region};
+    let (id, secret) = moto.admin_key();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(ADMIN_KEY_ID, ADMIN_SECRET, None, None, "test"))
+        .credentials_provider(Credentials::new(id, secret, None, None, "test"))
         .endpoint_url(moto.endpoint())
         .load()
         .await;
