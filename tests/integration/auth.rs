@@ -136,7 +136,21 @@ async fn moto_in_auth_mode_checks_every_request_after_the_bootstrap() {
         ],
     );
     let bad = "SignatureDoesNotMatch";
-    assert_eq!(said, ["ok", "ok", "ok", "ok", bad, bad, bad, bad, bad, "ok", "ok", bad, bad]);
+    // What every moto must accept: right signatures, a prefix without `/` (what the stand-in
+    // lists by), a `/` in the path or in a form body.
+    for i in [0, 1, 2, 3, 9, 10] {
+        assert_eq!(said[i], "ok", "request {i}: {said:?}");
+    }
+    // The quirk itself is moto's, and version-bound: measured in moto 5.2.1 (refused), gone in
+    // 5.2.5 (accepted). Reported, not required, so a fixed moto does not fail the suite.
+    let quirk: Vec<&str> = said[4..9].iter().map(String::as_str).collect();
+    assert!(quirk.iter().all(|o| *o == "ok" || *o == bad), "{quirk:?}");
+    println!(
+        "moto quirk, `/` or `:` in a signed query value: {} of 5 refused with {bad}; Route53 and \
+         Lambda: {:?}",
+        quirk.iter().filter(|o| **o == bad).count(),
+        &said[11..]
+    );
 
     // moto's IAM and STS errors in this mode wrap <Error> in <Errors> (EC2's format, not
     // theirs): botocore reads it, the Rust SDK finds no code in it (the wizard reads the body).
@@ -167,12 +181,15 @@ async fn moto_in_auth_mode_checks_every_request_after_the_bootstrap() {
         async move { s3.list_objects_v2().bucket("quirk").prefix(prefix).send().await }
     };
     assert!(listed("c.example.com").await.is_ok());
-    let err = listed("c.example.com/ig/").await.expect_err("moto refuses the signature");
-    assert_eq!(
-        aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
-        Some("SignatureDoesNotMatch"),
-        "{err:?}"
-    );
+    // Where moto has the quirk (see above), the Rust SDK meets it as boto3 does.
+    if quirk.iter().all(|o| *o == bad) {
+        let err = listed("c.example.com/ig/").await.expect_err("moto refuses the signature");
+        assert_eq!(
+            aws_sdk_s3::error::ProvideErrorMetadata::code(&err),
+            Some("SignatureDoesNotMatch"),
+            "{err:?}"
+        );
+    }
 }
 
 /// Setup and teardown with every request signed and authorised for real.
