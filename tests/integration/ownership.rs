@@ -311,9 +311,10 @@ async fn a_pre_existing_users_own_key_survives_a_failed_save_a_rerun_and_teardow
     let own = own.access_key().unwrap().access_key_id().to_string();
     let a = answers("key.example.com", "");
 
-    // The config file cannot be written (not even by root): the save fails after the
-    // credentials file was written.
-    env.set("AWS_CONFIG_FILE", "/proc/version");
+    // The config file cannot be written (not even by root: its directory is a file), so the
+    // save fails after the credentials file was written. (A read-only file would be refused
+    // before any AWS request, which is another test's.)
+    env.set("AWS_CONFIG_FILE", "/proc/version/config");
     let (code, out, err) = wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(err.contains("/proc/version"), "{err}");

@@ -70,16 +70,14 @@ pub fn secrets_under(home: &Path, extra: Option<&Path>) {
 pub fn environment(root_dir: &Path, home: &Path) {
     secrets_under(home, None);
     let mut keep = Vec::new();
-    // The AWS files count only where the wizard wrote its profile (a test's own file, or a
-    // read-only one it refused to touch, keeps the test's mode).
-    let mut private: Vec<PathBuf> = [home.join(".aws/credentials"), home.join(".aws/config")]
-        .into_iter()
-        .filter(|p| {
-            fs::read_to_string(p)
-                .is_ok_and(|t| t.contains("[kops]") || t.contains("[profile kops]"))
-        })
-        .collect();
     let state = root_dir.join("state/kops-wizard");
+    // The AWS files count only where a journal says the wizard saved a profile: a test's own
+    // file, or a read-only one the wizard refused to touch, keeps the test's mode.
+    let mut private: Vec<PathBuf> = if wizard_saved_a_profile(&state.join("journal")) {
+        vec![home.join(".aws/credentials"), home.join(".aws/config")]
+    } else {
+        Vec::new()
+    };
     if let Ok(entries) = fs::read_dir(state.join("journal")) {
         for e in entries.flatten() {
             let path = e.path();
@@ -136,6 +134,20 @@ pub fn environment(root_dir: &Path, home: &Path) {
     if !modes.is_empty() {
         let _ = fs::write(next_file("modes"), modes.join("\n"));
     }
+}
+
+fn wizard_saved_a_profile(journals: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(journals) else { return false };
+    entries.flatten().any(|e| {
+        let text = fs::read_to_string(e.path()).unwrap_or_default();
+        let journal: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        journal["entries"].as_array().is_some_and(|entries| {
+            entries.iter().any(|x| {
+                x["kind"] == "profile"
+                    && matches!(x["state"].as_str(), Some("created" | "deleted" | "released"))
+            })
+        })
+    })
 }
 
 fn is_private_key(path: &Path) -> bool {
