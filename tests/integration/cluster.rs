@@ -34,16 +34,7 @@ fn setup(env: &TestEnv, toml: &str) -> (i32, String, String) {
     run(env.wizard().args(["setup", "--yes", "-c"]).arg(file))
 }
 
-fn verbs(calls: &[Value]) -> Vec<String> {
-    calls
-        .iter()
-        .map(|c| {
-            let argv: Vec<&str> =
-                c["argv"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-            argv.iter().take_while(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" ")
-        })
-        .collect()
-}
+use crate::support::verbs;
 
 fn journal(env: &TestEnv) -> Value {
     let text =

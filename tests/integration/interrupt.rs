@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::judge::Judge;
 use crate::support::tmux::Tmux;
-use crate::support::{Moto, TestEnv, admin_clients, run};
+use crate::support::{Moto, TestEnv, run};
 
 /// In the order setup reaches them, so each killed run gets one point further than the last.
 const SETUP_POINTS: [&str; 24] = [
@@ -100,56 +101,17 @@ struct Aws {
 }
 
 async fn aws(moto: &Moto) -> Aws {
-    let c = admin_clients(moto).await;
-    let groups: Vec<String> = c
-        .iam
-        .list_groups()
-        .send()
-        .await
-        .unwrap()
-        .groups()
-        .iter()
-        .map(|g| g.group_name().to_string())
-        .collect();
-    let users: Vec<String> = c
-        .iam
-        .list_users()
-        .send()
-        .await
-        .unwrap()
-        .users()
-        .iter()
-        .map(|u| u.user_name().to_string())
-        .collect();
+    let j = Judge::new(moto).await;
+    let (groups, users) = (j.groups().await, j.users().await);
     let mut keys = Vec::new();
     for user in &users {
-        let listed = c.iam.list_access_keys().user_name(user).send().await.unwrap();
-        keys.extend(
-            listed.access_key_metadata().iter().filter_map(|k| k.access_key_id()).map(String::from),
-        );
+        keys.extend(j.key_ids(user).await);
     }
     let policies = match groups.first() {
-        Some(g) => c
-            .iam
-            .list_attached_group_policies()
-            .group_name(g)
-            .send()
-            .await
-            .unwrap()
-            .attached_policies()
-            .len(),
+        Some(g) => j.group_policies(g).await.len(),
         None => 0,
     };
-    let buckets =
-        c.s3.list_buckets()
-            .send()
-            .await
-            .unwrap()
-            .buckets()
-            .iter()
-            .filter_map(|b| b.name().map(String::from))
-            .collect();
-    Aws { groups, users, keys, buckets, policies }
+    Aws { groups, users, keys, buckets: j.buckets().await, policies }
 }
 
 fn cloud(env: &TestEnv) -> Value {
@@ -162,17 +124,6 @@ fn saved_key_id(env: &TestEnv) -> Option<String> {
     let section = creds.split("[kops]").nth(1)?;
     let line = section.lines().find(|l| l.starts_with("aws_access_key_id"))?;
     Some(line.split('=').nth(1)?.trim().to_string())
-}
-
-fn kops_verbs(env: &TestEnv) -> Vec<String> {
-    env.kops_calls()
-        .iter()
-        .map(|c| {
-            let argv: Vec<&str> =
-                c["argv"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-            argv.iter().take_while(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" ")
-        })
-        .collect()
 }
 
 /// Exactly one of everything setup makes, and the profile holds that one key.
@@ -198,7 +149,7 @@ async fn exactly_one_of_each(moto: &Moto, env: &TestEnv, bucket: &str) {
         .filter(|r| r["type"] == "autoscaling-group")
         .count();
     assert_eq!(groups, 2, "the cluster was deployed twice over: {cloud}");
-    let creates = kops_verbs(env).iter().filter(|v| *v == "create cluster").count();
+    let creates = env.kops_verbs().iter().filter(|v| *v == "create cluster").count();
     assert_eq!(creates, 1, "kops create cluster ran again after its run was killed");
 }
 

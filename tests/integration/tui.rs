@@ -26,22 +26,9 @@ async fn key_count(moto: &Moto, user: &str) -> usize {
     c.iam.list_access_keys().user_name(user).send().await.unwrap().access_key_metadata().len()
 }
 
-/// A boto3 snippet against moto with the admin keys (`s3` and `iam` clients ready); its stdout.
+/// boto3 on moto as the admin (the shared judge's; `s3`, `iam`, `sts` ready).
 fn boto3(moto: &Moto, code: &str) -> String {
-    let script = format!(
-        "import boto3\nkw = dict(endpoint_url={url:?}, region_name='us-east-1', \
-         aws_access_key_id={id:?}, aws_secret_access_key={secret:?})\n\
-         s3 = boto3.client('s3', **kw)\niam = boto3.client('iam', **kw)\n{code}\n",
-        url = moto.endpoint(),
-        id = crate::support::ADMIN_KEY_ID,
-        secret = crate::support::ADMIN_SECRET,
-    );
-    let out = std::process::Command::new(crate::support::python())
-        .args(["-c", &script])
-        .output()
-        .expect("run boto3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::support::judge::boto3_as(&moto.endpoint(), moto.admin_key().0, moto.admin_key().1, code)
 }
 
 fn read(path: &Path) -> String {

@@ -6,8 +6,9 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::support::judge::Judge;
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, admin_clients, run};
+use crate::support::{Moto, TestEnv, run};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 const CLUSTER: &str = "tuitd.k8s.local";
@@ -42,42 +43,22 @@ struct Aws {
 }
 
 async fn aws(moto: &Moto, bucket: &str) -> Aws {
-    let c = admin_clients(moto).await;
-    let buckets: Vec<String> =
-        c.s3.list_buckets()
-            .send()
-            .await
-            .unwrap()
-            .buckets()
-            .iter()
-            .filter_map(|b| b.name().map(String::from))
-            .collect();
-    let users = c.iam.list_users().send().await.unwrap();
-    let users: Vec<String> = users.users().iter().map(|u| u.user_name().to_string()).collect();
-    let groups = c.iam.list_groups().send().await.unwrap();
-    let groups: Vec<String> = groups.groups().iter().map(|g| g.group_name().to_string()).collect();
-    let keys = match users.iter().any(|u| u == "kops") {
-        true => c
-            .iam
-            .list_access_keys()
-            .user_name("kops")
-            .send()
-            .await
-            .unwrap()
-            .access_key_metadata()
-            .iter()
-            .filter_map(|k| k.access_key_id().map(String::from))
-            .collect(),
-        false => Vec::new(),
-    };
+    let j = Judge::new(moto).await;
+    let buckets = j.buckets().await;
     let versions = match buckets.iter().any(|b| b == bucket) {
         true => {
-            let v = c.s3.list_object_versions().bucket(bucket).send().await.unwrap();
+            let v = j.s3.list_object_versions().bucket(bucket).send().await.unwrap();
             v.versions().len() + v.delete_markers().len()
         }
         false => 0,
     };
-    Aws { buckets, users, groups, keys, versions }
+    Aws {
+        users: j.users().await,
+        groups: j.groups().await,
+        keys: j.key_ids("kops").await,
+        buckets,
+        versions,
+    }
 }
 
 fn read(path: &std::path::Path) -> String {

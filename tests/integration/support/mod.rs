@@ -322,6 +322,11 @@ impl TestEnv {
         log.lines().map(|l| serde_json::from_str(l).expect("a JSON call record")).collect()
     }
 
+    /// The verbs of the stand-in's calls (`create cluster`, `validate cluster`).
+    pub fn kops_verbs(&self) -> Vec<String> {
+        verbs(&self.kops_calls())
+    }
+
     /// Writes an answers file into the environment and returns its path.
     pub fn answers(&self, toml: &str) -> PathBuf {
         let path = self.path("answers.toml");
@@ -394,4 +399,16 @@ pub async fn foreign_bucket(moto: &Moto, bucket: &str) {
     let id = other.whoami().await.expect("the other account's identity");
     assert_eq!(id.account, "222222222222", "the role is in another account");
     other.s3.create_bucket().bucket(bucket).send().await.expect("the other account's bucket");
+}
+
+/// The verbs of the stand-in's calls: argv up to the first flag.
+pub fn verbs(calls: &[serde_json::Value]) -> Vec<String> {
+    calls
+        .iter()
+        .map(|c| {
+            let argv = c["argv"].as_array().map(Vec::as_slice).unwrap_or_default();
+            let words: Vec<&str> = argv.iter().filter_map(|a| a.as_str()).collect();
+            words.iter().take_while(|a| !a.starts_with('-')).copied().collect::<Vec<_>>().join(" ")
+        })
+        .collect()
 }
