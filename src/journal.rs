@@ -4,7 +4,10 @@
 //! It never holds a secret: access keys are recorded by their id.
 
 use std::fs;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +50,25 @@ impl Kind {
                 | Kind::BucketPublicAccessBlock
                 | Kind::ClusterDeployed
         )
+    }
+
+    /// What lives on one machine (a profile in its AWS files, a key pair in its `~/.ssh`):
+    /// kept in that machine's copy of the record only, never in the team's.
+    pub fn is_local(self) -> bool {
+        match self {
+            Kind::Profile | Kind::SshKey => true,
+            Kind::IamGroup
+            | Kind::IamPolicyAttachment
+            | Kind::IamUser
+            | Kind::IamGroupMembership
+            | Kind::AccessKey
+            | Kind::Bucket
+            | Kind::BucketVersioning
+            | Kind::BucketEncryption
+            | Kind::BucketPublicAccessBlock
+            | Kind::Cluster
+            | Kind::ClusterDeployed => false,
+        }
     }
 
     pub fn label(self) -> &'static str {
@@ -107,6 +129,30 @@ pub struct Entry {
     /// not one the user put at the same path since.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// Who recorded it: the record is shared by the team's machines through the state store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Author>,
+}
+
+/// Who made a change: the AWS caller, the machine, and the versions that ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    /// The admin caller's ARN (`sts:GetCallerIdentity`).
+    pub arn: String,
+    pub host: String,
+    /// One id per state dir: which machine's files (profile, SSH key) an entry names.
+    pub machine: String,
+    pub wizard: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kops: Option<String>,
+}
+
+impl Author {
+    /// `arn on host`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} on {}", self.arn, self.host)
+    }
 }
 
 impl Entry {
@@ -123,6 +169,12 @@ impl Entry {
     /// Whether it names the same resource as `other` (kind, id and detail).
     pub fn same_resource(&self, other: &Entry) -> bool {
         self.kind == other.kind && self.id == other.id && self.detail == other.detail
+    }
+
+    /// Whether a machine-local thing (a profile, an SSH key) is this machine's: recorded here,
+    /// or by a version that did not yet say where.
+    pub fn on_machine(&self, machine: &str) -> bool {
+        self.by.as_ref().is_none_or(|by| by.machine == machine)
     }
 
     pub fn describe(&self) -> String {
@@ -151,11 +203,70 @@ pub struct Journal {
     /// The latest teardown: when it started and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown: Option<TeardownRecord>,
+    /// The local file is a copy of the record in the state store: which one, and whether this
+    /// copy holds a change the store has not taken yet. Never part of the stored record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copy_of: Option<CopyOf>,
     #[serde(skip)]
     path: PathBuf,
+    /// Stamped on every entry this run records.
+    #[serde(skip)]
+    author: Option<Author>,
+    /// The state store's copy of the record, written after the local file on each save.
+    #[serde(skip)]
+    store: Option<Store>,
     /// A dry run reads and plans but never writes the journal.
     #[serde(skip)]
     read_only: bool,
+}
+
+/// Where the record lives in the state store, and the version this local copy follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyOf {
+    /// `s3://<bucket>/kops-wizard/<cluster>.journal.json`.
+    pub url: String,
+    /// The stored record's ETag this copy was read from or written as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    /// A save reached this file but not (yet) the store: the next run sends it first.
+    #[serde(default)]
+    pub pending: bool,
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where the shared record is kept (the state bucket): a write that creates it only if it is
+/// absent, or replaces it only while it is still the version last read, so two machines
+/// can never both win.
+pub trait RecordStore: Send + Sync {
+    fn url(&self) -> String;
+    /// Creates the record (`etag` None) or replaces version `etag`; returns the new ETag.
+    fn put(&self, body: Vec<u8>, etag: Option<String>)
+    -> BoxFuture<'_, Result<String, StoreError>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreError {
+    /// Another machine wrote the record since this one read it.
+    Conflict,
+    Other(String),
+}
+
+/// A handle on the store; two journals compare equal whatever their stores.
+#[derive(Clone)]
+struct Store(Arc<dyn RecordStore>);
+
+impl PartialEq for Store {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Store({})", self.0.url())
+    }
 }
 
 /// The cluster's shape as the wizard created it (what `kops create cluster` was given).
@@ -189,6 +300,9 @@ pub struct TeardownRecord {
     /// What the final check found still there.
     #[serde(default)]
     pub leftovers: Vec<String>,
+    /// Who ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Author>,
 }
 
 /// The outcome of the latest `kops validate cluster` attempt, for `status`.
@@ -217,6 +331,18 @@ pub enum JournalError {
     Damaged { path: PathBuf, message: String },
     #[error("cannot write the journal {}: {error}; nothing further was changed", path.display())]
     Write { path: PathBuf, error: std::io::Error },
+    #[error(
+        "the record {url} was changed by another machine while this run held the lock (was the \
+         lock broken by hand?); this run stops here, nothing further was changed. Run the \
+         command again: it reads the record as it is now"
+    )]
+    Conflict { url: String },
+    #[error(
+        "cannot write the record {url}: {message}; the local copy {} has the change and the \
+         next run sends it. Nothing further was changed",
+        path.display()
+    )]
+    Remote { url: String, path: PathBuf, message: String },
 }
 
 pub fn now() -> String {
@@ -249,7 +375,10 @@ impl Journal {
             last_validation: None,
             cluster_settings: None,
             teardown: None,
+            copy_of: None,
             path: PathBuf::new(),
+            author: None,
+            store: None,
             read_only: true,
         }
     }
@@ -264,6 +393,7 @@ impl Journal {
             at: now(),
             known_keys: None,
             fingerprint: None,
+            by: None,
         });
     }
 
@@ -320,18 +450,18 @@ impl Journal {
     }
 
     /// Records an entry (replacing the one with the same kind, id and detail) and saves.
-    pub fn record(
+    pub async fn record(
         &mut self,
         kind: Kind,
         id: &str,
         detail: Option<&str>,
         state: State,
     ) -> Result<(), JournalError> {
-        self.record_with(kind, id, detail, state, None)
+        self.record_with(kind, id, detail, state, None).await
     }
 
     /// [`Journal::record`] with the access keys that existed before an access-key intent.
-    pub fn record_with(
+    pub async fn record_with(
         &mut self,
         kind: Kind,
         id: &str,
@@ -350,6 +480,7 @@ impl Journal {
             at: now(),
             known_keys,
             fingerprint: None,
+            by: self.author.clone(),
         };
         match self
             .entries
@@ -359,42 +490,77 @@ impl Journal {
             Some(existing) => *existing = entry,
             None => self.entries.push(entry),
         }
-        self.save()
+        self.save().await
     }
 
     /// Records an SSH key pair the wizard generated, with its fingerprint, and saves.
-    pub fn record_ssh_key(&mut self, id: &str, fingerprint: &str) -> Result<(), JournalError> {
-        self.record(Kind::SshKey, id, None, State::Created)?;
-        if let Some(e) = self.entries.iter_mut().find(|e| e.kind == Kind::SshKey && e.id == id) {
-            e.fingerprint = Some(fingerprint.to_string());
+    pub async fn record_ssh_key(
+        &mut self,
+        id: &str,
+        fingerprint: &str,
+    ) -> Result<(), JournalError> {
+        self.record_fingerprinted(Kind::SshKey, id, State::Created, fingerprint).await
+    }
+
+    /// Records an entry with the fingerprint of the SSH key it goes with (a key pair the
+    /// wizard generated, the key a cluster was created with), and saves.
+    pub async fn record_fingerprinted(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        state: State,
+        fingerprint: &str,
+    ) -> Result<(), JournalError> {
+        if cfg!(debug_assertions) {
+            crate::test_hooks::kill_point(&format!("{}:{}", serde_name(&state), serde_name(&kind)));
         }
-        self.save()
+        let entry = Entry {
+            kind,
+            id: id.into(),
+            detail: None,
+            state,
+            at: now(),
+            known_keys: None,
+            fingerprint: Some(fingerprint.to_string()),
+            by: self.author.clone(),
+        };
+        match self.entries.iter_mut().find(|e| e.kind == kind && e.id == id && e.detail.is_none()) {
+            Some(existing) => *existing = entry,
+            None => self.entries.push(entry),
+        }
+        self.save().await
     }
 
     /// Drops entries (e.g. an access-key intent once the key's own entry exists) and saves.
-    pub fn forget(&mut self, keep: impl Fn(&Entry) -> bool) -> Result<(), JournalError> {
+    pub async fn forget(&mut self, keep: impl Fn(&Entry) -> bool) -> Result<(), JournalError> {
         self.entries.retain(keep);
-        self.save()
+        self.save().await
     }
 
-    pub fn set_last_validation(&mut self, result: LastValidation) -> Result<(), JournalError> {
+    pub async fn set_last_validation(
+        &mut self,
+        result: LastValidation,
+    ) -> Result<(), JournalError> {
         self.last_validation = Some(result);
-        self.save()
+        self.save().await
     }
 
-    pub fn set_state_store(&mut self, url: &str) -> Result<(), JournalError> {
+    pub async fn set_state_store(&mut self, url: &str) -> Result<(), JournalError> {
         self.state_store = Some(url.into());
-        self.save()
+        self.save().await
     }
 
-    pub fn set_cluster_settings(&mut self, settings: ClusterSettings) -> Result<(), JournalError> {
+    pub async fn set_cluster_settings(
+        &mut self,
+        settings: ClusterSettings,
+    ) -> Result<(), JournalError> {
         self.cluster_settings = Some(settings);
-        self.save()
+        self.save().await
     }
 
-    pub fn set_teardown(&mut self, record: TeardownRecord) -> Result<(), JournalError> {
-        self.teardown = Some(record);
-        self.save()
+    pub async fn set_teardown(&mut self, record: TeardownRecord) -> Result<(), JournalError> {
+        self.teardown = Some(TeardownRecord { by: self.author.clone(), ..record });
+        self.save().await
     }
 
     /// From now on, changes stay in memory: `--dry-run` plans with the journal it would write.
@@ -410,7 +576,98 @@ impl Journal {
         Ok(Self::list(dir)?.into_iter().filter(|j| j.cluster != self.cluster).collect())
     }
 
-    pub fn save(&self) -> Result<(), JournalError> {
+    /// Saves the local file, then the state store's record when there is one: an intent is
+    /// in the store before the change it announces, where every machine of the team sees it.
+    pub async fn save(&mut self) -> Result<(), JournalError> {
+        if self.read_only {
+            return Ok(());
+        }
+        let Some(store) = self.store.clone() else { return self.write_local() };
+        let url = store.0.url();
+        let copy = self.copy_of.get_or_insert_with(|| CopyOf { url, etag: None, pending: false });
+        copy.pending = true;
+        let etag = copy.etag.clone();
+        self.write_local()?;
+        match store.0.put(self.stored_text().into_bytes(), etag).await {
+            Ok(etag) => {
+                if let Some(copy) = &mut self.copy_of {
+                    copy.etag = Some(etag);
+                    copy.pending = false;
+                }
+                self.write_local()
+            }
+            Err(StoreError::Conflict) => Err(JournalError::Conflict { url: store.0.url() }),
+            Err(StoreError::Other(message)) => {
+                Err(JournalError::Remote { url: store.0.url(), path: self.path.clone(), message })
+            }
+        }
+    }
+
+    /// The record as the state store keeps it: without the local copy's bookkeeping and
+    /// without this machine's own files (profile, SSH key), which no other machine can use.
+    pub fn stored_text(&self) -> String {
+        let mut stored = Journal { copy_of: None, ..self.clone() };
+        stored.entries.retain(|e| !e.kind.is_local());
+        serde_json::to_string_pretty(&stored).unwrap_or_default()
+    }
+
+    /// Reads a record as the state store returned it (`url` names it in errors).
+    pub fn parse_stored(text: &str, url: &str) -> Result<Journal, JournalError> {
+        let damaged = |message: String| JournalError::Damaged { path: PathBuf::from(url), message };
+        let journal: Journal = serde_json::from_str(text).map_err(|e| damaged(e.to_string()))?;
+        if journal.format != FORMAT {
+            return Err(damaged(format!(
+                "format {} is not {FORMAT}: written by another version of kops-wizard",
+                journal.format
+            )));
+        }
+        Ok(journal)
+    }
+
+    /// From now on each save also writes the store's record, following version `etag`.
+    pub fn attach(&mut self, store: Arc<dyn RecordStore>, etag: Option<String>) {
+        self.copy_of = Some(CopyOf { url: store.url(), etag, pending: false });
+        self.store = Some(Store(store));
+    }
+
+    /// From now on saves write the local file only (the bucket that held the record is being
+    /// deleted with it).
+    pub fn detach(&mut self) {
+        self.store = None;
+        self.copy_of = None;
+    }
+
+    /// Whether saves reach the state store.
+    pub fn is_attached(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// Becomes `other` (the store's record), keeping this copy's file, author and store, and
+    /// this machine's own entries (profile, SSH key), which the store never holds.
+    pub fn adopt(&mut self, mut other: Journal) {
+        other.entries.retain(|e| !e.kind.is_local());
+        other.entries.extend(self.entries.iter().filter(|e| e.kind.is_local()).cloned());
+        let (path, author, store, read_only, copy_of) = (
+            std::mem::take(&mut self.path),
+            self.author.take(),
+            self.store.take(),
+            self.read_only,
+            self.copy_of.take(),
+        );
+        *self = Journal { path, author, store, read_only, copy_of, ..other };
+    }
+
+    /// Entries from now on say who recorded them.
+    pub fn set_author(&mut self, author: Author) {
+        self.author = Some(author);
+    }
+
+    pub fn author(&self) -> Option<&Author> {
+        self.author.as_ref()
+    }
+
+    /// Writes the local file (or copy) only.
+    pub fn write_local(&self) -> Result<(), JournalError> {
         if self.read_only {
             return Ok(());
         }
@@ -424,6 +681,16 @@ impl Journal {
     }
 }
 
+/// Runs a journal's future to its end, for tests that build journals without a runtime (a
+/// journal without a store only writes its local file).
+#[cfg(test)]
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a current-thread runtime")
+        .block_on(future)
+}
+
 /// The name serde gives a unit variant (`access-key`, `created`), as the journal file spells it.
 fn serde_name(value: &impl Serialize) -> String {
     serde_json::to_value(value).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
@@ -433,16 +700,16 @@ fn serde_name(value: &impl Serialize) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn records_survive_a_reload_and_replace_by_identity() {
+    #[tokio::test]
+    async fn records_survive_a_reload_and_replace_by_identity() {
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path(), "dev.example.com", "us-east-1").unwrap();
         assert!(!j.path().exists(), "a new journal is not written before the first record");
-        j.record(Kind::IamGroup, "kops", None, State::Intent).unwrap();
-        j.record(Kind::IamGroup, "kops", None, State::Created).unwrap();
-        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:a"), State::Created).unwrap();
-        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:b"), State::Found).unwrap();
-        j.set_state_store("s3://b").unwrap();
+        j.record(Kind::IamGroup, "kops", None, State::Intent).await.unwrap();
+        j.record(Kind::IamGroup, "kops", None, State::Created).await.unwrap();
+        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:a"), State::Created).await.unwrap();
+        j.record(Kind::IamPolicyAttachment, "kops", Some("arn:b"), State::Found).await.unwrap();
+        j.set_state_store("s3://b").await.unwrap();
 
         let again = Journal::open(dir.path(), "dev.example.com", "us-east-1").unwrap();
         assert_eq!(again.entries.len(), 3);
@@ -469,12 +736,12 @@ mod tests {
         assert!(err.contains("format 99"), "{err}");
     }
 
-    #[test]
-    fn the_file_is_private() {
+    #[tokio::test]
+    async fn the_file_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let mut j = Journal::open(dir.path(), "a.b", "us-east-1").unwrap();
-        j.record(Kind::Bucket, "b", None, State::Created).unwrap();
+        j.record(Kind::Bucket, "b", None, State::Created).await.unwrap();
         let mode = fs::metadata(j.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

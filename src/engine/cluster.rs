@@ -39,14 +39,14 @@ impl<'a> Setup<'a> {
         let answers = Ssh { generate, ..a.ssh.clone() };
         let conflict = match ssh::decide(&state, &answers, &private) {
             Decision::Use { info, private_missing: false } => {
-                self.record_existing(Kind::SshKey, &shown, None)?;
+                self.record_existing(Kind::SshKey, &shown, None).await?;
                 let what =
                     format!("SSH key {shown} ({}, {}) used", info.algorithm, info.fingerprint);
                 self.sink.item(step, Change::Unchanged, what, started.elapsed());
                 return Ok(());
             }
             Decision::Use { info, private_missing: true } => {
-                self.record_existing(Kind::SshKey, &shown, None)?;
+                self.record_existing(Kind::SshKey, &shown, None).await?;
                 let what = format!(
                     "SSH key {shown} ({}) used, but its private key {} is missing: you will not be able to SSH to the nodes",
                     info.fingerprint,
@@ -64,10 +64,10 @@ impl<'a> Setup<'a> {
                 self.sink.item(step, Change::Warning, what, started.elapsed());
             }
         }
-        self.journal.record(Kind::SshKey, &shown, None, State::Intent)?;
+        self.journal.record(Kind::SshKey, &shown, None, State::Intent).await?;
         let info = generate_key(private.clone(), wanted).await?;
         // The fingerprint lets teardown tell this pair from one swapped in at the same path.
-        self.journal.record_ssh_key(&shown, &info.fingerprint)?;
+        self.journal.record_ssh_key(&shown, &info.fingerprint).await?;
         let what = format!(
             "SSH key pair generated: {} (private, 0600) and {shown} ({wanted}, {})",
             private.display(),
@@ -77,8 +77,10 @@ impl<'a> Setup<'a> {
         Ok(())
     }
 
-    /// `kops create cluster`, unless the state store already holds the cluster; then only
-    /// make sure its admin SSH key is ours.
+    /// `kops create cluster`, unless the state store already holds the cluster. A cluster
+    /// there that this machine's setup made (the record says so, or an unfinished create of
+    /// ours left it and its SSH key is ours) is continued; any other is never touched: no
+    /// create, no SSH key change (the plan of such a setup is a join, see `team`).
     pub(super) async fn create_cluster(
         &mut self,
         step: StepId,
@@ -88,26 +90,87 @@ impl<'a> Setup<'a> {
         let name = self.answers.cluster.name.clone();
         let bucket = self.bucket()?;
         let exists = self.clients.object_exists(&bucket, &format!("{name}/config")).await?;
+        let ours_key = ssh::read_public(&expand_home(&self.answers.ssh.public_key))?;
         if exists {
-            let state = self.record_existing(Kind::Cluster, &name, None)?;
-            let by =
-                if state == State::Found { " (was there before: teardown keeps it)" } else { "" };
+            let entry = self.journal.find(Kind::Cluster, &name).cloned();
+            let machine = self.team.author().machine.clone();
+            let made_here = match &entry {
+                Some(e) if e.state == State::Created => e.on_machine(&machine),
+                // An intent is not ownership: the cluster is the unfinished create's only if
+                // its admin SSH key is the one that create gave kops.
+                Some(e) if e.state == State::Intent => {
+                    let proof = super::ownership::cluster_has_key(
+                        self.clients,
+                        &bucket,
+                        &name,
+                        e.fingerprint.as_deref(),
+                    )
+                    .await?;
+                    let state = if proof { State::Created } else { State::Failed };
+                    self.journal.record(Kind::Cluster, &name, None, state).await?;
+                    proof
+                }
+                _ => false,
+            };
+            if !made_here {
+                return Err(SetupError::Blocked(format!(
+                    "cluster {name} exists in s3://{bucket} and was not set up by kops-wizard on \
+                     this machine; setup does not change it (no create, no update, no SSH key). \
+                     Run `kops-wizard setup` again to join it: you get your own access, the \
+                     cluster stays as it is"
+                )));
+            }
             self.sink.item(
                 step,
                 Change::Unchanged,
-                format!("cluster {name} exists in s3://{bucket}{by}"),
+                format!("cluster {name} exists in s3://{bucket} (made by an earlier run)"),
                 started.elapsed(),
             );
             return self.sync_ssh_key(step).await;
         }
         // A spec made now (the first time, or again after it was deleted by hand) has not
         // been deployed, whatever an earlier run recorded.
-        self.journal.forget(|e| !(e.kind == Kind::ClusterDeployed && e.id == name))?;
-        self.journal.record(Kind::Cluster, &name, None, State::Intent)?;
-        self.run_kops(step, args).await?;
-        self.journal.record(Kind::Cluster, &name, None, State::Created)?;
-        self.journal.set_cluster_settings(super::reconcile::settings(self.answers))?;
+        self.journal.forget(|e| !(e.kind == Kind::ClusterDeployed && e.id == name)).await?;
+        // The key kops is given goes with the intent: it is the proof that a cluster found
+        // after an interrupted create is that create's.
+        self.journal
+            .record_fingerprinted(Kind::Cluster, &name, State::Intent, &ours_key.fingerprint)
+            .await?;
+        if let Err(e) = self.run_kops(step, args).await {
+            // kops said no and wrote nothing: the intent is settled, so a cluster someone
+            // makes later under this name is never taken for the wizard's.
+            if !self.clients.object_exists(&bucket, &format!("{name}/config")).await? {
+                self.journal.record(Kind::Cluster, &name, None, State::Failed).await?;
+            }
+            return Err(e);
+        }
+        self.journal
+            .record_fingerprinted(Kind::Cluster, &name, State::Created, &ours_key.fingerprint)
+            .await?;
+        self.journal.set_cluster_settings(super::reconcile::settings(self.answers)).await?;
         let what = format!("cluster {name} configured in s3://{bucket} (kops create cluster)");
+        self.sink.item(step, Change::Created, what, started.elapsed());
+        Ok(())
+    }
+
+    /// `kops export kubeconfig --admin`: this engineer's context for a cluster that exists.
+    pub(super) async fn export_kubeconfig(
+        &mut self,
+        step: StepId,
+        args: &[String],
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let name = self.answers.cluster.name.clone();
+        self.run_kops(step, args).await?;
+        // kops's default for `--admin` without a duration.
+        let expires = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_hours(18))
+            .map(|t| t.round(jiff::Unit::Minute).map(|t| t.to_string()).unwrap_or_default())
+            .unwrap_or_default();
+        let what = format!(
+            "kubectl context {name} written with an admin certificate that expires in 18h \
+             (about {expires}); run `kops export kubeconfig --admin` again for a new one"
+        );
         self.sink.item(step, Change::Created, what, started.elapsed());
         Ok(())
     }
@@ -174,9 +237,21 @@ impl<'a> Setup<'a> {
             self.sink.item(step, Change::Unchanged, what, started.elapsed());
             return Ok(());
         }
-        self.journal.record(Kind::ClusterDeployed, &name, None, State::Intent)?;
+        // `update --yes` changes the cloud: only for a cluster this machine's setup made.
+        let machine = self.team.author().machine.clone();
+        let made_here = self
+            .journal
+            .find(Kind::Cluster, &name)
+            .is_some_and(|e| e.state == State::Created && e.on_machine(&machine));
+        if !made_here {
+            return Err(SetupError::Blocked(format!(
+                "cluster {name} was not set up by kops-wizard on this machine: setup does not run \
+                 `kops update cluster --yes` on it. Run `kops-wizard setup` to join it instead"
+            )));
+        }
+        self.journal.record(Kind::ClusterDeployed, &name, None, State::Intent).await?;
         self.run_kops(step, args).await?;
-        self.journal.record(Kind::ClusterDeployed, &name, None, State::Created)?;
+        self.journal.record(Kind::ClusterDeployed, &name, None, State::Created).await?;
         let what = format!(
             "cluster {name} deployed: its cloud resources are being created, kubectl context {name} set"
         );
@@ -217,7 +292,7 @@ impl<'a> Setup<'a> {
                 &groups,
             )?;
             let elapsed = started.elapsed();
-            self.record_validation(&attempt)?;
+            self.record_validation(&attempt).await?;
             let phase = attempt.phase;
             let last = attempt.clone();
             self.sink.send(Event::Validation(Box::new(Validation {
@@ -281,7 +356,7 @@ impl<'a> Setup<'a> {
         Ok(())
     }
 
-    fn record_validation(&mut self, attempt: &validate::Attempt) -> Result<(), SetupError> {
+    async fn record_validation(&mut self, attempt: &validate::Attempt) -> Result<(), SetupError> {
         let result = LastValidation {
             at: crate::journal::now(),
             phase: attempt.phase.describe().to_string(),
@@ -296,7 +371,7 @@ impl<'a> Setup<'a> {
                 && l.failures == result.failures
         });
         if !same {
-            self.journal.set_last_validation(result)?;
+            self.journal.set_last_validation(result).await?;
         }
         Ok(())
     }

@@ -121,6 +121,14 @@ pub fn update_cluster_args(name: &str, state_store: &str) -> Vec<String> {
 }
 
 /// One validation attempt as JSON; the wizard keeps its own timer instead of `--wait`.
+/// `kops export kubeconfig --admin`: a kubeconfig context for the cluster with an admin
+/// certificate (kops's default lifetime, 18h), changing nothing of the cluster.
+pub fn export_kubeconfig_args(name: &str, state_store: &str) -> Vec<String> {
+    let mut args = global(&["export", "kubeconfig"], name, state_store);
+    args.push("--admin".into());
+    args
+}
+
 pub fn validate_once_args(name: &str, state_store: &str) -> Vec<String> {
     let mut args = global(&["validate", "cluster"], name, state_store);
     args.extend(["-o".into(), "json".into()]);

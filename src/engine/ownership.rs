@@ -19,6 +19,56 @@ use super::s3::BucketAccess;
 use crate::journal::{Entry, Journal, Kind, State};
 use crate::plan::{Holds, Resource};
 
+/// Whether the cluster in the state store carries the admin SSH key with `fingerprint`: the
+/// proof that a cluster found after an unfinished `kops create cluster` is that create's, and
+/// not a cluster someone made by hand under the same name since. No fingerprint, no proof.
+pub async fn cluster_has_key(
+    c: &Clients,
+    bucket: &str,
+    cluster: &str,
+    fingerprint: Option<&str>,
+) -> Result<bool, AwsError> {
+    let Some(fingerprint) = fingerprint else { return Ok(false) };
+    if !c.object_exists(bucket, &format!("{cluster}/config")).await? {
+        return Ok(false);
+    }
+    for key in c.list_keys(bucket, &format!("{cluster}/pki/ssh/public/admin/")).await? {
+        if let Some(found) = c.get_versioned(bucket, &key).await?
+            && super::ssh::fingerprint_of(&found.body).as_deref() == Some(fingerprint)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Every object in the bucket that is neither under the cluster's `<name>/` nor one of the
+/// wizard's own (its records and its lock), at any depth: another team's backups, another
+/// cluster's state, anything someone put there. Any of them keeps the bucket.
+pub async fn foreign_objects(
+    c: &Clients,
+    bucket: &str,
+    cluster: &str,
+) -> Result<Vec<String>, AwsError> {
+    let prefix = format!("{cluster}/");
+    Ok(c.list_keys(bucket, "")
+        .await?
+        .into_iter()
+        .filter(|k| !k.starts_with(&prefix) && !super::record::is_wizard_key(k))
+        .collect())
+}
+
+/// "3 objects (backups/db.sql, team-b/prod/config, x)".
+pub fn describe_foreign(keys: &[String]) -> String {
+    const SHOWN: usize = 3;
+    let mut shown: Vec<&str> = keys.iter().take(SHOWN).map(String::as_str).collect();
+    if keys.len() > SHOWN {
+        shown.push("…");
+    }
+    let noun = if keys.len() == 1 { "object" } else { "objects" };
+    format!("{} {noun} ({})", keys.len(), shown.join(", "))
+}
+
 /// Decides what teardown keeps. Reads AWS and the journals; changes nothing.
 pub async fn holds(
     c: &Clients,
@@ -42,13 +92,39 @@ pub async fn holds(
                 BucketAccess::Yours => {
                     let mut clusters = c.clusters_in_bucket(&e.id).await?;
                     clusters.retain(|n| *n != journal.cluster);
+                    let foreign = foreign_objects(c, &e.id, &journal.cluster).await?;
+                    let name = &journal.cluster;
+                    let cluster_ours = journal
+                        .entries
+                        .iter()
+                        .any(|x| x.kind == Kind::Cluster && x.id == *name && deletable(&holds, x));
                     if !clusters.is_empty() {
                         holds.keep(
                             e,
                             format!("it also holds the state of cluster {}", clusters.join(", ")),
                         );
-                    } else if !c.bucket_marked(&e.id).await? && !c.bucket_is_empty(&e.id).await? {
+                    } else if !cluster_ours
+                        && c.object_exists(&e.id, &format!("{name}/config")).await?
+                    {
+                        holds.keep(
+                            e,
+                            format!(
+                                "it holds the state of a cluster named {name} that is not known \
+                                 to be the wizard's (made by hand, or by a create the wizard \
+                                 cannot prove was its own)"
+                            ),
+                        );
+                    } else if !c.bucket_marked(&e.id).await? {
+                        // Empty or not: without the mark it is not known to be the wizard's.
                         holds.keep(e, NO_MARK);
+                    } else if !foreign.is_empty() {
+                        holds.keep(
+                            e,
+                            format!(
+                                "it also holds {} that the wizard did not write",
+                                describe_foreign(&foreign)
+                            ),
+                        );
                     }
                 }
                 BucketAccess::Taken | BucketAccess::ElsewhereRegion => {

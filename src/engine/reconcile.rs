@@ -106,10 +106,12 @@ mod tests {
 
     fn journal(dir: &std::path::Path, a: &Answers) -> Journal {
         let mut j = Journal::open(dir, &a.cluster.name, &a.aws.region).unwrap();
-        j.record(Kind::IamUser, &a.iam.user, None, State::Created).unwrap();
-        j.record(Kind::Cluster, &a.cluster.name, None, State::Created).unwrap();
-        j.set_state_store("s3://first-bucket").unwrap();
-        j.set_cluster_settings(settings(a)).unwrap();
+        crate::journal::block_on(j.record(Kind::IamUser, &a.iam.user, None, State::Created))
+            .unwrap();
+        crate::journal::block_on(j.record(Kind::Cluster, &a.cluster.name, None, State::Created))
+            .unwrap();
+        crate::journal::block_on(j.set_state_store("s3://first-bucket")).unwrap();
+        crate::journal::block_on(j.set_cluster_settings(settings(a))).unwrap();
         j
     }
 
@@ -143,8 +145,9 @@ mod tests {
         let mut a = Answers::default();
         a.state_store.bucket = Some("first-bucket".into());
         let mut j = journal(dir.path(), &a);
-        j.record(Kind::IamUser, "kops", None, State::Deleted).unwrap();
-        j.record(Kind::Cluster, &a.cluster.name, None, State::Deleted).unwrap();
+        crate::journal::block_on(j.record(Kind::IamUser, "kops", None, State::Deleted)).unwrap();
+        crate::journal::block_on(j.record(Kind::Cluster, &a.cluster.name, None, State::Deleted))
+            .unwrap();
         a.iam.user = "other".into();
         assert_eq!(differences(&a, &j), vec![]);
     }

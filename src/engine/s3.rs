@@ -125,14 +125,21 @@ impl Clients {
         }
     }
 
-    /// Whether the bucket holds nothing at all: no object, no old version, no delete marker.
+    /// Whether the bucket holds nothing but the wizard's own record and lock: no other
+    /// object, old version or delete marker.
     pub async fn bucket_is_empty(&self, bucket: &str) -> Result<bool, AwsError> {
         let page = call!(
             self,
             "s3:ListObjectVersions",
-            self.s3.list_object_versions().bucket(bucket).max_keys(1)
+            self.s3.list_object_versions().bucket(bucket).max_keys(100)
         )?;
-        Ok(page.versions().is_empty() && page.delete_markers().is_empty())
+        let keys = page
+            .versions()
+            .iter()
+            .filter_map(|v| v.key())
+            .chain(page.delete_markers().iter().filter_map(|m| m.key()));
+        let only_ours = keys.into_iter().all(super::record::is_wizard_key);
+        Ok(only_ours && page.is_truncated() != Some(true))
     }
 
     /// The clusters whose state is in the bucket: every `<name>/config` at its top level.

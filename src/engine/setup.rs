@@ -13,9 +13,11 @@ use super::iam::{self, MAX_ACCESS_KEYS, Presence};
 use super::kops::{Kops, KopsError};
 use super::s3::{self, BucketAccess};
 use super::ssh::SshError;
+use super::team::{Situation, Team};
 use super::validate::ParseError;
 use crate::journal::{Journal, JournalError, Kind, State};
-use crate::plan::{Action, KopsPurpose, Plan, Step, StepId};
+use crate::plan::{Action, KopsPurpose, Plan, SetupStep, Step, StepId};
+use clap::ValueEnum;
 
 /// Why setup stopped. Every message says what to do next; none holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,8 @@ pub enum SetupError {
     NotAvailable(&'static str),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Team(#[from] super::team::TeamError),
     #[error(
         "the answers differ from what the setup of cluster {cluster} made (journal {}):\n  - {}\n\
          Nothing was changed. kops-wizard does not move or reshape an existing cluster: set \
@@ -118,24 +122,50 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
         }
         false => None,
     };
-    // One run per cluster: taken before the journal is read, held until the run ends.
+    // One run per cluster on this machine: taken before the journal is read, held until the
+    // run ends. The team's lock, in the state bucket, is taken once the bucket exists.
     let _lock = crate::lock::ClusterLock::acquire(request.state_dir, &a.cluster.name, "setup")?;
     let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
     let files = SharedFiles::from_env()?;
-    preflight(a, request.plan, &mut journal, &files)?;
+    let machine = super::record::machine_id(request.state_dir).map_err(|error| {
+        JournalError::Write { path: request.state_dir.join("machine-id"), error }
+    })?;
+    preflight(a, request.plan, &mut journal, &files, &machine)?;
     let clients = super::aws::connect_admin(a, sink)
         .await
         .map_err(|e| SetupError::Blocked(format!("cannot use the admin credentials: {e}")))?;
-    Setup {
-        answers: a,
-        kops: kops.as_ref(),
-        clients: &clients,
-        files: &files,
-        journal: &mut journal,
-        sink,
-    }
-    .run(request.plan)
+    let author = super::team::author(
+        &clients,
+        request.state_dir,
+        kops.as_ref().map(|k| k.version.to_string()),
+    )
     .await?;
+    journal.set_author(author.clone());
+    let mut team = Team::new(&clients, author, "setup", &a.cluster.name);
+    let result = async {
+        // The team's bucket is there already: its lock and its record come before anything
+        // else, so that whether this run sets the cluster up or joins it is decided under
+        // the lock, with the team's record in hand.
+        if let Some(bucket) = &a.state_store.bucket
+            && clients.bucket_access(bucket).await? == BucketAccess::Yours
+        {
+            team.enter(bucket, &mut journal, sink).await?;
+        }
+        let mut setup = Setup {
+            answers: a,
+            kops: kops.as_ref(),
+            clients: &clients,
+            files: &files,
+            journal: &mut journal,
+            sink,
+            team: &mut team,
+        };
+        let plan = setup.decide(request.plan).await?;
+        setup.run(&plan).await
+    }
+    .await;
+    team.leave().await;
+    result?;
     Ok(journal)
 }
 
@@ -182,8 +212,15 @@ fn preflight(
     plan: &Plan,
     journal: &mut Journal,
     files: &SharedFiles,
+    machine: &str,
 ) -> Result<(), SetupError> {
-    let differences = super::reconcile::differences(a, journal);
+    // Against what this machine's setup made; a cluster made elsewhere is judged once the
+    // team's record is read (a join only reports the differences).
+    let made_here = journal
+        .find(Kind::Cluster, &a.cluster.name)
+        .is_none_or(|e| e.by.as_ref().is_none_or(|by| by.machine == machine));
+    let differences =
+        if made_here { super::reconcile::differences(a, journal) } else { Vec::new() };
     if !differences.is_empty() {
         return Err(SetupError::Differs {
             cluster: a.cluster.name.clone(),
@@ -232,6 +269,8 @@ fn preflight(
 
 pub struct Setup<'a> {
     pub answers: &'a crate::answers::Answers,
+    /// The team's lock and record, entered once the state bucket exists.
+    pub team: &'a mut Team,
     /// Present when the plan has kops steps; found and version-checked before any change.
     pub kops: Option<&'a Kops>,
     pub clients: &'a Clients,
@@ -241,11 +280,92 @@ pub struct Setup<'a> {
 }
 
 impl Setup<'_> {
+    /// The plan this run carries out: the front end's, or, when the cluster is already in
+    /// the state store and is not this machine's, the plan that joins it. A join changes
+    /// nothing of the cluster, so the answers' differences from it are only reported.
+    pub async fn decide(&mut self, plan: &Plan) -> Result<Plan, SetupError> {
+        let a = self.answers;
+        let machine = self.team.author().machine.clone();
+        let situation = super::team::probe(self.clients, a, Some(self.journal), &machine)
+            .await
+            .map_err(super::team::TeamError::from)?;
+        let only: Vec<SetupStep> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s.id {
+                StepId::Setup(id) => Some(id),
+                StepId::Teardown(_) => None,
+            })
+            .collect();
+        match situation {
+            Situation::Join(join) => {
+                self.sink.send(Event::Note {
+                    message: format!(
+                        "cluster {} exists in the state store, {}: joining it. This setup gives \
+                         you access (IAM user {} in group {}, profile {}, a kubeconfig) and \
+                         changes nothing of the cluster: no create, no update, no SSH key",
+                        a.cluster.name,
+                        join.whose(),
+                        join.member_user,
+                        a.iam.group,
+                        a.aws.kops_profile
+                    ),
+                });
+                for d in super::reconcile::differences(a, self.journal) {
+                    self.sink.send(Event::Note {
+                        message: format!("not applied (joining changes nothing): {d}"),
+                    });
+                }
+                if plan.is_join() {
+                    return Ok(plan.clone());
+                }
+                let join_only: Vec<SetupStep> = if only.len() == SetupStep::value_variants().len()
+                    || only.iter().any(|s| {
+                        matches!(s, SetupStep::Cluster | SetupStep::Deploy | SetupStep::SshKey)
+                    }) {
+                    Vec::new()
+                } else {
+                    only
+                };
+                Ok(Plan::join(a, &join.member_user, &join_only))
+            }
+            Situation::New | Situation::Ours if plan.is_join() => {
+                Err(SetupError::Blocked(format!(
+                    "cluster {} is no longer in the state store as someone else's: nothing to join. \
+                 Run `kops-wizard setup` again to set it up",
+                    a.cluster.name
+                )))
+            }
+            Situation::New | Situation::Ours => {
+                self.check_differences()?;
+                Ok(plan.clone())
+            }
+        }
+    }
+
+    /// The answers against the record (the team's, once it is read): a setup never reshapes a
+    /// cluster.
+    fn check_differences(&self) -> Result<(), SetupError> {
+        let differences = super::reconcile::differences(self.answers, self.journal);
+        match differences.is_empty() {
+            true => Ok(()),
+            false => Err(SetupError::Differs {
+                cluster: self.answers.cluster.name.clone(),
+                journal: self.journal.path().to_path_buf(),
+                differences,
+            }),
+        }
+    }
+
     pub async fn run(&mut self, plan: &Plan) -> Result<(), SetupError> {
-        for step in &plan.steps {
+        let mut steps: Vec<Step> = plan.steps.clone();
+        let mut i = 0;
+        while i < steps.len() {
+            let step = steps[i].clone();
+            i += 1;
             let started = Instant::now();
             self.sink.send(Event::StepStarted { step: step.id });
-            match self.run_step(step).await {
+            match self.run_step(&step).await {
                 Ok(()) => {
                     self.sink
                         .send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
@@ -259,6 +379,21 @@ impl Setup<'_> {
                         elapsed: started.elapsed(),
                     });
                     return Err(e);
+                }
+            }
+            // The state store was made (or found) during this run: with the team's record read
+            // under its lock, the cluster may turn out to be another machine's (two engineers
+            // set up at once). The rest of the run joins it instead of taking it over.
+            if step.id == StepId::Setup(SetupStep::StateStore) && !plan.is_join() {
+                // From here on the record lives in the bucket (made, versioned and encrypted
+                // by now), under the team's lock.
+                if let Some(bucket) = &self.answers.state_store.bucket {
+                    self.team.enter(bucket, self.journal, self.sink).await?;
+                }
+                let decided = self.decide(plan).await?;
+                if decided.is_join() {
+                    steps = decided.steps;
+                    i = 0;
                 }
             }
         }
@@ -375,6 +510,9 @@ impl Setup<'_> {
             Action::Kops { purpose: KopsPurpose::UpdateCluster, args } => {
                 self.update_cluster(step, args).await
             }
+            Action::Kops { purpose: KopsPurpose::ExportKubeconfig, args } => {
+                self.export_kubeconfig(step, args).await
+            }
             Action::Validate { wait, interval, .. } => {
                 self.validate_cluster(step, wait, interval).await
             }
@@ -398,16 +536,16 @@ impl Setup<'_> {
     /// Records what was found without changing AWS; writes the journal only if it changes.
     /// It is the wizard's only if the journal says so and, for what carries a mark (group,
     /// user, bucket), AWS agrees: a journal entry alone may be stale.
-    pub(super) fn record_existing(
+    pub(super) async fn record_existing(
         &mut self,
         kind: Kind,
         id: &str,
         detail: Option<&str>,
     ) -> Result<State, JournalError> {
-        self.record_existing_marked(kind, id, detail, true)
+        self.record_existing_marked(kind, id, detail, true).await
     }
 
-    pub(super) fn record_existing_marked(
+    pub(super) async fn record_existing_marked(
         &mut self,
         kind: Kind,
         id: &str,
@@ -421,7 +559,7 @@ impl Setup<'_> {
             None => self.journal.find(kind, id),
         };
         if current.map(|e| e.state) != Some(state) {
-            self.journal.record(kind, id, detail, state)?;
+            self.journal.record(kind, id, detail, state).await?;
         }
         Ok(state)
     }
@@ -442,16 +580,16 @@ impl Setup<'_> {
         let presence = presence.await?;
         if presence.exists() {
             let marked = presence == Presence::Marked;
-            let state = self.record_existing_marked(kind, id, detail, marked)?;
+            let state = self.record_existing_marked(kind, id, detail, marked).await?;
             self.sink.item(step, Change::Unchanged, existing(&what, state), started.elapsed());
             return Ok(());
         }
-        self.journal.record(kind, id, detail, State::Intent)?;
+        self.journal.record(kind, id, detail, State::Intent).await?;
         if let Err(e) = create.await {
-            self.settle_failed(kind, id, detail, &e)?;
+            self.settle_failed(kind, id, detail, &e).await?;
             return Err(e.into());
         }
-        self.journal.record(kind, id, detail, State::Created)?;
+        self.journal.record(kind, id, detail, State::Created).await?;
         self.sink.item(step, Change::Created, format!("{what} created"), started.elapsed());
         Ok(())
     }
@@ -459,7 +597,7 @@ impl Setup<'_> {
     /// After a failed change: if AWS refused it, nothing was made and the intent is settled as
     /// failed (a later resource of that name is not the wizard's). Without a clear answer the
     /// intent stays, for the next run to look up.
-    fn settle_failed(
+    async fn settle_failed(
         &mut self,
         kind: Kind,
         id: &str,
@@ -467,7 +605,7 @@ impl Setup<'_> {
         e: &AwsError,
     ) -> Result<(), JournalError> {
         if e.is_refusal() {
-            self.journal.record(kind, id, detail, State::Failed)?;
+            self.journal.record(kind, id, detail, State::Failed).await?;
         }
         Ok(())
     }
@@ -489,7 +627,7 @@ impl Setup<'_> {
     {
         let started = Instant::now();
         if read().await? {
-            self.record_existing(kind, bucket, None)?;
+            self.record_existing(kind, bucket, None).await?;
             self.sink.item(
                 step,
                 Change::Unchanged,
@@ -498,14 +636,14 @@ impl Setup<'_> {
             );
             return Ok(());
         }
-        self.journal.record(kind, bucket, None, State::Intent)?;
+        self.journal.record(kind, bucket, None, State::Intent).await?;
         apply.await?;
         if !read().await? {
             return Err(SetupError::Blocked(format!(
                 "{what} was set but reads back as off; check the bucket's policies in the S3 console"
             )));
         }
-        self.journal.record(kind, bucket, None, State::Created)?;
+        self.journal.record(kind, bucket, None, State::Created).await?;
         self.sink.item(
             step,
             Change::Created,
@@ -526,11 +664,14 @@ impl Setup<'_> {
         let mut missing = Vec::new();
         for arn in arns {
             if attached.iter().any(|a| a == arn) {
-                let state = self.record_existing(Kind::IamPolicyAttachment, group, Some(arn))?;
+                let state =
+                    self.record_existing(Kind::IamPolicyAttachment, group, Some(arn)).await?;
                 let what = format!("policy {} on group {group}", short_policy(arn));
                 self.sink.item(step, Change::Unchanged, existing(&what, state), started.elapsed());
             } else {
-                self.journal.record(Kind::IamPolicyAttachment, group, Some(arn), State::Intent)?;
+                self.journal
+                    .record(Kind::IamPolicyAttachment, group, Some(arn), State::Intent)
+                    .await?;
                 missing.push(arn.to_string());
             }
         }
@@ -547,12 +688,9 @@ impl Setup<'_> {
             let Ok((arn, result)) = joined else { continue };
             match result {
                 Ok(()) => {
-                    self.journal.record(
-                        Kind::IamPolicyAttachment,
-                        group,
-                        Some(&arn),
-                        State::Created,
-                    )?;
+                    self.journal
+                        .record(Kind::IamPolicyAttachment, group, Some(&arn), State::Created)
+                        .await?;
                     let what = format!("policy {} attached to group {group}", short_policy(&arn));
                     self.sink.item(step, Change::Created, what, started.elapsed());
                 }
@@ -589,7 +727,7 @@ impl Setup<'_> {
                     self.clients.mark_bucket(bucket, &self.answers.cluster.name).await?;
                     marked = true;
                 }
-                let state = self.record_existing_marked(Kind::Bucket, bucket, None, marked)?;
+                let state = self.record_existing_marked(Kind::Bucket, bucket, None, marked).await?;
                 self.sink.item(
                     step,
                     Change::Unchanged,
@@ -605,22 +743,22 @@ impl Setup<'_> {
                 )));
             }
             BucketAccess::Free => {
-                self.journal.record(Kind::Bucket, bucket, None, State::Intent)?;
+                self.journal.record(Kind::Bucket, bucket, None, State::Intent).await?;
                 // `false` (already yours) after HeadBucket said free is a race with an earlier
                 // attempt of this same run: the intent makes it the wizard's either way.
                 if let Err(e) = self.clients.create_bucket(bucket, region).await {
-                    self.settle_failed(Kind::Bucket, bucket, None, &e)?;
+                    self.settle_failed(Kind::Bucket, bucket, None, &e).await?;
                     return Err(e.into());
                 }
                 self.clients.mark_bucket(bucket, &self.answers.cluster.name).await?;
-                self.journal.record(Kind::Bucket, bucket, None, State::Created)?;
+                self.journal.record(Kind::Bucket, bucket, None, State::Created).await?;
                 let what = format!("bucket {bucket} created in {region}");
                 self.sink.item(step, Change::Created, what, started.elapsed());
             }
         }
         let url = format!("s3://{bucket}");
         if self.journal.state_store.as_deref() != Some(url.as_str()) {
-            self.journal.set_state_store(&url)?;
+            self.journal.set_state_store(&url).await?;
         }
         Ok(())
     }
@@ -660,7 +798,7 @@ impl Setup<'_> {
             if let Some(saved) = &saved
                 && orphan_keys(&intent, &keys, None).contains(&saved.id)
             {
-                self.journal.record(Kind::AccessKey, user, Some(&saved.id), State::Created)?;
+                self.journal.record(Kind::AccessKey, user, Some(&saved.id), State::Created).await?;
             }
             let orphans = orphan_keys(&intent, &keys, saved.as_ref().map(|k| k.id.as_str()));
             // Only a user this wizard created: a key of a user someone else made is never
@@ -683,7 +821,7 @@ impl Setup<'_> {
                     self.sink.item(step, Change::Warning, what, started.elapsed());
                 }
             }
-            self.journal.record(Kind::AccessKey, user, None, State::Failed)?;
+            self.journal.record(Kind::AccessKey, user, None, State::Failed).await?;
             keys = c.access_keys(user).await?;
         }
 
@@ -691,8 +829,8 @@ impl Setup<'_> {
             if keys.iter().any(|k| k.id == saved.id) {
                 match c.identity_of(saved).await {
                     Ok(id) if id.is_user(user) => {
-                        self.record_existing(Kind::AccessKey, user, Some(&saved.id))?;
-                        self.record_existing(Kind::Profile, profile, None)?;
+                        self.record_existing(Kind::AccessKey, user, Some(&saved.id)).await?;
+                        self.record_existing(Kind::Profile, profile, None).await?;
                         let what = format!(
                             "access key {} of user {user} in profile {profile} works: reused",
                             saved.id
@@ -713,12 +851,9 @@ impl Setup<'_> {
                                 .is_some_and(|e| e.state == State::Created) =>
                     {
                         c.delete_access_key(user, &saved.id).await?;
-                        self.journal.record(
-                            Kind::AccessKey,
-                            user,
-                            Some(&saved.id),
-                            State::Deleted,
-                        )?;
+                        self.journal
+                            .record(Kind::AccessKey, user, Some(&saved.id), State::Deleted)
+                            .await?;
                         keys.retain(|k| k.id != saved.id);
                         let what = format!(
                             "access key {} of user {user} deleted: the secret in profile {profile} \
@@ -754,19 +889,15 @@ impl Setup<'_> {
         }
 
         let known: Vec<String> = keys.iter().map(|k| k.id.clone()).collect();
-        self.journal.record_with(
-            Kind::AccessKey,
-            user,
-            None,
-            State::Intent,
-            Some(known.clone()),
-        )?;
+        self.journal
+            .record_with(Kind::AccessKey, user, None, State::Intent, Some(known.clone()))
+            .await?;
         let key = self.create_key(step, user, &known, started).await?;
         // Before the file changes: a run killed between saving the profile and journaling it
         // must leave a rerun that knows the profile is the wizard's, not someone else's.
         let profile_was_ours = self.ours(Kind::Profile, profile, None);
         if !profile_was_ours {
-            self.journal.record(Kind::Profile, profile, None, State::Intent)?;
+            self.journal.record(Kind::Profile, profile, None, State::Intent).await?;
         }
         if let Err(e) = self.files.save(profile, &key, region) {
             // Without its secret saved the key is useless and would count against the limit
@@ -774,19 +905,20 @@ impl Setup<'_> {
             // gone the intent is settled; if the delete fails too, the intent stays and the
             // next run finds the key by its window.
             if c.delete_access_key(user, &key.id).await.is_ok() {
-                self.journal.record(Kind::AccessKey, user, None, State::Failed)?;
+                self.journal.record(Kind::AccessKey, user, None, State::Failed).await?;
             }
             // The files are as they were: the profile was never saved.
             if !profile_was_ours {
-                self.journal.record(Kind::Profile, profile, None, State::Failed)?;
+                self.journal.record(Kind::Profile, profile, None, State::Failed).await?;
             }
             return Err(e.into());
         }
-        self.journal.record(Kind::AccessKey, user, Some(&key.id), State::Created)?;
+        self.journal.record(Kind::AccessKey, user, Some(&key.id), State::Created).await?;
         self.journal
-            .forget(|e| !(e.kind == Kind::AccessKey && e.id == user && e.detail.is_none()))?;
+            .forget(|e| !(e.kind == Kind::AccessKey && e.id == user && e.detail.is_none()))
+            .await?;
         if self.journal.find(Kind::Profile, profile).is_some_and(|e| e.state == State::Intent) {
-            self.journal.record(Kind::Profile, profile, None, State::Created)?;
+            self.journal.record(Kind::Profile, profile, None, State::Created).await?;
         }
         let what = format!(
             "access key {} of user {user} created and saved as profile {profile} in {} (mode 0600)",
@@ -831,7 +963,7 @@ impl Setup<'_> {
             };
             if err.is_refusal() && !err.is_throttling() {
                 if !unclear_before {
-                    self.settle_failed(Kind::AccessKey, user, None, &err)?;
+                    self.settle_failed(Kind::AccessKey, user, None, &err).await?;
                 }
                 return Err(err.into());
             }
@@ -859,7 +991,7 @@ impl Setup<'_> {
             }
             if attempt == KEY_ATTEMPTS {
                 if !unclear_before {
-                    self.settle_failed(Kind::AccessKey, user, None, &err)?;
+                    self.settle_failed(Kind::AccessKey, user, None, &err).await?;
                 }
                 return Err(err.into());
             }

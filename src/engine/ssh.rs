@@ -106,6 +106,12 @@ pub enum SshError {
     Write { path: PathBuf, error: io::Error },
 }
 
+/// The `SHA256:…` fingerprint of a one-line OpenSSH public key (as kops stores the cluster's
+/// admin key), or `None` when it is not one.
+pub fn fingerprint_of(openssh: &str) -> Option<String> {
+    PublicKey::from_openssh(openssh.trim()).ok().map(|k| k.fingerprint(HashAlg::Sha256).to_string())
+}
+
 /// Reads and checks a public key file: a valid OpenSSH RSA or ed25519 key; anything else (DSA,
 /// ECDSA, garbage) is an error naming the file and what was found.
 pub fn read_public(path: &Path) -> Result<KeyInfo, SshError> {

@@ -14,6 +14,7 @@ use super::iam::Presence;
 use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
 use super::ownership::{self, OwnershipError};
 use super::s3::{BucketAccess, Contents};
+use super::team::Team;
 use crate::answers::Answers;
 use crate::journal::{Journal, JournalError, Kind, State, TeardownRecord};
 use crate::lock::ClusterLock;
@@ -31,11 +32,12 @@ pub enum TeardownError {
     #[error(transparent)]
     Kops(#[from] KopsError),
     #[error(
-        "no journal for cluster {cluster} in {}: the wizard has not set it up with this state \
-         dir, so it deletes nothing (check cluster.name and --state-dir)",
-        dir.display()
+        "no record of cluster {cluster}: none in {} and none in the state store{}, so the \
+         wizard deletes nothing (check cluster.name, state_store.bucket and --state-dir)",
+        dir.display(),
+        bucket.as_ref().map(|b| format!(" s3://{b}")).unwrap_or_default()
     )]
-    NoJournal { cluster: String, dir: std::path::PathBuf },
+    NoJournal { cluster: String, dir: std::path::PathBuf, bucket: Option<String> },
     #[error(
         "kops could not delete cluster {cluster}: {error}\nThe state bucket and IAM are left \
          as they are: the bucket still holds the cluster's state. Run `kops-wizard teardown` \
@@ -46,6 +48,10 @@ pub enum TeardownError {
     Blocked(String),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    #[error(transparent)]
+    Team(#[from] super::team::TeamError),
+    #[error(transparent)]
+    Record(#[from] super::record::RecordError),
 }
 
 impl From<OwnershipError> for TeardownError {
@@ -82,6 +88,10 @@ pub struct Prepared {
     files: SharedFiles,
     /// Held from prepare to the end of execute; none in a dry run.
     _lock: Option<ClusterLock>,
+    /// The team's lock on the state bucket and its record; none in a dry run.
+    team: Option<Team>,
+    /// Who set the cluster up, and when, for the confirmation.
+    pub made_by: Option<String>,
 }
 
 /// A state bucket's object versions and delete markers: all of them, and the part under this
@@ -157,6 +167,13 @@ impl Inventory {
 }
 
 impl Prepared {
+    /// Lets go of the team's lock without deleting anything (the user said no, or a dry run).
+    pub async fn release(mut self) {
+        if let Some(team) = self.team.take() {
+            team.leave().await;
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.plan.steps.is_empty()
     }
@@ -274,16 +291,74 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         false => Some(ClusterLock::acquire(request.state_dir, &a.cluster.name, "teardown")?),
     };
     let path = Journal::path_for(request.state_dir, &a.cluster.name);
-    let mut journal = Journal::load(&path)?.ok_or_else(|| TeardownError::NoJournal {
-        cluster: a.cluster.name.clone(),
-        dir: request.state_dir.to_path_buf(),
-    })?;
-    if request.dry_run {
-        journal.make_read_only();
-    }
+    let local = Journal::load(&path)?;
     let clients = super::aws::connect_admin(a, sink)
         .await
         .map_err(|e| TeardownError::Blocked(format!("cannot use the admin credentials: {e}")))?;
+    let author = super::team::author(&clients, request.state_dir, None).await?;
+    // The team's record is in the state bucket this machine's copy names, else the answers'.
+    let bucket = local
+        .as_ref()
+        .and_then(|j| j.state_store.as_deref())
+        .and_then(bucket_of)
+        .or(a.state_store.bucket.clone());
+    let mut journal = match local {
+        Some(j) => j,
+        None => Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?,
+    };
+    journal.set_author(author.clone());
+    if request.dry_run {
+        journal.make_read_only();
+    }
+    let mut team = None;
+    if let Some(bucket) = &bucket
+        && clients.bucket_access(bucket).await? == BucketAccess::Yours
+    {
+        let stored = super::record::load(&clients, bucket, &a.cluster.name).await?;
+        // Only a bucket that holds the team's record or carries the wizard's mark gets the
+        // lock and the record written into it: one recreated by someone else since is not
+        // the state store any more, and nothing of the wizard's is written there.
+        let team_bucket = stored.is_some() || clients.bucket_marked(bucket).await?;
+        if request.dry_run || !team_bucket {
+            if let Some((stored, _)) = stored {
+                journal.adopt(stored);
+            }
+        } else {
+            let mut t = Team::new(&clients, author, "teardown", &a.cluster.name);
+            t.enter(bucket, &mut journal, sink).await?;
+            team = Some(t);
+        }
+    }
+    if journal.entries.is_empty() {
+        if let Some(t) = team {
+            t.leave().await;
+        }
+        return Err(TeardownError::NoJournal {
+            cluster: a.cluster.name.clone(),
+            dir: request.state_dir.to_path_buf(),
+            bucket,
+        });
+    }
+    if let Some(record) = &journal.teardown
+        && record.finished.is_some()
+        && !journal.entries.iter().any(|e| e.in_use())
+    {
+        let by = record.by.as_ref().map(|b| format!(" by {}", b.describe())).unwrap_or_default();
+        sink.send(Event::Note {
+            message: format!(
+                "cluster {} was torn down{by} at {}: nothing of it is left to delete",
+                journal.cluster,
+                record.finished.clone().unwrap_or_default()
+            ),
+        });
+    }
+    let made_by =
+        journal.find(Kind::Cluster, &journal.cluster).filter(|e| e.by_wizard()).map(|e| {
+            match &e.by {
+                Some(by) => format!("set up by {} at {}", by.describe(), e.at),
+                None => format!("set up at {}", e.at),
+            }
+        });
     let files = SharedFiles::from_env()?;
     settle_intents(&clients, &files, &mut journal).await?;
     settle_deleted_cluster(&clients, &mut journal).await?;
@@ -334,6 +409,8 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         kops,
         files,
         _lock: lock,
+        team,
+        made_by,
     })
 }
 
@@ -347,11 +424,7 @@ async fn settle_intents(
 ) -> Result<(), TeardownError> {
     let intents: Vec<_> =
         journal.entries.iter().filter(|e| e.state == State::Intent).cloned().collect();
-    let bucket = journal
-        .state_store
-        .as_deref()
-        .and_then(|s| s.strip_prefix("s3://"))
-        .map(|b| b.split('/').next().unwrap_or(b).to_string());
+    let bucket = journal.state_store.as_deref().and_then(bucket_of);
     for e in intents {
         let detail = e.detail.as_deref();
         let exists = match e.kind {
@@ -372,9 +445,19 @@ async fn settle_intents(
                 c.bucket_access(&e.id).await? == BucketAccess::Yours
                     && (c.bucket_marked(&e.id).await? || c.bucket_is_empty(&e.id).await?)
             }
-            Kind::Cluster | Kind::ClusterDeployed => match &bucket {
+            // An intent is not ownership: a cluster of that name is the unfinished create's
+            // only if its admin SSH key is the one that create gave kops; one made by hand
+            // since is someone else's, kept and never deleted.
+            Kind::Cluster => match &bucket {
                 Some(b) if c.bucket_access(b).await? == BucketAccess::Yours => {
-                    c.object_exists(b, &format!("{}/config", e.id)).await?
+                    ownership::cluster_has_key(c, b, &e.id, e.fingerprint.as_deref()).await?
+                }
+                _ => false,
+            },
+            Kind::ClusterDeployed => match &bucket {
+                Some(b) if c.bucket_access(b).await? == BucketAccess::Yours => {
+                    journal.find(Kind::Cluster, &e.id).is_some_and(|c| c.state == State::Created)
+                        && c.object_exists(b, &format!("{}/config", e.id)).await?
                 }
                 _ => false,
             },
@@ -391,7 +474,7 @@ async fn settle_intents(
             | Kind::BucketPublicAccessBlock => false,
         };
         let state = if exists { State::Created } else { State::Failed };
-        journal.record(e.kind, &e.id, detail, state)?;
+        journal.record(e.kind, &e.id, detail, state).await?;
     }
     Ok(())
 }
@@ -403,11 +486,7 @@ async fn settle_intents(
 async fn settle_deleted_cluster(c: &Clients, journal: &mut Journal) -> Result<(), TeardownError> {
     let cluster = journal.cluster.clone();
     let ours = journal.find(Kind::Cluster, &cluster).is_some_and(|e| e.state == State::Created);
-    let bucket = journal
-        .state_store
-        .as_deref()
-        .and_then(|s| s.strip_prefix("s3://"))
-        .map(|b| b.split('/').next().unwrap_or(b).to_string());
+    let bucket = journal.state_store.as_deref().and_then(bucket_of);
     let (true, Some(bucket)) = (ours, bucket) else { return Ok(()) };
     let gone = match c.bucket_access(&bucket).await? {
         BucketAccess::Free => true,
@@ -415,10 +494,16 @@ async fn settle_deleted_cluster(c: &Clients, journal: &mut Journal) -> Result<()
         BucketAccess::Taken | BucketAccess::ElsewhereRegion => false,
     };
     if gone {
-        journal.record(Kind::ClusterDeployed, &cluster, None, State::Deleted)?;
-        journal.record(Kind::Cluster, &cluster, None, State::Deleted)?;
+        journal.record(Kind::ClusterDeployed, &cluster, None, State::Deleted).await?;
+        journal.record(Kind::Cluster, &cluster, None, State::Deleted).await?;
     }
     Ok(())
+}
+
+/// `s3://bucket/...` -> `bucket`.
+fn bucket_of(state_store: &str) -> Option<String> {
+    let rest = state_store.strip_prefix("s3://")?;
+    Some(rest.split('/').next().unwrap_or(rest).to_string()).filter(|b| !b.is_empty())
 }
 
 /// An access-key intent without an id: the key an interrupted run made (not there before,
@@ -434,10 +519,10 @@ async fn settle_key_intent(
     if user_ours && c.user_exists(user).await? {
         let keys = c.access_keys(user).await?;
         for orphan in super::setup::orphan_keys(intent, &keys, None) {
-            journal.record(Kind::AccessKey, user, Some(&orphan), State::Created)?;
+            journal.record(Kind::AccessKey, user, Some(&orphan), State::Created).await?;
         }
     }
-    journal.record(Kind::AccessKey, user, None, State::Failed)?;
+    journal.record(Kind::AccessKey, user, None, State::Failed).await?;
     Ok(())
 }
 
@@ -464,12 +549,15 @@ pub async fn execute(
         },
     );
     let started_at = crate::journal::now();
-    p.journal.set_teardown(TeardownRecord {
-        started: started_at.clone(),
-        finished: None,
-        stopped: Some("interrupted".into()),
-        leftovers: Vec::new(),
-    })?;
+    p.journal
+        .set_teardown(TeardownRecord {
+            started: started_at.clone(),
+            finished: None,
+            stopped: Some("interrupted".into()),
+            leftovers: Vec::new(),
+            by: None,
+        })
+        .await?;
     for step in &plan.steps {
         let started = Instant::now();
         sink.send(Event::StepStarted { step: step.id });
@@ -484,12 +572,19 @@ pub async fn execute(
                     elapsed: started.elapsed(),
                 });
                 // Best effort: the journal write that could fail here is what just failed.
-                let _ = p.journal.set_teardown(TeardownRecord {
-                    started: started_at.clone(),
-                    finished: None,
-                    stopped: Some(format!("{}: {error}", step.id.short())),
-                    leftovers: Vec::new(),
-                });
+                let _ = p
+                    .journal
+                    .set_teardown(TeardownRecord {
+                        started: started_at.clone(),
+                        finished: None,
+                        stopped: Some(format!("{}: {error}", step.id.short())),
+                        leftovers: Vec::new(),
+                        by: None,
+                    })
+                    .await;
+                if let Some(team) = p.team.take() {
+                    team.leave().await;
+                }
                 return Err(e);
             }
             sink.send(Event::ActionFinished {
@@ -502,7 +597,10 @@ pub async fn execute(
         crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
     }
     let leftovers = p.leftovers(&plan).await?;
-    p.finish(started_at, &leftovers)?;
+    p.finish(started_at, &leftovers).await?;
+    if let Some(team) = p.team.take() {
+        team.leave().await;
+    }
     Ok(Outcome { leftovers, journal: p.journal })
 }
 
@@ -541,6 +639,23 @@ impl Prepared {
                             others.join(", ")
                         )));
                     }
+                    let foreign =
+                        ownership::foreign_objects(c, bucket, &self.journal.cluster).await?;
+                    if !foreign.is_empty() {
+                        return Err(TeardownError::Blocked(format!(
+                            "bucket {bucket} now also holds {} that the wizard did not write: \
+                             not emptied. Run teardown again to keep the bucket and remove only \
+                             this cluster's state",
+                            ownership::describe_foreign(&foreign)
+                        )));
+                    }
+                    // The record and the lock go with the bucket: from here on the journal is
+                    // this machine's file only, and no heartbeat writes into a bucket being
+                    // emptied (a version written after the listing would keep it from going).
+                    self.journal.detach();
+                    if let Some(team) = self.team.take() {
+                        team.leave().await;
+                    }
                     let n = c.empty_bucket(bucket, &progress).await?;
                     done(format!(
                         "bucket {bucket} emptied: {n} object versions and delete markers deleted"
@@ -557,7 +672,7 @@ impl Prepared {
             }
             Action::DeleteBucket { bucket } => {
                 c.delete_bucket(bucket).await?;
-                self.journal.record(Kind::Bucket, bucket, None, State::Deleted)?;
+                self.journal.record(Kind::Bucket, bucket, None, State::Deleted).await?;
                 done(format!("bucket {bucket} deleted"));
             }
             Action::DeleteAccessKeys { user } => {
@@ -569,12 +684,14 @@ impl Prepared {
             }
             Action::DeleteAccessKey { user, key_id } => {
                 c.delete_access_key(user, key_id).await?;
-                self.mark_key_deleted(user, key_id)?;
+                self.mark_key_deleted(user, key_id).await?;
                 done(format!("access key {key_id} of user {user} deleted"));
             }
             Action::RemoveUserFromGroup { user, group } => {
                 c.remove_user_from_group(user, group).await?;
-                self.journal.record(Kind::IamGroupMembership, user, Some(group), State::Deleted)?;
+                self.journal
+                    .record(Kind::IamGroupMembership, user, Some(group), State::Deleted)
+                    .await?;
                 done(format!("user {user} removed from group {group}"));
             }
             Action::DeleteUser { user } => {
@@ -586,17 +703,14 @@ impl Prepared {
                     done(format!("user {user} removed from group {group}"));
                 }
                 c.delete_user(user).await?;
-                self.journal.record(Kind::IamUser, user, None, State::Deleted)?;
+                self.journal.record(Kind::IamUser, user, None, State::Deleted).await?;
                 done(format!("user {user} deleted"));
             }
             Action::DetachGroupPolicy { group, policy_arn } => {
                 c.detach_group_policy(group, policy_arn).await?;
-                self.journal.record(
-                    Kind::IamPolicyAttachment,
-                    group,
-                    Some(policy_arn),
-                    State::Deleted,
-                )?;
+                self.journal
+                    .record(Kind::IamPolicyAttachment, group, Some(policy_arn), State::Deleted)
+                    .await?;
                 done(format!(
                     "policy {} detached from group {group}",
                     policy_arn.rsplit('/').next().unwrap_or(policy_arn)
@@ -614,7 +728,7 @@ impl Prepared {
                     )));
                 }
                 c.delete_group(group).await?;
-                self.journal.record(Kind::IamGroup, group, None, State::Deleted)?;
+                self.journal.record(Kind::IamGroup, group, None, State::Deleted).await?;
                 done(format!("group {group} deleted"));
             }
             Action::RemoveProfile { profile } => {
@@ -639,19 +753,16 @@ impl Prepared {
                         self.files.credentials.display()
                     ));
                 }
-                self.journal.record(Kind::Profile, profile, None, State::Deleted)?;
+                self.journal.record(Kind::Profile, profile, None, State::Deleted).await?;
             }
             Action::DeleteSshKey { private_key } => {
                 let private = expand_home(private_key);
                 let public = expand_home(&format!("{private_key}.pub"));
                 if let Some(why) = self.not_the_generated_key(private_key, &public)? {
                     sink.item(step, Change::Warning, why, started.elapsed());
-                    self.journal.record(
-                        Kind::SshKey,
-                        &format!("{private_key}.pub"),
-                        None,
-                        State::Left,
-                    )?;
+                    self.journal
+                        .record(Kind::SshKey, &format!("{private_key}.pub"), None, State::Left)
+                        .await?;
                     return Ok(());
                 }
                 for path in [&private, &public] {
@@ -666,12 +777,9 @@ impl Prepared {
                         }
                     }
                 }
-                self.journal.record(
-                    Kind::SshKey,
-                    &format!("{private_key}.pub"),
-                    None,
-                    State::Deleted,
-                )?;
+                self.journal
+                    .record(Kind::SshKey, &format!("{private_key}.pub"), None, State::Deleted)
+                    .await?;
             }
             other => {
                 return Err(TeardownError::Blocked(format!("not a teardown action: {other:?}")));
@@ -715,9 +823,9 @@ impl Prepared {
         }))
     }
 
-    fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {
+    async fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {
         if self.journal.find_detail(Kind::AccessKey, user, key_id).is_some() {
-            self.journal.record(Kind::AccessKey, user, Some(key_id), State::Deleted)?;
+            self.journal.record(Kind::AccessKey, user, Some(key_id), State::Deleted).await?;
         }
         Ok(())
     }
@@ -798,8 +906,8 @@ impl Prepared {
             .await;
         match result {
             Ok(_) => {
-                self.journal.record(Kind::ClusterDeployed, &name, None, State::Deleted)?;
-                self.journal.record(Kind::Cluster, &name, None, State::Deleted)?;
+                self.journal.record(Kind::ClusterDeployed, &name, None, State::Deleted).await?;
+                self.journal.record(Kind::Cluster, &name, None, State::Deleted).await?;
                 sink.item(
                     step,
                     Change::Created,
@@ -865,7 +973,7 @@ impl Prepared {
     /// After the last step: what this cluster kept is released (made here, used elsewhere)
     /// or left (there before); the cluster's validation result no longer describes anything;
     /// the teardown record says how it ended.
-    fn finish(&mut self, started: String, leftovers: &[String]) -> Result<(), TeardownError> {
+    async fn finish(&mut self, started: String, leftovers: &[String]) -> Result<(), TeardownError> {
         if leftovers.is_empty() {
             let settled: Vec<_> = self
                 .journal
@@ -882,7 +990,7 @@ impl Prepared {
                 })
                 .collect();
             for (kind, id, detail, state) in settled {
-                self.journal.record(kind, &id, detail.as_deref(), state)?;
+                self.journal.record(kind, &id, detail.as_deref(), state).await?;
             }
             let deployed: Vec<_> = self
                 .journal
@@ -894,16 +1002,20 @@ impl Prepared {
             for (kind, id, detail) in deployed {
                 // Bucket settings and the deployment went with their bucket and cluster, or
                 // stay with a bucket that is no longer this cluster's.
-                self.journal.record(kind, &id, detail.as_deref(), State::Left)?;
+                self.journal.record(kind, &id, detail.as_deref(), State::Left).await?;
             }
         }
         self.journal.last_validation = None;
-        self.journal.set_teardown(TeardownRecord {
-            started,
-            finished: leftovers.is_empty().then(crate::journal::now),
-            stopped: (!leftovers.is_empty()).then(|| "leftovers found by the final check".into()),
-            leftovers: leftovers.to_vec(),
-        })?;
+        self.journal
+            .set_teardown(TeardownRecord {
+                started,
+                finished: leftovers.is_empty().then(crate::journal::now),
+                stopped: (!leftovers.is_empty())
+                    .then(|| "leftovers found by the final check".into()),
+                leftovers: leftovers.to_vec(),
+                by: None,
+            })
+            .await?;
         Ok(())
     }
 }

@@ -23,6 +23,10 @@ pub enum SetupStep {
     SshKey,
     Cluster,
     Deploy,
+    /// Joining a cluster that exists: `kops export kubeconfig --admin` for this engineer. Not
+    /// an `--only` choice: a join is decided by what the state store holds.
+    #[value(skip)]
+    Kubeconfig,
     Validate,
 }
 
@@ -52,6 +56,7 @@ impl StepId {
                 SetupStep::SshKey => "ssh-key",
                 SetupStep::Cluster => "cluster",
                 SetupStep::Deploy => "deploy",
+                SetupStep::Kubeconfig => "kubeconfig",
                 SetupStep::Validate => "validate",
             },
             StepId::Teardown(t) => match t {
@@ -74,6 +79,7 @@ impl StepId {
                 SetupStep::SshKey => "SSH key for the cluster's instances",
                 SetupStep::Cluster => "Cluster: kops create cluster",
                 SetupStep::Deploy => "Deploy: kops update cluster --yes --admin",
+                SetupStep::Kubeconfig => "Kubeconfig: kops export kubeconfig --admin",
                 SetupStep::Validate => "Validate: wait until the cluster is ready",
             },
             StepId::Teardown(t) => match t {
@@ -195,6 +201,8 @@ pub enum Action {
 pub enum KopsPurpose {
     CreateCluster,
     UpdateCluster,
+    /// `kops export kubeconfig --admin`: access to a cluster that exists, changing nothing.
+    ExportKubeconfig,
     PreviewDelete,
     DeleteCluster,
 }
@@ -403,6 +411,57 @@ impl Plan {
         Plan { kind: PlanKind::Setup, steps, placeholders, kept: Vec::new() }
     }
 
+    /// Joining a cluster that is already in the state store and is not this machine's: this
+    /// engineer's own IAM user in the kops group (its key saved as the profile), a kubeconfig,
+    /// and a validation, which only reads. Nothing of the cluster, the bucket or the group
+    /// changes.
+    pub fn join(a: &Answers, member_user: &str, only: &[SetupStep]) -> Plan {
+        let (bucket, placeholders) = bucket_or_placeholder(a);
+        let state_store = format!("s3://{bucket}");
+        let (group, user) = (a.iam.group.clone(), member_user.to_string());
+        let name = a.cluster.name.clone();
+        let credentials = vec![
+            Action::CreateUser { user: user.clone() },
+            Action::AddUserToGroup { user: user.clone(), group },
+            Action::CreateAccessKey {
+                user,
+                profile: a.aws.kops_profile.clone(),
+                region: a.aws.region.clone(),
+            },
+        ];
+        let steps = vec![
+            (SetupStep::Credentials, credentials),
+            (
+                SetupStep::Kubeconfig,
+                vec![Action::Kops {
+                    purpose: KopsPurpose::ExportKubeconfig,
+                    args: kops::export_kubeconfig_args(&name, &state_store),
+                }],
+            ),
+            (
+                SetupStep::Validate,
+                vec![Action::Validate {
+                    cluster: name.clone(),
+                    state_store: state_store.clone(),
+                    wait: a.validate.wait.clone(),
+                    interval: a.validate.interval.clone(),
+                }],
+            ),
+        ];
+        let steps = steps
+            .into_iter()
+            .filter(|(id, _)| only.is_empty() || only.contains(id))
+            .map(|(id, actions)| Step { id: StepId::Setup(id), actions, departs: Vec::new() })
+            .collect();
+        Plan { kind: PlanKind::Setup, steps, placeholders, kept: Vec::new() }
+    }
+
+    /// Whether this is a join: a setup plan that creates no cluster and exports a kubeconfig.
+    pub fn is_join(&self) -> bool {
+        self.actions()
+            .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::ExportKubeconfig, .. }))
+    }
+
     /// Teardown, from the journal: what this cluster's setup created (whatever the answers
     /// say now), less what `holds` keeps, in the order that AWS allows (cluster, bucket,
     /// access keys, memberships, users, policy attachments, groups, profiles, SSH key), and a
@@ -566,6 +625,33 @@ mod tests {
     }
 
     #[test]
+    fn a_join_changes_nothing_of_the_cluster() {
+        let plan = Plan::join(&answers(), "kops-alice-1a2b3c", &[]);
+        assert!(plan.is_join());
+        assert!(!Plan::setup(&answers(), &[]).is_join());
+        let ids: Vec<_> = plan.steps.iter().map(|s| s.id.short()).collect();
+        assert_eq!(ids, ["iam", "kubeconfig", "validate"]);
+        // No create, update, SSH key, bucket or group change: only this engineer's user.
+        for action in plan.actions() {
+            match action {
+                Action::CreateUser { user } | Action::CreateAccessKey { user, .. } => {
+                    assert_eq!(user, "kops-alice-1a2b3c")
+                }
+                Action::AddUserToGroup { user, group } => {
+                    assert_eq!((user.as_str(), group.as_str()), ("kops-alice-1a2b3c", "kops"))
+                }
+                Action::Kops { purpose, args } => {
+                    assert_eq!(*purpose, KopsPurpose::ExportKubeconfig);
+                    assert_eq!(args[..2], ["export", "kubeconfig"]);
+                    assert!(args.contains(&"--admin".to_string()));
+                }
+                Action::Validate { .. } => {}
+                other => panic!("a join must not {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn setup_runs_the_steps_in_the_flows_order() {
         let plan = Plan::setup(&answers(), &[]);
         let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
@@ -651,9 +737,9 @@ mod tests {
         entries: &[(Kind, &str, Option<&str>, State)],
     ) -> Journal {
         let mut j = Journal::open(dir, cluster, "us-east-1").unwrap();
-        j.set_state_store("s3://acme-kops-state").unwrap();
+        crate::journal::block_on(j.set_state_store("s3://acme-kops-state")).unwrap();
         for (kind, id, detail, state) in entries {
-            j.record(*kind, id, *detail, *state).unwrap();
+            crate::journal::block_on(j.record(*kind, id, *detail, *state)).unwrap();
         }
         j
     }

@@ -189,14 +189,20 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
         }
     };
     print!("{}", describe_teardown(&prepared.inventory()));
+    if let Some(made_by) = &prepared.made_by {
+        println!("Cluster {}: {made_by}.", answers.cluster.name);
+    }
     if dry_run {
+        runtime.block_on(prepared.release());
         println!("\ndry run: nothing was deleted or changed.");
         return Ok(0);
     }
     if prepared.is_empty() {
+        runtime.block_on(prepared.release());
         return Ok(0);
     }
     if !yes && !super::plain::confirm_typed(&answers.cluster.name)? {
+        runtime.block_on(prepared.release());
         println!("Aborted: the name did not match. Nothing was deleted.");
         return Ok(crate::exit::FAILED);
     }

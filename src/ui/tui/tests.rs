@@ -483,17 +483,20 @@ fn resume_note_names_what_an_earlier_setup_left() {
     let mut journal =
         crate::journal::Journal::open(dir.path(), "kops.k8s.local", "us-east-1").unwrap();
     assert_eq!(super::run::resume_note(&journal), None);
-    journal
-        .record(crate::journal::Kind::IamGroup, "kops", None, crate::journal::State::Created)
-        .unwrap();
-    journal
-        .record(
-            crate::journal::Kind::Bucket,
-            "acme-kops-state",
-            None,
-            crate::journal::State::Intent,
-        )
-        .unwrap();
+    crate::journal::block_on(journal.record(
+        crate::journal::Kind::IamGroup,
+        "kops",
+        None,
+        crate::journal::State::Created,
+    ))
+    .unwrap();
+    crate::journal::block_on(journal.record(
+        crate::journal::Kind::Bucket,
+        "acme-kops-state",
+        None,
+        crate::journal::State::Intent,
+    ))
+    .unwrap();
     let note = super::run::resume_note(&journal).unwrap();
     assert!(note.contains("1 done") && note.contains("1 under way"), "{note}");
     let mut s = wizard();

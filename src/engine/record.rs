@@ -1,0 +1,386 @@
+//! The team's record in the state store: each cluster's journal is an object in the state
+//! bucket, `kops-wizard/<cluster>.journal.json`, that every machine of the team reads and
+//! writes, and the local journal file is a copy of it (for `status` when AWS cannot be
+//! reached, and for the part of a setup that runs before the bucket exists).
+//!
+//! Writes are S3 conditional writes: a new record is created with `If-None-Match: *`, an
+//! existing one replaced with `If-Match: <etag>` of the version last read, so two machines
+//! can never both win; the loser hears 412 (or 409 when both were in flight) and re-reads.
+//!
+//! The layout keeps out of kops's way: nothing under `<cluster>/` (kops delete refuses unknown
+//! files there) and no key ending in `/config` (kops reads it as a cluster).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::aws::{AwsError, Clients};
+use crate::journal::{Author, BoxFuture, Journal, JournalError, RecordStore, StoreError};
+
+/// The wizard's own top-level prefix in the state bucket.
+pub const PREFIX: &str = "kops-wizard/";
+
+/// The record's key for a cluster.
+pub fn record_key(cluster: &str) -> String {
+    format!("{PREFIX}{cluster}.journal.json")
+}
+
+/// Whether a key in the state bucket is the wizard's own (its records and its lock).
+pub fn is_wizard_key(key: &str) -> bool {
+    key.strip_prefix(PREFIX).is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+}
+
+/// An object as read, with its ETag for the next conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub body: String,
+    pub etag: String,
+}
+
+/// How a conditional write ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Written {
+    /// The new version's ETag.
+    Ok(String),
+    /// Another machine wrote (or deleted) it first.
+    Lost,
+}
+
+/// `PreconditionFailed` (412) is the usual answer to a lost race; S3 answers 409
+/// `ConditionalRequestConflict` when two conditional writes were in flight at once.
+fn lost_race(e: &AwsError) -> bool {
+    matches!(e.code.as_deref(), Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        || e.message.contains("HTTP 412")
+        || e.message.contains("HTTP 409")
+}
+
+impl Clients {
+    /// The object and its ETag, or `None` when there is none (or its newest version is a
+    /// delete marker).
+    pub async fn get_versioned(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<Versioned>, AwsError> {
+        let out = match self.s3.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(AwsError::from_sdk("s3:GetObject", &e, self.endpoint.as_deref())),
+        };
+        let etag = out.e_tag().unwrap_or_default().to_string();
+        let bytes = out.body.collect().await.map_err(|e| AwsError {
+            operation: "s3:GetObject",
+            code: None,
+            message: format!("the answer was cut off: {e}"),
+        })?;
+        Ok(Some(Versioned { body: String::from_utf8_lossy(&bytes.into_bytes()).into(), etag }))
+    }
+
+    /// Creates the object when it does not exist (`etag` None), or replaces the version
+    /// `etag`; [`Written::Lost`] when another writer got there first.
+    pub async fn put_conditional(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        etag: Option<&str>,
+    ) -> Result<Written, AwsError> {
+        let mut req = self
+            .s3
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        req = match etag {
+            Some(etag) => req.if_match(etag),
+            None => req.if_none_match("*"),
+        };
+        match req.send().await {
+            Ok(out) => Ok(Written::Ok(out.e_tag().unwrap_or_default().to_string())),
+            Err(e) => {
+                let err = AwsError::from_sdk("s3:PutObject", &e, self.endpoint.as_deref());
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                match matches!(status, Some(412 | 409)) || lost_race(&err) {
+                    true => Ok(Written::Lost),
+                    false => Err(err),
+                }
+            }
+        }
+    }
+
+    /// The keys under `prefix`. Listed by the part of the prefix before its first `/` and
+    /// filtered here: moto's signature check mishandles a `/` in a query value
+    /// (moto-notes.md).
+    pub async fn list_keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let coarse = prefix.split('/').next().unwrap_or_default();
+        let mut keys = Vec::new();
+        let mut token = None::<String>;
+        loop {
+            let req = self
+                .s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(coarse)
+                .set_continuation_token(token.take());
+            let page = req.send().await.map_err(|e| {
+                AwsError::from_sdk("s3:ListObjectsV2", &e, self.endpoint.as_deref())
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .filter(|k| k.starts_with(prefix))
+                    .map(str::to_string),
+            );
+            match page.next_continuation_token() {
+                Some(next) if page.is_truncated() == Some(true) => token = Some(next.into()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
+    /// Deletes the object only while its version is still `etag`.
+    pub async fn delete_conditional(
+        &self,
+        bucket: &str,
+        key: &str,
+        etag: &str,
+    ) -> Result<Written, AwsError> {
+        match self.s3.delete_object().bucket(bucket).key(key).if_match(etag).send().await {
+            Ok(_) => Ok(Written::Ok(String::new())),
+            Err(e) => {
+                let err = AwsError::from_sdk("s3:DeleteObject", &e, self.endpoint.as_deref());
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                match status {
+                    Some(404) => Ok(Written::Ok(String::new())),
+                    Some(412 | 409) => Ok(Written::Lost),
+                    _ if lost_race(&err) => Ok(Written::Lost),
+                    _ => Err(err),
+                }
+            }
+        }
+    }
+}
+
+/// The record of one cluster in one bucket, as the journal's store.
+struct S3Record {
+    clients: Clients,
+    bucket: String,
+    key: String,
+}
+
+impl RecordStore for S3Record {
+    fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.key)
+    }
+
+    fn put(
+        &self,
+        body: Vec<u8>,
+        etag: Option<String>,
+    ) -> BoxFuture<'_, Result<String, StoreError>> {
+        Box::pin(async move {
+            match self.clients.put_conditional(&self.bucket, &self.key, body, etag.as_deref()).await
+            {
+                Ok(Written::Ok(etag)) => Ok(etag),
+                Ok(Written::Lost) => Err(StoreError::Conflict),
+                Err(e) => Err(StoreError::Other(e.to_string())),
+            }
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(
+        "the record {url} is not a kops-wizard record that this version can read ({why}); it is \
+         reported, never obeyed: nothing was changed. Look at it (aws s3 cp {url} -) and move \
+         it aside if it is damaged"
+    )]
+    Unreadable { url: String, why: String },
+    #[error("the record {url} names cluster {found:?}, not {cluster:?}; nothing was changed")]
+    OtherCluster { url: String, cluster: String, found: String },
+    #[error(
+        "the record {url} kept changing while this run tried to join it; nothing was changed. \
+         Run the command again"
+    )]
+    Busy { url: String },
+}
+
+/// The stored record of `cluster` in `bucket`, with its ETag; `None` when there is none.
+pub async fn load(
+    c: &Clients,
+    bucket: &str,
+    cluster: &str,
+) -> Result<Option<(Journal, String)>, RecordError> {
+    let key = record_key(cluster);
+    let url = format!("s3://{bucket}/{key}");
+    let Some(found) = c.get_versioned(bucket, &key).await? else { return Ok(None) };
+    let journal = Journal::parse_stored(&found.body, &url)
+        .map_err(|e| RecordError::Unreadable { url: url.clone(), why: e.to_string() })?;
+    if journal.cluster != cluster {
+        return Err(RecordError::OtherCluster {
+            url,
+            cluster: cluster.into(),
+            found: journal.cluster,
+        });
+    }
+    Ok(Some((journal, found.etag)))
+}
+
+/// Moves the journal into the state bucket, or joins it with the one there: from here on
+/// every save writes the stored record (conditionally) and then the local copy.
+///
+/// - No stored record: this machine's journal becomes it (created with `If-None-Match`).
+/// - The local copy follows the stored version and holds a change that never reached it
+///   (the run stopped between the two writes): the change is sent now.
+/// - Otherwise the stored record wins: entries this machine recorded before the bucket
+///   existed (the IAM part of a setup) are added to it where it does not name them.
+pub async fn attach(c: &Clients, bucket: &str, journal: &mut Journal) -> Result<(), RecordError> {
+    let cluster = journal.cluster.clone();
+    let store: Arc<dyn RecordStore> =
+        Arc::new(S3Record { clients: c.clone(), bucket: bucket.into(), key: record_key(&cluster) });
+    let url = store.url();
+    // A lost race re-reads and tries again; the lock makes more than one retry unlikely.
+    for _ in 0..5 {
+        let stored = load(c, bucket, &cluster).await?;
+        let local = journal.clone();
+        let (etag, changed) = match stored {
+            None => (None, true),
+            Some((remote, etag)) => {
+                let follows = local
+                    .copy_of
+                    .as_ref()
+                    .is_some_and(|copy| copy.url == url && copy.etag.as_deref() == Some(&etag));
+                let pending = local.copy_of.as_ref().is_some_and(|copy| copy.pending);
+                if follows && pending {
+                    (Some(etag), true)
+                } else if follows {
+                    // This copy is the stored version: nothing to take, nothing to write.
+                    journal.attach(store.clone(), Some(etag));
+                    return Ok(());
+                } else {
+                    let merged = merge(remote.clone(), &local);
+                    let mut stored = remote.clone();
+                    stored.entries.retain(|e| !e.kind.is_local());
+                    let changed = merged.entries.len() != stored.entries.len()
+                        || merged.state_store != stored.state_store;
+                    journal.adopt(merged);
+                    (Some(etag), changed)
+                }
+            }
+        };
+        journal.attach(store.clone(), etag);
+        if !changed {
+            journal.write_local()?;
+            return Ok(());
+        }
+        match journal.save().await {
+            Ok(()) => return Ok(()),
+            Err(JournalError::Conflict { .. }) => {
+                // Start again from this machine's own entries, against the record as it is now.
+                *journal = local;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(RecordError::Busy { url })
+}
+
+/// The stored record, with what only this machine's copy names added.
+fn merge(mut remote: Journal, local: &Journal) -> Journal {
+    for e in &local.entries {
+        if !e.kind.is_local() && !remote.entries.iter().any(|r| r.same_resource(e)) {
+            remote.entries.push(e.clone());
+        }
+    }
+    remote.state_store = remote.state_store.or_else(|| local.state_store.clone());
+    remote
+}
+
+/// This machine's id: made once per state dir, so two state dirs on one host (two engineers,
+/// or the tests' "machines") are two machines.
+pub fn machine_id(state_dir: &Path) -> std::io::Result<String> {
+    let path = state_dir.join("machine-id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_string()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| std::io::Error::other("no randomness"))?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    crate::fsutil::write_atomic(&path, id.as_bytes())?;
+    Ok(id)
+}
+
+/// The host's name, for "who" in the record and the lock.
+pub fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown-host".into())
+}
+
+/// Who this run is, for the record and the lock.
+pub fn author(arn: &str, state_dir: &Path, kops: Option<String>) -> std::io::Result<Author> {
+    Ok(Author {
+        arn: arn.into(),
+        host: host_name(),
+        machine: machine_id(state_dir)?,
+        wizard: env!("CARGO_PKG_VERSION").into(),
+        kops,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::journal::{Kind, State};
+
+    #[test]
+    fn the_wizards_keys_are_top_level_and_never_a_cluster() {
+        assert_eq!(record_key("a.k8s.local"), "kops-wizard/a.k8s.local.journal.json");
+        assert!(is_wizard_key(&record_key("a.k8s.local")));
+        assert!(is_wizard_key("kops-wizard/lock.json"));
+        assert!(!is_wizard_key("kops-wizard/"));
+        assert!(!is_wizard_key("kops-wizard/x/config"));
+        assert!(!is_wizard_key("a.k8s.local/config"));
+        assert!(!record_key("x").ends_with("/config"));
+    }
+
+    #[test]
+    fn a_merge_keeps_the_stored_entries_and_adds_only_what_they_do_not_name() {
+        let mut remote = Journal::detached("c.k8s.local", "us-east-1");
+        remote.push(Kind::IamGroup, "kops", None, State::Created);
+        remote.push(Kind::Bucket, "b", None, State::Created);
+        let mut local = Journal::detached("c.k8s.local", "us-east-1");
+        local.push(Kind::IamGroup, "kops", None, State::Found);
+        local.push(Kind::IamUser, "kops-alice", None, State::Created);
+        local.state_store = Some("s3://b".into());
+        let merged = merge(remote, &local);
+        let states: Vec<_> =
+            merged.entries.iter().map(|e| (e.kind, e.id.as_str(), e.state)).collect();
+        assert_eq!(
+            states,
+            vec![
+                (Kind::IamGroup, "kops", State::Created),
+                (Kind::Bucket, "b", State::Created),
+                (Kind::IamUser, "kops-alice", State::Created),
+            ]
+        );
+        assert_eq!(merged.state_store.as_deref(), Some("s3://b"));
+    }
+}

@@ -1,0 +1,183 @@
+//! Working as a team: what a setup finds in the state store before it changes anything, and
+//! the lock and record it holds while it runs.
+//!
+//! A cluster that is already in the state store and was not made by the wizard on this machine
+//! (made on another machine of the team, or by hand) is joined, never taken over: this engineer
+//! gets an IAM user of their own in the kops group (IAM allows two access keys per user, so a
+//! shared user fails the third engineer), its key saved as the profile, and a kubeconfig from
+//! `kops export kubeconfig --admin`; the cluster itself (its spec, SSH key, instances) is not
+//! touched.
+
+use std::path::Path;
+
+use super::aws::{AwsError, Clients};
+use super::events::Sink;
+use super::lease::{self, Lease, LeaseError};
+use super::record::{self, RecordError};
+use super::s3::BucketAccess;
+use crate::answers::Answers;
+use crate::journal::{Author, Journal, Kind, State};
+
+/// What setup will find for these answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Situation {
+    /// No cluster of that name in the state store (or no state store yet): set it up.
+    New,
+    /// The wizard made it on this machine: a rerun continues it.
+    Ours,
+    /// Someone else's, or the team's from another machine: join it.
+    Join(Join),
+}
+
+/// A cluster to join, and who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    /// The record's author of the cluster, when the wizard made it; `None` when it was made
+    /// by hand (no record, or a record that does not say it made the cluster).
+    pub made_by: Option<Author>,
+    pub made_at: Option<String>,
+    /// This engineer's own IAM user in the kops group.
+    pub member_user: String,
+}
+
+impl Join {
+    /// "the team's cluster, set up by ARN on HOST at T", or "made without kops-wizard".
+    pub fn whose(&self) -> String {
+        match (&self.made_by, &self.made_at) {
+            (Some(by), Some(at)) => format!("set up by {} at {at}", by.describe()),
+            (Some(by), None) => format!("set up by {}", by.describe()),
+            _ => "made without kops-wizard (or its record is gone)".into(),
+        }
+    }
+}
+
+/// The IAM user of this engineer on this machine: `<iam.user>-<login>-<machine>`, within
+/// IAM's 64 characters and its name alphabet.
+pub fn member_user(a: &Answers, machine: &str) -> String {
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "engineer".into());
+    let login: String = login
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))
+        .take(20)
+        .collect();
+    let short: String = machine.chars().take(6).collect();
+    let login = if login.is_empty() { "engineer".to_string() } else { login };
+    let mut name = format!("{}-{login}-{short}", a.iam.user);
+    if name.len() > 64 {
+        let keep = 64 - login.len() - short.len() - 2;
+        name = format!("{}-{login}-{short}", &a.iam.user[..keep.min(a.iam.user.len())]);
+    }
+    name
+}
+
+/// Reads AWS (and the record in the bucket) to tell whether setup makes the cluster, continues
+/// it, or joins it. Read-only.
+pub async fn probe(
+    c: &Clients,
+    a: &Answers,
+    local: Option<&Journal>,
+    machine: &str,
+) -> Result<Situation, RecordError> {
+    let Some(bucket) = &a.state_store.bucket else { return Ok(Situation::New) };
+    if c.bucket_access(bucket).await? != BucketAccess::Yours {
+        return Ok(Situation::New);
+    }
+    let name = &a.cluster.name;
+    if !c.object_exists(bucket, &format!("{name}/config")).await? {
+        return Ok(Situation::New);
+    }
+    let stored = record::load(c, bucket, name).await?.map(|(j, _)| j);
+    let record = stored.as_ref().or(local);
+    let made =
+        record.and_then(|j| j.find(Kind::Cluster, name)).filter(|e| e.state == State::Created);
+    let ours = made.is_some_and(|e| e.on_machine(machine));
+    if ours {
+        return Ok(Situation::Ours);
+    }
+    Ok(Situation::Join(Join {
+        made_by: made.and_then(|e| e.by.clone()),
+        made_at: made.map(|e| e.at.clone()),
+        member_user: member_user(a, machine),
+    }))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TeamError {
+    #[error(transparent)]
+    Lease(#[from] LeaseError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
+
+/// The lock and the record of one run: taken once the state bucket exists, released at the
+/// end of the run.
+pub struct Team {
+    clients: Clients,
+    author: Author,
+    command: &'static str,
+    cluster: String,
+    lease: Option<Lease>,
+}
+
+impl Team {
+    pub fn new(clients: &Clients, author: Author, command: &'static str, cluster: &str) -> Team {
+        Team { clients: clients.clone(), author, command, cluster: cluster.into(), lease: None }
+    }
+
+    pub fn author(&self) -> &Author {
+        &self.author
+    }
+
+    /// Takes the bucket's lock (waiting for another machine's run to end) and moves the
+    /// journal into the bucket, or joins it with the record there. Once per run.
+    pub async fn enter(
+        &mut self,
+        bucket: &str,
+        journal: &mut Journal,
+        sink: &Sink,
+    ) -> Result<(), TeamError> {
+        if self.lease.is_some() {
+            return Ok(());
+        }
+        let request = lease::Request {
+            bucket,
+            by: &self.author,
+            command: self.command,
+            cluster: &self.cluster,
+        };
+        self.lease = Some(lease::acquire(&self.clients, request, lease::max_wait(), sink).await?);
+        record::attach(&self.clients, bucket, journal).await?;
+        Ok(())
+    }
+
+    pub fn holds_lock(&self) -> bool {
+        self.lease.is_some()
+    }
+
+    /// Releases the lock; a lock that cannot be deleted runs out by itself.
+    pub async fn leave(self) {
+        if let Some(lease) = self.lease
+            && let Err(e) = lease.release().await
+        {
+            tracing::warn!(error = %e, "could not release the lock; it runs out by itself");
+        }
+    }
+}
+
+/// This run's author: the admin caller, this machine, the versions.
+pub async fn author(
+    c: &Clients,
+    state_dir: &Path,
+    kops: Option<String>,
+) -> Result<Author, AwsError> {
+    let arn = c.whoami().await?.arn;
+    record::author(&arn, state_dir, kops).map_err(|e| AwsError {
+        operation: "machine id",
+        code: None,
+        message: format!("cannot write {}: {e}", state_dir.join("machine-id").display()),
+    })
+}
