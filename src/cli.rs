@@ -59,6 +59,9 @@ pub enum Command {
     Doctor,
     /// What the journal records, and the last validation result
     Status,
+    /// Break the team's lock on the state bucket by hand (a run that died and whose lock has
+    /// not run out yet); asks for the bucket name first unless --yes
+    Unlock,
     /// Print shell completions
     Completions {
         #[arg(value_enum)]

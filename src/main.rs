@@ -142,6 +142,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
+        Command::Unlock => {
+            require_terminal_or_yes(&cli.global)?;
+            let _log = logging::init(&paths.log_file())?;
+            ui::headless::unlock(&answers, cli.global.yes)
+        }
         Command::Completions { .. } => Ok(0),
     }
 }

@@ -342,6 +342,19 @@ impl Kops {
         self
     }
 
+    /// Runs kops with these credentials instead of a profile: a teardown on a machine that
+    /// never saved the kops user's profile (another engineer's) uses the admin's. The secret
+    /// goes to the child's environment only, never to an argument, the log or the screen.
+    pub fn with_credentials(mut self, key_id: &str, secret: &str, token: Option<&str>) -> Kops {
+        self.env.retain(|(k, _)| k != "AWS_PROFILE");
+        self.env.push(("AWS_ACCESS_KEY_ID".into(), key_id.into()));
+        self.env.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
+        if let Some(token) = token {
+            self.env.push(("AWS_SESSION_TOKEN".into(), token.into()));
+        }
+        self
+    }
+
     fn command(&self, args: &[String]) -> Command {
         let mut cmd = Command::new(&self.path);
         cmd.args(args)

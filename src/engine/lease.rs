@@ -206,10 +206,13 @@ pub async fn acquire(
             match c.put_conditional(request.bucket, &key, body, etag).await? {
                 Written::Ok(new) => {
                     if let (true, Some(t)) = (take_over, &theirs) {
+                        let why = match t.dead_here(&request.by.machine) {
+                            true => format!("its process {} on this machine is gone", t.pid),
+                            false => "its heartbeat stopped".to_string(),
+                        };
                         sink.send(Event::Note {
                             message: format!(
-                                "lock of s3://{} taken over: it was held by {}, whose heartbeat \
-                                 stopped",
+                                "lock of s3://{} taken over: it was held by {}; {why}",
                                 request.bucket,
                                 t.describe()
                             ),

@@ -138,6 +138,26 @@ pub async fn holds(
             Kind::IamGroup if c.group_presence(&e.id).await? == Presence::Unmarked => {
                 holds.keep(e, NO_MARK);
             }
+            // An attachment or a membership carries no mark of its own: the record's word
+            // (which anyone who can write the bucket can change) is not enough, so the group
+            // it is on (or the user, for a membership) must carry the wizard's mark.
+            Kind::IamPolicyAttachment if c.group_presence(&e.id).await? == Presence::Unmarked => {
+                holds.keep(e, format!("group {} does not carry kops-wizard's mark", e.id));
+            }
+            Kind::IamGroupMembership => {
+                let group = e.detail.as_deref().unwrap_or_default();
+                let marked = c.user_presence(&e.id).await? == Presence::Marked
+                    || c.group_presence(group).await? == Presence::Marked;
+                if !marked && c.user_exists(&e.id).await? {
+                    holds.keep(
+                        e,
+                        format!(
+                            "neither user {} nor group {group} carries kops-wizard's mark",
+                            e.id
+                        ),
+                    );
+                }
+            }
             Kind::Profile => {
                 let ours: BTreeSet<&str> = journal
                     .entries

@@ -523,6 +523,28 @@ impl Setup<'_> {
         }
     }
 
+    /// The user whose key `key_id` is, when this machine's setup created that key for a user
+    /// other than `user` and the profile is the wizard's.
+    fn replaced_key(&self, user: &str, key_id: &str) -> Option<String> {
+        let machine = &self.team.author().machine;
+        let profile_ours =
+            self.journal.entries.iter().any(|e| {
+                e.kind == Kind::Profile && matches!(e.state, State::Created | State::Intent)
+            });
+        self.journal
+            .entries
+            .iter()
+            .find(|e| {
+                e.kind == Kind::AccessKey
+                    && e.id != user
+                    && e.detail.as_deref() == Some(key_id)
+                    && e.state == State::Created
+                    && e.on_machine(machine)
+            })
+            .filter(|_| profile_ours)
+            .map(|e| e.id.clone())
+    }
+
     /// Whether an existing resource is the wizard's: the journal says it created it, or meant
     /// to and the run died before it could record the result.
     pub(super) fn ours(&self, kind: Kind, id: &str, detail: Option<&str>) -> bool {
@@ -865,6 +887,22 @@ impl Setup<'_> {
                     Err(e) if iam::is_invalid_key(&e) => {}
                     Err(e) => return Err(e.into()),
                 }
+            } else if let Some(other) = self.replaced_key(user, &saved.id) {
+                // The profile holds a key this machine made for another of the wizard's users
+                // (the team's kops user, before this run learnt it joins a cluster): the new
+                // key replaces it in the profile, so nobody holds the old one any more. It is
+                // deleted, so it does not count against that user's limit of two.
+                let c = self.clients;
+                c.delete_access_key(&other, &saved.id).await?;
+                self.journal
+                    .record(Kind::AccessKey, &other, Some(&saved.id), State::Deleted)
+                    .await?;
+                let what = format!(
+                    "access key {} of user {other} deleted: profile {profile} now holds this \
+                     engineer's own user's key",
+                    saved.id
+                );
+                self.sink.item(step, Change::Warning, what, started.elapsed());
             } else if !self.ours(Kind::Profile, profile, None) {
                 return Err(SetupError::Blocked(format!(
                     "the profile {profile} in {} holds the access key {}, which is not one of user {user}'s; \

@@ -90,10 +90,16 @@ pub async fn probe(
     }
     let stored = record::load(c, bucket, name).await?.map(|(j, _)| j);
     let record = stored.as_ref().or(local);
-    let made =
-        record.and_then(|j| j.find(Kind::Cluster, name)).filter(|e| e.state == State::Created);
-    let ours = made.is_some_and(|e| e.on_machine(machine));
-    if ours {
+    let entry = record.and_then(|j| j.find(Kind::Cluster, name));
+    let made = entry.filter(|e| e.state == State::Created);
+    if made.is_some_and(|e| e.on_machine(machine)) {
+        return Ok(Situation::Ours);
+    }
+    // This machine's create that did not get to record its end: the cluster is its own if
+    // it carries the SSH key that create gave kops (setup then settles the intent).
+    if let Some(intent) = entry.filter(|e| e.state == State::Intent && e.on_machine(machine))
+        && super::ownership::cluster_has_key(c, bucket, name, intent.fingerprint.as_deref()).await?
+    {
         return Ok(Situation::Ours);
     }
     Ok(Situation::Join(Join {

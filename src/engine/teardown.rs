@@ -377,12 +377,27 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
             .iter()
             .find(|e| e.kind == Kind::Profile && e.in_use())
             .map_or(a.aws.kops_profile.clone(), |e| e.id.clone());
-        let kops = Kops::detect(request.kops).await?.with_env(
+        let mut kops = Kops::detect(request.kops).await?.with_env(
             &profile,
             &store,
             &journal.cluster,
             &journal.region,
         );
+        // Another engineer's machine has no kops profile of its own here: kops runs with the
+        // admin's credentials, which may do everything the kops user may.
+        if files.read_key(&profile)?.is_none() {
+            let creds = admin_credentials(&clients).await?;
+            kops = kops.with_credentials(
+                creds.access_key_id(),
+                creds.secret_access_key(),
+                creds.session_token(),
+            );
+            sink.send(Event::Note {
+                message: format!(
+                    "no profile {profile} on this machine: kops runs with the admin credentials"
+                ),
+            });
+        }
         let preview = kops
             .run_ok(&kops::delete_cluster_args(&journal.cluster, &store, false), |_, _| {})
             .await?;
@@ -498,6 +513,19 @@ async fn settle_deleted_cluster(c: &Clients, journal: &mut Journal) -> Result<()
         journal.record(Kind::Cluster, &cluster, None, State::Deleted).await?;
     }
     Ok(())
+}
+
+/// The admin's credentials as the SDK resolved them (profile, SSO, variables), for a kops
+/// that must run as the admin.
+async fn admin_credentials(c: &Clients) -> Result<aws_sdk_s3::config::Credentials, TeardownError> {
+    use aws_sdk_s3::config::ProvideCredentials;
+    let provider = c
+        .config
+        .credentials_provider()
+        .ok_or_else(|| TeardownError::Blocked("no admin credentials to run kops with".into()))?;
+    provider.provide_credentials().await.map_err(|e| {
+        TeardownError::Blocked(format!("cannot read the admin credentials to run kops with: {e}"))
+    })
 }
 
 /// `s3://bucket/...` -> `bucket`.

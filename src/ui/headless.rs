@@ -226,6 +226,44 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
     }
 }
 
+/// `unlock`: shows who holds the state bucket's lock and, once the bucket's name is typed (or
+/// with `--yes`), deletes the lock, only while it is still the one shown.
+pub fn unlock(answers: &crate::answers::Answers, yes: bool) -> anyhow::Result<u8> {
+    use crate::engine::lease;
+    let Some(bucket) = answers.state_store.bucket.clone() else {
+        return Err(crate::exit::UsageError(
+            "unlock needs state_store.bucket: pass the answers file with --config".into(),
+        )
+        .into());
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let (sink, events) = crate::engine::events::Sink::channel();
+    let printer = runtime.spawn(print_events(events));
+    let result = runtime.block_on(async {
+        let clients = crate::engine::aws::connect_admin(answers, &sink).await?;
+        anyhow::Ok((lease::current(&clients, &bucket).await?, clients))
+    });
+    drop(sink);
+    let _ = runtime.block_on(printer);
+    let (current, clients) = result?;
+    let Some((holder, etag)) = current else {
+        println!("s3://{bucket} is not locked: nothing to do.");
+        return Ok(0);
+    };
+    println!("s3://{bucket} is locked by {}.", holder.describe());
+    if !yes && !super::plain::confirm_unlock(&bucket)? {
+        println!("The lock is left as it is.");
+        return Ok(crate::exit::FAILED);
+    }
+    if runtime.block_on(lease::break_lease(&clients, &bucket, &etag))? {
+        println!("Lock broken: it was {}'s.", holder.by.describe());
+        Ok(0)
+    } else {
+        println!("The lock changed meanwhile (its holder is alive): left as it is.");
+        Ok(crate::exit::FAILED)
+    }
+}
+
 /// What to tell the user when setup is done: how to use the cluster (when the cluster steps
 /// ran) and where the journal and the log are.
 pub fn done_text(

@@ -20,6 +20,7 @@ mod secrets_scan;
 mod security;
 mod setup;
 mod support;
+mod team;
 mod teardown;
 mod terminal;
 mod testbed;

@@ -42,6 +42,15 @@ pub fn confirm_typed(expected: &str) -> anyhow::Result<bool> {
     Ok(asked(answer)?.trim() == expected)
 }
 
+/// Asks for `expected` (the state bucket's name) before a lock is broken.
+pub fn confirm_unlock(expected: &str) -> anyhow::Result<bool> {
+    let answer =
+        inquire::Text::new(&format!("Type the bucket name ({expected}) to break its lock:"))
+            .with_help_message("anything else leaves the lock as it is")
+            .prompt();
+    Ok(asked(answer)?.trim() == expected)
+}
+
 /// A prompt's answer; Ctrl-C or Esc becomes `Interrupted` (exit 130).
 fn asked<T>(answer: inquire::error::InquireResult<T>) -> anyhow::Result<T> {
     match answer {
