@@ -218,6 +218,13 @@ pub async fn acquire(
                             ),
                         });
                     }
+                    // Read by scripts/bench (the lock figures).
+                    tracing::info!(
+                        bucket = request.bucket,
+                        waited_ms = started.elapsed().as_millis() as u64,
+                        took_over = take_over,
+                        "lock acquired"
+                    );
                     return Ok(Lease::start(c, request.bucket, holder, new, ttl));
                 }
                 Written::Lost => continue,
@@ -288,7 +295,14 @@ impl Lease {
         self.released = true;
         self.heartbeat.abort();
         let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
-        self.clients.delete_conditional(&self.bucket, &lock_key(), &etag).await.map(|_| ())
+        let sent = Instant::now();
+        self.clients.delete_conditional(&self.bucket, &lock_key(), &etag).await?;
+        tracing::info!(
+            bucket = self.bucket,
+            took_ms = sent.elapsed().as_millis() as u64,
+            "lock released"
+        );
+        Ok(())
     }
 }
 
@@ -307,8 +321,10 @@ async fn heartbeat(
         holder.renewed = crate::journal::now();
         let body = serde_json::to_vec_pretty(&holder).unwrap_or_default();
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let sent = Instant::now();
         match c.put_conditional(&bucket, &lock_key(), body, Some(&current)).await {
             Ok(Written::Ok(new)) => {
+                tracing::info!(bucket, took_ms = sent.elapsed().as_millis() as u64, "lock renewed");
                 if let Ok(mut e) = etag.lock() {
                     *e = new;
                 }
