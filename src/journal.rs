@@ -132,6 +132,11 @@ pub struct Entry {
     /// Who recorded it: the record is shared by the team's machines through the state store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Author>,
+    /// Recorded by a run on this machine, as this local copy remembers: never part of the
+    /// stored record, so nobody can claim it by writing the bucket. What carries no mark of
+    /// its own (a policy attachment, a membership) is deleted on this word, not the record's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub here: bool,
 }
 
 /// Who made a change: the AWS caller, the machine, and the versions that ran.
@@ -394,6 +399,7 @@ impl Journal {
             known_keys: None,
             fingerprint: None,
             by: None,
+            here: true,
         });
     }
 
@@ -481,6 +487,7 @@ impl Journal {
             known_keys,
             fingerprint: None,
             by: self.author.clone(),
+            here: true,
         };
         match self
             .entries
@@ -523,6 +530,7 @@ impl Journal {
             known_keys: None,
             fingerprint: Some(fingerprint.to_string()),
             by: self.author.clone(),
+            here: true,
         };
         match self.entries.iter_mut().find(|e| e.kind == kind && e.id == id && e.detail.is_none()) {
             Some(existing) => *existing = entry,
@@ -584,7 +592,7 @@ impl Journal {
         }
         let Some(store) = self.store.clone() else { return self.write_local() };
         let url = store.0.url();
-        let copy = self.copy_of.get_or_insert_with(|| CopyOf { url, etag: None, pending: false });
+        let copy = self.copy_of.get_or_insert(CopyOf { url, etag: None, pending: false });
         copy.pending = true;
         let etag = copy.etag.clone();
         self.write_local()?;
@@ -608,6 +616,9 @@ impl Journal {
     pub fn stored_text(&self) -> String {
         let mut stored = Journal { copy_of: None, ..self.clone() };
         stored.entries.retain(|e| !e.kind.is_local());
+        for e in &mut stored.entries {
+            e.here = false;
+        }
         serde_json::to_string_pretty(&stored).unwrap_or_default()
     }
 
@@ -646,6 +657,13 @@ impl Journal {
     /// this machine's own entries (profile, SSH key), which the store never holds.
     pub fn adopt(&mut self, mut other: Journal) {
         other.entries.retain(|e| !e.kind.is_local());
+        // An entry this machine recorded keeps that word only while the record still says
+        // exactly what it recorded.
+        for e in &mut other.entries {
+            e.here = self.entries.iter().any(|mine| {
+                mine.here && mine.same_resource(e) && mine.state == e.state && mine.at == e.at
+            });
+        }
         other.entries.extend(self.entries.iter().filter(|e| e.kind.is_local()).cloned());
         let (path, author, store, read_only, copy_of) = (
             std::mem::take(&mut self.path),

@@ -186,8 +186,17 @@ fn setup(
         let keys = missing.iter().map(|k| k.to_string()).collect();
         return Err(AnswersError::Missing { from: source, keys }.into());
     }
-    let plan = Plan::setup(&answers, &steps);
+    let mut plan = Plan::setup(&answers, &steps);
     if global.dry_run {
+        // A cluster already in the state store and not this machine's is joined, not set up:
+        // the plan printed says so. (A real run decides under the team's lock and says so as
+        // it starts; asking AWS here would come before setup's checks of the local files.)
+        let (joined, join) = tokio::runtime::Runtime::new()?
+            .block_on(kops_wizard::engine::team::setup_plan(&answers, &steps, &paths.state_dir));
+        if let Some(join) = &join {
+            println!("{}", kops_wizard::engine::team::join_note(&answers, join));
+            plan = joined;
+        }
         // Read-only: the preflight checks, then the plan. Nothing is created or changed.
         let checks = run_doctor(global, &answers, &report, paths)?;
         let ctx = script::Context { answers: &answers, source: &source, report: &report };

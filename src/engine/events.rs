@@ -27,6 +27,12 @@ pub enum Event {
     Note {
         message: String,
     },
+    /// The run carries out other steps than the plan the front end showed: the cluster turned
+    /// out to be someone else's, and setup joins it. The steps still to run, in order.
+    PlanChanged {
+        steps: Vec<StepId>,
+        why: String,
+    },
     StepStarted {
         step: StepId,
     },

@@ -139,12 +139,15 @@ pub async fn holds(
                 holds.keep(e, NO_MARK);
             }
             // An attachment or a membership carries no mark of its own: the record's word
-            // (which anyone who can write the bucket can change) is not enough, so the group
-            // it is on (or the user, for a membership) must carry the wizard's mark.
-            Kind::IamPolicyAttachment if c.group_presence(&e.id).await? == Presence::Unmarked => {
+            // (which anyone who can write the bucket can change) is not enough. Either this
+            // machine recorded it itself, or the group it is on (or the user, for a
+            // membership) carries the wizard's mark.
+            Kind::IamPolicyAttachment
+                if !e.here && c.group_presence(&e.id).await? == Presence::Unmarked =>
+            {
                 holds.keep(e, format!("group {} does not carry kops-wizard's mark", e.id));
             }
-            Kind::IamGroupMembership => {
+            Kind::IamGroupMembership if !e.here => {
                 let group = e.detail.as_deref().unwrap_or_default();
                 let marked = c.user_presence(&e.id).await? == Presence::Marked
                     || c.group_presence(group).await? == Presence::Marked;

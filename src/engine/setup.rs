@@ -17,7 +17,6 @@ use super::team::{Situation, Team};
 use super::validate::ParseError;
 use crate::journal::{Journal, JournalError, Kind, State};
 use crate::plan::{Action, KopsPurpose, Plan, SetupStep, Step, StepId};
-use clap::ValueEnum;
 
 /// Why setup stopped. Every message says what to do next; none holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -161,6 +160,12 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
             team: &mut team,
         };
         let plan = setup.decide(request.plan).await?;
+        if plan != *request.plan {
+            sink.send(Event::PlanChanged {
+                steps: plan.steps.iter().map(|s| s.id).collect(),
+                why: "the cluster exists and is not this machine's: joining it".into(),
+            });
+        }
         setup.run(&plan).await
     }
     .await;
@@ -319,15 +324,7 @@ impl Setup<'_> {
                 if plan.is_join() {
                     return Ok(plan.clone());
                 }
-                let join_only: Vec<SetupStep> = if only.len() == SetupStep::value_variants().len()
-                    || only.iter().any(|s| {
-                        matches!(s, SetupStep::Cluster | SetupStep::Deploy | SetupStep::SshKey)
-                    }) {
-                    Vec::new()
-                } else {
-                    only
-                };
-                Ok(Plan::join(a, &join.member_user, &join_only))
+                Ok(Plan::join(a, &join.member_user, &super::team::join_steps(&only)))
             }
             Situation::New | Situation::Ours if plan.is_join() => {
                 Err(SetupError::Blocked(format!(
@@ -392,6 +389,11 @@ impl Setup<'_> {
                 }
                 let decided = self.decide(plan).await?;
                 if decided.is_join() {
+                    self.sink.send(Event::PlanChanged {
+                        steps: decided.steps.iter().map(|s| s.id).collect(),
+                        why: "the cluster was set up by another machine meanwhile: joining it"
+                            .into(),
+                    });
                     steps = decided.steps;
                     i = 0;
                 }

@@ -17,6 +17,7 @@ use super::record::{self, RecordError};
 use super::s3::BucketAccess;
 use crate::answers::Answers;
 use crate::journal::{Author, Journal, Kind, State};
+use crate::plan::{Plan, SetupStep};
 
 /// What setup will find for these answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +108,61 @@ pub async fn probe(
         made_at: made.map(|e| e.at.clone()),
         member_user: member_user(a, machine),
     }))
+}
+
+/// The setup plan for these answers as the state store stands now: a join when the cluster
+/// is there and is not this machine's, else the plan of `only`. Read-only, so front ends can
+/// show the right plan in their review; when AWS cannot be asked, the plain setup plan (the
+/// engine decides again under the lock before it changes anything).
+pub async fn setup_plan(a: &Answers, only: &[SetupStep], state_dir: &Path) -> (Plan, Option<Join>) {
+    let plain = || (Plan::setup(a, only), None);
+    if a.state_store.bucket.is_none() {
+        return plain();
+    }
+    let creds = super::aws::Credentials {
+        profile: a.aws.admin_profile.clone(),
+        region: a.aws.region.clone(),
+    };
+    let clients = Clients::from_env(&creds).await;
+    // Read, never made here: a machine that never ran has no id, and no cluster of its own.
+    let machine = std::fs::read_to_string(state_dir.join("machine-id")).unwrap_or_default();
+    let local = Journal::load(&Journal::path_for(state_dir, &a.cluster.name)).ok().flatten();
+    match probe(&clients, a, local.as_ref(), machine.trim()).await {
+        Ok(Situation::Join(join)) => {
+            (Plan::join(a, &join.member_user, &join_steps(only)), Some(join))
+        }
+        Ok(_) => plain(),
+        Err(e) => {
+            tracing::warn!("cannot tell whether the cluster exists: {e}");
+            plain()
+        }
+    }
+}
+
+/// The steps of a join for the steps a setup was asked for: all of them when the cluster steps
+/// were asked for (or nothing in particular), else those asked (`--only validate`).
+pub fn join_steps(only: &[SetupStep]) -> Vec<SetupStep> {
+    use clap::ValueEnum;
+    let all = only.is_empty() || only.len() == SetupStep::value_variants().len();
+    let cluster = only
+        .iter()
+        .any(|s| matches!(s, SetupStep::Cluster | SetupStep::Deploy | SetupStep::SshKey));
+    if all || cluster { Vec::new() } else { only.to_vec() }
+}
+
+/// The review's words for a join.
+pub fn join_note(a: &Answers, join: &Join) -> String {
+    format!(
+        "The cluster exists: join it. Cluster {} is in s3://{}, {}. This setup gives you \
+         access of your own (IAM user {} in group {}, its key as profile {}, a kubeconfig) \
+         and changes nothing of the cluster: no create, no update, no SSH key change.",
+        a.cluster.name,
+        a.state_store.bucket.as_deref().unwrap_or_default(),
+        join.whose(),
+        join.member_user,
+        a.iam.group,
+        a.aws.kops_profile
+    )
 }
 
 #[derive(Debug, thiserror::Error)]

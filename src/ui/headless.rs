@@ -43,6 +43,10 @@ impl Lines {
             | Event::CloudDeleted { .. }
             | Event::CloudBlocked { .. } => None,
             Event::Note { message } => Some(format!("[i] {clock} {message}")),
+            Event::PlanChanged { steps, why } => {
+                let names: Vec<&str> = steps.iter().map(|s| s.short()).collect();
+                Some(format!("[i] {clock} {why}; the steps now: {}", names.join(", ")))
+            }
             Event::Item { step, change, message, elapsed } => {
                 let (mark, time) = match change {
                     Change::Created => ("✔", format!(" ({})", seconds(*elapsed))),
@@ -273,6 +277,19 @@ pub fn done_text(
     steps: &[crate::plan::SetupStep],
 ) -> String {
     let mut out = String::from("\nsetup done.\n");
+    // A join: whose cluster it is, and what this setup left alone.
+    let machine = journal.author().map(|a| a.machine.as_str());
+    let cluster = journal.find(crate::journal::Kind::Cluster, &answers.cluster.name);
+    if let (Some(machine), Some(entry)) = (machine, cluster)
+        && !entry.on_machine(machine)
+    {
+        let by = entry.by.as_ref().map(|b| format!(" by {}", b.describe())).unwrap_or_default();
+        out.push_str(&format!(
+            "Joined cluster {}, set up{by} at {}. Not touched: its spec, its SSH key, its \
+             instances (no kops create, update or SSH key change).\n",
+            answers.cluster.name, entry.at
+        ));
+    }
     if steps.contains(&crate::plan::SetupStep::Validate) {
         out.push_str("Use the cluster:\n");
         if let Some(store) = &journal.state_store {
@@ -284,7 +301,19 @@ pub fn done_text(
     } else if let Some(store) = &journal.state_store {
         out.push_str(&format!("  export KOPS_STATE_STORE={store}\n"));
     }
-    out.push_str(&format!("Journal: {}\nLog: {}\n", journal.path().display(), log.display()));
+    match &journal.copy_of {
+        Some(copy) => out.push_str(&format!(
+            "Journal: {} (a copy of the team's record {})\nLog: {}\n",
+            journal.path().display(),
+            copy.url,
+            log.display()
+        )),
+        None => out.push_str(&format!(
+            "Journal: {}\nLog: {}\n",
+            journal.path().display(),
+            log.display()
+        )),
+    }
     out
 }
 

@@ -258,9 +258,20 @@ async fn a_kops_delete_refused_by_aws_deletes_nothing_and_a_rerun_finishes() {
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let c = admin_clients(&moto).await;
+    // Every version and delete marker but the wizard's own record and lock (which it writes
+    // in the bucket by design): the cluster's state must stay exactly as it was.
     let versions = || async {
         let v = c.s3.list_object_versions().bucket("denied-kops-state").send().await.unwrap();
-        v.versions().len() + v.delete_markers().len()
+        let mut all: Vec<String> = v
+            .versions()
+            .iter()
+            .map(|x| (x.key(), x.version_id()))
+            .chain(v.delete_markers().iter().map(|m| (m.key(), m.version_id())))
+            .filter(|(k, _)| !k.unwrap_or_default().starts_with("kops-wizard/"))
+            .map(|(k, id)| format!("{}@{}", k.unwrap_or_default(), id.unwrap_or_default()))
+            .collect();
+        all.sort();
+        all
     };
     let before = versions().await;
     env.set("FAKE_KOPS_FAIL_ONCE", "delete");

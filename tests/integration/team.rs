@@ -115,6 +115,14 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
     let mut engineers = vec![a_key.clone()];
     for name in ["B", "C"] {
         let m = another_machine(&moto, &a);
+        // The dry run already shows the join, and its plan creates and deploys nothing.
+        let (code, plan, err) = wizard(&m, &["setup", "--yes", "--dry-run"]);
+        assert!(plan.contains("The cluster exists: join it."), "{plan}\n{err}");
+        assert!(plan.contains("export kubeconfig") && plan.contains("--admin"), "{plan}");
+        for absent in ["create cluster", "update cluster", "create-bucket", "create-group"] {
+            assert!(!plan.contains(absent), "a join plan with {absent}: {plan}");
+        }
+        assert!(code == 0 || code == 1, "{code}: {err}");
         let from = a.kops_calls().len();
         let (code, out, err) = wizard(&m, &["setup", "--yes"]);
         assert_eq!(code, 0, "machine {name}: {out}\n{err}");
@@ -153,7 +161,7 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
             .expect("the saved key is an IAM user's");
         assert_ne!(owner, "kops", "machine {name} got a key of the shared kops user");
         assert_eq!(j.groups_of(&owner).await, ["kops"], "{owner}");
-        assert_eq!(j.key_ids(&owner).await, [key.clone()], "one key for {owner}");
+        assert_eq!(j.key_ids(&owner).await, std::slice::from_ref(&key), "one key for {owner}");
         let export = calls
             .iter()
             .find(|c| verbs(std::slice::from_ref(c))[0] == "export kubeconfig")
@@ -423,7 +431,7 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
     b.set("KOPS_WIZARD_LOCK_WAIT", "1s");
     let (code, out, err) = wizard(&b, &["setup", "--yes"]);
     assert_eq!(code, 1, "{out}\n{err}");
-    assert!(err.contains(&format!("is locked by arn:aws:sts::123456789012:user/moto")), "{err}");
+    assert!(err.contains("is locked by arn:aws:sts::123456789012:user/moto"), "{err}");
     assert!(err.contains(&format!("pid {}", holder.id())), "{err}");
     assert!(err.contains("`kops-wizard setup` of cluster team.example.com"), "{err}");
     assert!(Judge::new(&moto).await.users().await == ["kops"], "B changed IAM while locked out");

@@ -38,7 +38,8 @@ struct Aws {
     groups: Vec<String>,
     /// Access keys of user `kops` (empty when the user is gone).
     keys: Vec<String>,
-    /// Object versions plus delete markers in the bucket (0 when it is gone).
+    /// Object versions plus delete markers in the bucket (0 when it is gone), but the wizard's
+    /// own record and lock under `kops-wizard/`, which every teardown writes by design.
     versions: usize,
 }
 
@@ -48,7 +49,12 @@ async fn aws(moto: &Moto, bucket: &str) -> Aws {
     let versions = match buckets.iter().any(|b| b == bucket) {
         true => {
             let v = j.s3.list_object_versions().bucket(bucket).send().await.unwrap();
-            v.versions().len() + v.delete_markers().len()
+            let keys = v
+                .versions()
+                .iter()
+                .map(|x| x.key())
+                .chain(v.delete_markers().iter().map(|m| m.key()));
+            keys.filter(|k| !k.unwrap_or_default().starts_with("kops-wizard/")).count()
         }
         false => 0,
     };

@@ -167,7 +167,15 @@ fn interview(
     session.ask_all(&mut answers)?;
 
     let report = answers.check();
-    let plan = Plan::setup(&answers, &args.only);
+    // The same question the full run asks first: is the cluster already there, someone else's?
+    let (plan, join) = tokio::runtime::Runtime::new()?.block_on(crate::engine::team::setup_plan(
+        &answers,
+        &args.only,
+        &paths.state_dir,
+    ));
+    if let Some(join) = &join {
+        eprintln!("\n{}", crate::engine::team::join_note(&answers, join));
+    }
     let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
         .unwrap_or_else(|e| {
             tracing::warn!("cannot read the journal: {e}");

@@ -11,7 +11,7 @@ use tui_input::InputRequest;
 
 use super::state::{
     CheckResult, CheckState, Exit, Files, Finished, FoundKey, Now, Overlay, Page, SshFound, Start,
-    State,
+    State, StepStatus,
 };
 use super::update::{self, Command, Msg, init, update};
 use super::view;
@@ -407,6 +407,27 @@ fn engine_events_fill_the_run_rows_and_a_failure_offers_retry() {
         out.summary
     );
     assert!(out.summary.contains("export AWS_PROFILE=kops"));
+}
+
+#[test]
+fn a_join_decided_by_the_engine_replaces_the_rows_still_to_run() {
+    let mut s = running();
+    let before: Vec<StepId> = s.run.steps.iter().map(|r| r.id).collect();
+    assert!(before.contains(&step(SetupStep::Deploy)));
+    let joins = Event::PlanChanged {
+        steps: vec![step(SetupStep::Kubeconfig), step(SetupStep::Validate)],
+        why: "the cluster was set up by another machine meanwhile: joining it".into(),
+    };
+    update(&mut s, Msg::Engine(joins, at(2400, 14, 22)));
+    let after: Vec<StepId> = s.run.steps.iter().map(|r| r.id).collect();
+    // The finished step stays with its time; nothing of create, deploy or the SSH key is shown
+    // as waiting any more.
+    assert_eq!(
+        after,
+        [step(SetupStep::Credentials), step(SetupStep::Kubeconfig), step(SetupStep::Validate)]
+    );
+    assert!(matches!(s.run.steps[0].status, StepStatus::Finished { .. }));
+    assert!(s.log.iter().any(|l| l.contains("joining it")), "{:?}", s.log);
 }
 
 fn fixture(name: &str) -> String {

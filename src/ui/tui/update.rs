@@ -756,6 +756,16 @@ fn engine_event(state: &mut State, event: Event) {
         | Event::CloudDeleted { .. }
         | Event::CloudBlocked { .. } => return,
         Event::Note { message } => state.log.push(format!("[i] {message}")),
+        // The rows follow the steps that run: finished ones stay, the rest are replaced.
+        Event::PlanChanged { steps, why } => {
+            state.run.steps.retain(|s| matches!(s.status, StepStatus::Finished { .. }));
+            state.run.steps.extend(steps.into_iter().map(|id| RunStep {
+                id,
+                status: StepStatus::Waiting,
+                last: None,
+            }));
+            state.log.push(format!("[i] {why}"));
+        }
         Event::StepStarted { step } => {
             if let Some(s) = state.run.steps.iter_mut().find(|s| s.id == step) {
                 s.status = StepStatus::Running { since_ms: now_ms };
