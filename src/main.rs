@@ -114,7 +114,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             ui::headless::teardown(request, cli.global.yes).context("teardown stopped")
         }
         Command::Status => {
-            let journals = Journal::list(&paths.state_dir)?;
+            let mut journals = Journal::list(&paths.state_dir)?;
+            // The team's record where AWS answers; this machine's copy where it does not.
+            let fresh = refresh_from_store(&answers, &mut journals);
             let (now, note) = look_up_now(&answers, &journals);
             let lookup =
                 |j: &Journal, e: &kops_wizard::journal::Entry| {
@@ -139,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &paths.state_dir,
                 &lookup,
                 note.as_deref(),
+                &fresh,
             )?;
             Ok(0)
         }
@@ -215,6 +218,45 @@ fn setup(
     let journal = ui::headless::setup(request).context("setup stopped")?;
     print!("{}", ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps));
     Ok(0)
+}
+
+/// Replaces each local copy of a team's record with the record in the state bucket, read-only;
+/// returns the clusters whose record was read now (the others are shown as this machine's copy).
+fn refresh_from_store(answers: &Answers, journals: &mut [Journal]) -> Vec<String> {
+    let copies = journals.iter().any(|j| j.copy_of.is_some());
+    let Ok(runtime) = tokio::runtime::Runtime::new() else { return Vec::new() };
+    if !copies {
+        return Vec::new();
+    }
+    runtime.block_on(async {
+        let creds = kops_wizard::engine::aws::Credentials {
+            profile: answers.aws.admin_profile.clone(),
+            region: answers.aws.region.clone(),
+        };
+        let clients = kops_wizard::engine::aws::Clients::from_env(&creds).await;
+        let mut fresh = Vec::new();
+        for j in journals.iter_mut() {
+            let Some(bucket) = j
+                .copy_of
+                .as_ref()
+                .and_then(|c| c.url.strip_prefix("s3://"))
+                .and_then(|rest| rest.split('/').next())
+                .map(str::to_string)
+            else {
+                continue;
+            };
+            match kops_wizard::engine::record::load(&clients, &bucket, &j.cluster).await {
+                Ok(Some((stored, _))) => {
+                    j.make_read_only();
+                    j.adopt(stored);
+                    fresh.push(j.cluster.clone());
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!("cannot read the record of {}: {e}", j.cluster),
+            }
+        }
+        fresh
+    })
 }
 
 /// What AWS says now of each journal's resources (read-only), or why it could not be asked.

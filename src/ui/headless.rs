@@ -358,6 +358,7 @@ pub fn print_status(
     state_dir: &std::path::Path,
     now: &dyn Fn(&Journal, &crate::journal::Entry) -> Option<Now>,
     checked: Option<&str>,
+    fresh: &[String],
 ) -> io::Result<()> {
     if journals.is_empty() {
         return writeln!(
@@ -373,6 +374,13 @@ pub fn print_status(
         let p = |t: &str| printable(t);
         writeln!(out, "cluster {} (region {})", p(&journal.cluster), p(&journal.region))?;
         writeln!(out, "  journal      {}", journal.path().display())?;
+        if let Some(copy) = &journal.copy_of {
+            let how = match fresh.contains(&journal.cluster) {
+                true => "read from the bucket now",
+                false => "AWS could not be asked: this is this machine's copy, as it last saw it",
+            };
+            writeln!(out, "  record       {} ({how})", p(&copy.url))?;
+        }
         if let Some(store) = &journal.state_store {
             writeln!(out, "  state store  {}", p(store))?;
         }

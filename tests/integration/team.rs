@@ -189,6 +189,19 @@ async fn teardown_from_another_machine_deletes_what_the_wizard_made_anywhere() {
     let (code, out, err) = wizard(&b, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(Judge::new(&moto).await.users().await.len(), 2);
+    // status reads the team's record from the bucket; without AWS it says it shows a copy.
+    let record = format!("s3://{BUCKET}/kops-wizard/{CLUSTER}.journal.json");
+    let (code, status, _) = run(b.wizard().arg("status"));
+    assert_eq!(code, 0, "{status}");
+    assert!(
+        status.contains(&format!("record       {record} (read from the bucket now)")),
+        "{status}"
+    );
+    let mut offline = b.wizard();
+    offline.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9").env("AWS_MAX_ATTEMPTS", "1");
+    let (code, status, _) = run(offline.arg("status"));
+    assert_eq!(code, 0, "{status}");
+    assert!(status.contains("AWS could not be asked: this is this machine's copy"), "{status}");
 
     // A third machine that never ran setup tears it all down from the record in the bucket.
     let c = another_machine(&moto, &a);
