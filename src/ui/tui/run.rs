@@ -265,6 +265,21 @@ impl Worker {
             | Command::CheckSsh { .. } => {
                 self.checker.request(&cmd);
             }
+            Command::CheckCluster => {
+                let (answers, only) = (state.answers.clone(), state.only.clone());
+                let state_dir = state.files.state_dir.clone();
+                let tx = self.tx.clone();
+                // Read-only, and its answer names what it was about: a stale one is ignored.
+                tokio::spawn(async move {
+                    let (_, join) =
+                        crate::engine::team::setup_plan(&answers, &only, &state_dir).await;
+                    let _ = tx.send(Msg::ClusterChecked {
+                        bucket: answers.state_store.bucket.clone().unwrap_or_default(),
+                        cluster: answers.cluster.name.clone(),
+                        join,
+                    });
+                });
+            }
             Command::StartRun => {
                 self.stop().await;
                 self.task = Some(self.spawn_setup(state));

@@ -261,6 +261,18 @@ pub struct State {
     /// Colours are off with `NO_COLOR`: focus and state then show by markers and reverse.
     pub color: bool,
     pub exit: Option<Exit>,
+    /// What the state store said when Review opened: the cluster is someone else's, so setup
+    /// joins it. Kept with the bucket and cluster it is about, and used only while the answers
+    /// still name them.
+    pub join: Option<JoinFound>,
+}
+
+/// A join the state store showed for one bucket and cluster name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinFound {
+    pub bucket: String,
+    pub cluster: String,
+    pub join: crate::engine::team::Join,
 }
 
 /// Everything the wizard starts from.
@@ -327,6 +339,7 @@ impl State {
             color: start.color,
             exit: None,
             existing: start.existing,
+            join: None,
         };
         if state.teardown.is_some() {
             state.page = Page::Inventory;
@@ -410,7 +423,25 @@ impl State {
     }
 
     pub fn plan(&self) -> Plan {
-        Plan::setup(&self.answers, &self.only)
+        match self.current_join() {
+            Some(join) => Plan::join(
+                &self.answers,
+                &join.member_user,
+                &crate::engine::team::join_steps(&self.only),
+            ),
+            None => Plan::setup(&self.answers, &self.only),
+        }
+    }
+
+    /// The join the state store showed, while the answers still name its bucket and cluster.
+    pub fn current_join(&self) -> Option<&crate::engine::team::Join> {
+        self.join
+            .as_ref()
+            .filter(|j| {
+                self.answers.state_store.bucket.as_deref() == Some(j.bucket.as_str())
+                    && self.answers.cluster.name == j.cluster
+            })
+            .map(|j| &j.join)
     }
 
     /// A running check, the run or a validation clock is on screen: the loop then ticks.

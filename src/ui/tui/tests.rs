@@ -651,6 +651,47 @@ fn snapshot_review_and_script() {
 }
 
 #[test]
+fn review_shows_the_join_the_state_store_found_and_runs_its_plan() {
+    let mut s = checked();
+    let mut cmds = Vec::new();
+    while s.page != Page::Review {
+        cmds = update(&mut s, Msg::Enter);
+    }
+    // Opening Review asks the state store whether the cluster is someone else's.
+    assert_eq!(cmds, vec![Command::CheckCluster]);
+    let join = crate::engine::team::Join {
+        made_by: Some(crate::journal::Author {
+            arn: "arn:aws:iam::123456789012:user/alice".into(),
+            host: "alice-laptop".into(),
+            machine: "0a1b2c3d4e5f".into(),
+            wizard: "0.1.0".into(),
+            kops: Some("1.36.2".into()),
+        }),
+        made_at: Some("2026-12-01T10:00:00Z".into()),
+        member_user: "kops-dev-9f8e7d".into(),
+    };
+    let bucket = s.answers.state_store.bucket.clone().unwrap();
+    let cluster = s.answers.cluster.name.clone();
+    // An answer about other answers (stale) changes nothing.
+    update(
+        &mut s,
+        Msg::ClusterChecked {
+            bucket: "another-bucket".into(),
+            cluster: cluster.clone(),
+            join: Some(join.clone()),
+        },
+    );
+    assert!(!s.plan().is_join());
+    update(&mut s, Msg::ClusterChecked { bucket, cluster, join: Some(join) });
+    assert!(s.plan().is_join());
+    snap("review-join", &s);
+    // The run's rows are the join's: no SSH key, cluster or deploy step.
+    update(&mut s, Msg::Enter);
+    let rows: Vec<&str> = s.run.steps.iter().map(|r| r.id.short()).collect();
+    assert_eq!(rows, ["iam", "kubeconfig", "validate"]);
+}
+
+#[test]
 fn snapshot_run_and_failure() {
     snap("run", &running());
     let mut s = running();

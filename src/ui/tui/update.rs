@@ -9,8 +9,8 @@ use tui_input::InputRequest;
 
 use super::state::Offer;
 use super::state::{
-    CheckResult, CheckState, Dashboard, Exit, Finished, Now, Overlay, Page, RunStep, State,
-    StepStatus,
+    CheckResult, CheckState, Dashboard, Exit, Finished, JoinFound, Now, Overlay, Page, RunStep,
+    State, StepStatus,
 };
 use super::teardown::{Ended, Teardown};
 use crate::engine::events::Event;
@@ -54,6 +54,12 @@ pub enum Msg {
         id: u64,
         result: CheckResult,
     },
+    /// The state store's answer for these answers' bucket and cluster: a join, or none.
+    ClusterChecked {
+        bucket: String,
+        cluster: String,
+        join: Option<crate::engine::team::Join>,
+    },
     /// The answers file exists and overwriting was not confirmed yet.
     SaveExists(PathBuf),
     Saved(Result<PathBuf, String>),
@@ -84,6 +90,8 @@ pub enum Command {
         id: u64,
         public_key: String,
     },
+    /// Ask the state store whether the cluster is someone else's (Review shows a join then).
+    CheckCluster,
     /// Run the plan of the current answers (a rerun resumes from the journal).
     StartRun,
     /// Stop the engine: its future is dropped, which kills a running kops.
@@ -150,6 +158,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Checked { id, result } => checked(state, id, result),
+        Msg::ClusterChecked { bucket, cluster, join } => {
+            state.join = join.map(|join| JoinFound { bucket, cluster, join });
+            Vec::new()
+        }
         Msg::SaveExists(path) => {
             state.overlay = Some(Overlay::Overwrite(path));
             Vec::new()
@@ -418,7 +430,10 @@ fn question_key(state: &mut State, step: Step, msg: Msg) -> Vec<Command> {
                     let next = Step::ALL.iter().position(|s| *s == step).map(|i| i + 1);
                     match next.and_then(|i| Step::ALL.get(i)) {
                         Some(next) => go_to(state, Page::Step(*next)),
-                        None => go_to(state, Page::Review),
+                        None => {
+                            go_to(state, Page::Review);
+                            return vec![Command::CheckCluster];
+                        }
                     }
                 }
             }

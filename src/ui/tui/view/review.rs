@@ -35,6 +35,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
 
 fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
+    if let Some(join) = state.current_join() {
+        for l in wrap(&crate::engine::team::join_note(&state.answers, join), width) {
+            out.push(Line::styled(l, theme.bold()));
+        }
+    }
     if let Some(resume) = &state.resume {
         for l in wrap(resume, width) {
             out.push(Line::styled(l, theme.warn()));
