@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::support::judge::Judge;
+use crate::support::tmux::{Tmux, cooked};
 use crate::support::{Moto, TestEnv, admin_clients, run, verbs};
 
 const BUCKET: &str = "team-kops-state";
@@ -499,4 +500,39 @@ async fn unlock_breaks_a_stale_lock_after_naming_its_holder() {
     let (code, out, _) = wizard(&a, &["unlock", "--yes"]);
     assert_eq!(code, 0);
     assert!(out.contains("is not locked"), "{out}");
+}
+
+#[tokio::test]
+async fn the_full_screen_wizard_shows_the_join_and_runs_it() {
+    let moto = Moto::start();
+    let a = first_machine(&moto);
+    assert_eq!(wizard(&a, &["setup", "--yes"]).0, 0);
+    let state_before = versions(&moto, &format!("{CLUSTER}/")).await;
+    let b = another_machine(&moto, &a);
+    let file = b.answers(&answers());
+    let argv =
+        [env!("CARGO_BIN_EXE_kops-wizard").to_string(), "-c".into(), file.display().to_string()];
+    let from = a.kops_calls().len();
+    let out = b.path("summary.txt");
+    let term = Tmux::start_to(&b, &argv, 100, 30, Some(&out));
+    term.wait_for("moto @ 123456789012", Duration::from_secs(30));
+    term.enter_until("Review: what setup will do", 40);
+    let review = term.wait_for("The cluster exists: join it.", Duration::from_secs(30));
+    assert!(review.contains("Kubeconfig: kops export kubeconfig --admin"), "{review}");
+    assert!(!review.contains("kops create cluster"), "{review}");
+    term.keys(&["Enter"]);
+    term.wait_for("is set up and validated", Duration::from_secs(120));
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(30));
+    assert_eq!(code, 0, "{}", term.screen());
+    assert!(cooked(&stty), "{stty}");
+    let called = verbs(&calls_since(&a, from));
+    for verb in ["create cluster", "update cluster", "create sshpublickey", "delete sshpublickey"] {
+        assert!(!called.iter().any(|v| v == verb), "the full screen ran kops {verb}: {called:?}");
+    }
+    assert_eq!(versions(&moto, &format!("{CLUSTER}/")).await, state_before);
+    let key = saved_key(&b).expect("B's profile");
+    let all = keys_by_user(&Judge::new(&moto).await).await;
+    let owner = all.iter().find(|(_, keys)| keys.contains(&key)).map(|(u, _)| u.clone());
+    assert!(owner.is_some_and(|u| u != "kops"), "{all:?}");
 }
