@@ -178,6 +178,45 @@ pub const CREDENTIAL_VARS: [&str; 17] = [
     "AWS_SDK_LOAD_CONFIG",
 ];
 
+/// util-linux's `setpriv`, found once: it starts kops with a parent-death signal.
+fn setpriv() -> Option<&'static Path> {
+    static SETPRIV: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    SETPRIV
+        .get_or_init(|| {
+            let found = find_on_path("setpriv")
+                .or_else(|| Some(PathBuf::from("/usr/bin/setpriv")).filter(|p| is_executable(p)));
+            if found.is_none() {
+                tracing::warn!(
+                    "setpriv (util-linux) not found: a kops the wizard starts outlives a wizard \
+                     that is killed outright (kill -9)"
+                );
+            }
+            found
+        })
+        .as_deref()
+}
+
+/// A command that runs `program` and dies with the wizard, however the wizard dies: kill -9
+/// included, where `kill_on_drop` never runs and a `kops update --yes` would go on alone while
+/// the team's lock runs out. `setpriv --pdeathsig KILL` sets the parent-death signal and execs
+/// kops in the same process (so the child's pid is kops's own, and `kill_on_drop` still
+/// works); the signal survives the exec. Setting it ourselves would take `unsafe` (`pre_exec`
+/// + prctl), which this crate forbids.
+///
+/// The signal fires when the *thread* that started the child ends, not the process: kops is
+/// started from the async tasks of the multi-threaded runtime, whose worker threads live as
+/// long as the wizard, never from `spawn_blocking`, whose idle threads end.
+pub fn tied_to_wizard(program: &Path) -> Command {
+    match setpriv() {
+        Some(setpriv) => {
+            let mut cmd = Command::new(setpriv);
+            cmd.args(["--pdeathsig", "KILL", "--"]).arg(program);
+            cmd
+        }
+        None => Command::new(program),
+    }
+}
+
 /// Removes every credential source from a child's environment; the caller then sets the one
 /// it means (`AWS_PROFILE` = the kops profile), or none for commands that need no AWS.
 pub fn without_credentials(cmd: &mut Command) -> &mut Command {
@@ -288,7 +327,7 @@ impl Kops {
         // `kops version` needs no AWS: it gets no credentials at all.
         let version_args = ["version".to_string()];
         let limit = timeout_for(&version_args);
-        let run = without_credentials(&mut Command::new(&path))
+        let run = without_credentials(&mut tied_to_wizard(&path))
             .args(&version_args)
             .stdin(Stdio::null())
             .kill_on_drop(true)
@@ -356,7 +395,7 @@ impl Kops {
     }
 
     fn command(&self, args: &[String]) -> Command {
-        let mut cmd = Command::new(&self.path);
+        let mut cmd = tied_to_wizard(&self.path);
         cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -419,6 +419,33 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     assert_eq!(j.buckets().await, [BUCKET]);
 }
 
+/// The stand-in's processes running `verb` against `bucket`, found in /proc by their argv.
+fn kops_processes(verb: &str, bucket: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
+        let argv: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if argv.iter().any(|a| a.ends_with("fake_kops.py"))
+            && argv.iter().any(|a| a == verb)
+            && argv.iter().any(|a| a == &format!("s3://{bucket}"))
+            && alive(pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// A process that exists and is not a zombie (a killed child nobody reaped yet is gone).
+fn alive(pid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit(')').next().map(|rest| rest.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
 #[tokio::test]
 async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_when_it_dies() {
     let moto = Moto::start();
@@ -450,9 +477,20 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
     assert!(err.contains("`kops-wizard setup` of cluster team.example.com"), "{err}");
     assert!(Judge::new(&moto).await.users().await == ["kops"], "B changed IAM while locked out");
 
-    // A dies without a word: its lease stops being renewed and B takes it over.
+    // A dies without a word (SIGKILL): its `kops update --yes` dies with it, and its lease
+    // stops being renewed so B takes it over.
+    let kops = kops_processes("update", BUCKET);
+    assert_eq!(kops.len(), 1, "A's hung kops update is running: {kops:?}");
     holder.kill().unwrap();
     holder.wait().unwrap();
+    let started = Instant::now();
+    while kops.iter().any(|pid| alive(*pid)) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "kops {kops:?} outlived the wizard that started it"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     b.set("KOPS_WIZARD_LOCK_WAIT", "30s");
     // A died inside `update --yes`: its cluster never comes up, so B's validation waits briefly.
     let file = b.answers(&answers().replace("wait = \"1m\"", "wait = \"2s\""));
