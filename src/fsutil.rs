@@ -92,6 +92,84 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
+/// [`write_atomic`] for the state dir's own files (the journal, the machine id): a symlink at
+/// `path` is replaced by the file, never followed, so a planted link cannot make the wizard
+/// overwrite (and chmod) another file.
+pub fn write_private_nofollow(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    private_dir(&dir)?;
+    let mut temp = TempFile::create(&dir, name)?;
+    temp.file.write_all(bytes)?;
+    temp.file.set_permissions(fs::Permissions::from_mode(0o600))?;
+    temp.file.sync_all()?;
+    // rename(2) replaces a symlink itself, not what it points to.
+    fs::rename(&temp.path, path)?;
+    temp.keep = true;
+    File::open(&dir)?.sync_all()
+}
+
+/// Opens (creating 0600) a file of the state dir without following a symlink at its path.
+pub fn open_private_nofollow(path: &Path, append: bool) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.read(true).create(true).mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    match append {
+        true => options.append(true),
+        false => options.write(true),
+    };
+    options.open(path)
+}
+
+/// Why a path of the state dir cannot be trusted, or `None`: it must be the user's own, not a
+/// symlink, not writable by group or others, and a directory or a regular file as expected.
+pub fn untrusted(path: &Path, dir: bool, uid: Option<u32>) -> io::Result<Option<String>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let kind = if dir { "a directory" } else { "a regular file" };
+    if meta.file_type().is_symlink() {
+        return Ok(Some(format!(
+            "is a symbolic link; the wizard's state must be {kind} of its own (remove the link)"
+        )));
+    }
+    if (dir && !meta.is_dir()) || (!dir && !meta.is_file()) {
+        return Ok(Some(format!("is not {kind}")));
+    }
+    if let Some(uid) = uid
+        && meta.uid() != uid
+    {
+        return Ok(Some(format!(
+            "belongs to uid {}, not to you (uid {uid}): another user could change what the \
+             wizard believes it made",
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        let fix = if dir { "chmod 700" } else { "chmod 600" };
+        return Ok(Some(format!(
+            "is writable by group or others (mode {:o}): run `{fix} {}`",
+            meta.mode() & 0o777,
+            path.display()
+        )));
+    }
+    Ok(None)
+}
+
+/// This process's real uid, from /proc (no `unsafe` getuid); `None` where /proc is missing.
+pub fn current_uid() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Creates the directory (and any missing parents) 0700 when it does not exist; an existing
 /// directory's mode is the user's business.
 pub fn private_dir(dir: &Path) -> io::Result<()> {

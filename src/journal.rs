@@ -695,7 +695,7 @@ impl Journal {
         }
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| write(std::io::Error::other(e.to_string())))?;
-        fsutil::write_atomic(&self.path, text.as_bytes()).map_err(write)
+        fsutil::write_private_nofollow(&self.path, text.as_bytes()).map_err(write)
     }
 }
 

@@ -52,6 +52,8 @@ impl ClusterLock {
                 .create(true)
                 .truncate(false)
                 .mode(0o600)
+                // Never through a symlink planted at the lock's path.
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&path)
                 .map_err(io)?
         };

@@ -5,7 +5,7 @@
 //! requests, session tokens included.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -20,11 +20,8 @@ pub fn init(file: &Path) -> anyhow::Result<WorkerGuard> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-    let log = fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(file)
+    // Never through a symlink planted at the log's path.
+    let log = crate::fsutil::open_private_nofollow(file, true)
         .with_context(|| format!("cannot open the log file {}", file.display()))?;
     // `mode` applies only when the file is created: an older log may be 0644.
     log.set_permissions(fs::Permissions::from_mode(0o600))

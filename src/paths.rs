@@ -27,6 +27,7 @@ impl Paths {
                 "cannot find a home directory for the journal and the log; pass --state-dir DIR"
             ),
         };
+        check_trusted(&state_dir)?;
         let default_config = dirs.map(|d| d.config_dir().join("config.toml"));
         Ok(Paths { state_dir, default_config })
     }
@@ -54,6 +55,33 @@ fn check_state_dir(dir: &Path) -> anyhow::Result<()> {
         .into()),
         _ => Ok(()),
     }
+}
+
+/// The state dir holds what the wizard believes it made: a world-writable or planted dir, or a
+/// symlink where a journal, the lock or the log should be, could make it overwrite another
+/// file or delete what it never made. Each is refused before anything happens (exit 2), naming
+/// the path, the rule and the fix.
+fn check_trusted(state_dir: &Path) -> anyhow::Result<()> {
+    let uid = crate::fsutil::current_uid();
+    let mut paths: Vec<(std::path::PathBuf, bool)> =
+        vec![(state_dir.to_path_buf(), true), (state_dir.join("journal"), true)];
+    paths.push((state_dir.join("kops-wizard.log"), false));
+    paths.push((state_dir.join("machine-id"), false));
+    if let Ok(entries) = std::fs::read_dir(state_dir.join("journal")) {
+        paths.extend(entries.flatten().map(|e| (e.path(), false)));
+    }
+    for (path, dir) in paths {
+        let why = crate::fsutil::untrusted(&path, dir, uid)
+            .map_err(|e| anyhow::anyhow!("cannot check {}: {e}", path.display()))?;
+        if let Some(why) = why {
+            return Err(crate::exit::UsageError(format!(
+                "the state dir is not safe to use: {} {why}. Nothing was changed",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Expands a leading `~/` to the home directory (the answers use it for key paths).

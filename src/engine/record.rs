@@ -320,7 +320,7 @@ pub fn machine_id(state_dir: &Path) -> std::io::Result<String> {
     let mut bytes = [0u8; 8];
     aws_lc_rs::rand::fill(&mut bytes).map_err(|_| std::io::Error::other("no randomness"))?;
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    crate::fsutil::write_atomic(&path, id.as_bytes())?;
+    crate::fsutil::write_private_nofollow(&path, id.as_bytes())?;
     Ok(id)
 }
 
