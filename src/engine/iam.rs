@@ -115,6 +115,17 @@ impl Clients {
         })
     }
 
+    /// The value of the user's mark (the cluster whose setup made it), when it has one.
+    pub async fn user_mark(&self, user: &str) -> Result<Option<String>, AwsError> {
+        match call!(self, "iam:ListUserTags", self.iam.list_user_tags().user_name(user)) {
+            Ok(tags) => {
+                Ok(tags.tags().iter().find(|t| t.key() == MARK_TAG).map(|t| t.value().to_string()))
+            }
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn attached_group_policies(&self, group: &str) -> Result<Vec<String>, AwsError> {
         let out = call!(
             self,

@@ -19,6 +19,29 @@ use super::s3::BucketAccess;
 use crate::journal::{Entry, Journal, Kind, State};
 use crate::plan::{Holds, Resource};
 
+/// A mark compares key and value: its value names the cluster whose setup made the
+/// resource, and that must be a cluster whose record says the wizard made it. A mark copied
+/// onto something else (or a record that claims another cluster's resource) is not proof.
+fn foreign_mark(
+    value: Option<String>,
+    e: &Entry,
+    journal: &Journal,
+    others: &[Journal],
+) -> Option<String> {
+    let value = value?;
+    let owners: Vec<&str> = std::iter::once(journal)
+        .chain(others.iter())
+        .filter(|j| j.entries.iter().any(|x| x.same_resource(e) && x.by_wizard()))
+        .map(|j| j.cluster.as_str())
+        .collect();
+    (!owners.contains(&value.as_str())).then(|| {
+        format!(
+            "its mark names cluster {value:?}, and no record of the wizard's says that cluster's \
+             setup made it; not deleted"
+        )
+    })
+}
+
 /// Whether the cluster in the state store carries the admin SSH key with `fingerprint`: the
 /// proof that a cluster found after an unfinished `kops create cluster` is that create's, and
 /// not a cluster someone made by hand under the same name since. No fingerprint, no proof.
@@ -117,6 +140,10 @@ pub async fn holds(
                     } else if !c.bucket_marked(&e.id).await? {
                         // Empty or not: without the mark it is not known to be the wizard's.
                         holds.keep(e, NO_MARK);
+                    } else if let Some(why) =
+                        foreign_mark(c.bucket_mark(&e.id).await?, e, journal, others)
+                    {
+                        holds.keep(e, why);
                     } else if !foreign.is_empty() {
                         holds.keep(
                             e,
@@ -132,9 +159,15 @@ pub async fn holds(
                 }
                 BucketAccess::Free => {}
             },
-            Kind::IamUser if c.user_presence(&e.id).await? == Presence::Unmarked => {
-                holds.keep(e, NO_MARK);
-            }
+            Kind::IamUser => match c.user_presence(&e.id).await? {
+                Presence::Unmarked => holds.keep(e, NO_MARK),
+                Presence::Marked => {
+                    if let Some(why) = foreign_mark(c.user_mark(&e.id).await?, e, journal, others) {
+                        holds.keep(e, why);
+                    }
+                }
+                Presence::Absent => {}
+            },
             Kind::IamGroup if c.group_presence(&e.id).await? == Presence::Unmarked => {
                 holds.keep(e, NO_MARK);
             }

@@ -109,6 +109,26 @@ impl Clients {
         .map(|_| ())
     }
 
+    /// The value of the bucket's mark (the cluster whose setup made it), when it has one.
+    pub async fn bucket_mark(&self, bucket: &str) -> Result<Option<String>, AwsError> {
+        match call!(self, "s3:GetBucketTagging", self.s3.get_bucket_tagging().bucket(bucket)) {
+            Ok(out) => Ok(out
+                .tag_set()
+                .iter()
+                .find(|t| t.key() == super::iam::MARK_TAG)
+                .map(|t| t.value().to_string())),
+            Err(e)
+                if matches!(
+                    e.code.as_deref(),
+                    Some("NoSuchTagSet") | Some("NoSuchTagSetError")
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether the bucket carries the wizard's mark (an untagged bucket answers NoSuchTagSet).
     pub async fn bucket_marked(&self, bucket: &str) -> Result<bool, AwsError> {
         match call!(self, "s3:GetBucketTagging", self.s3.get_bucket_tagging().bucket(bucket)) {

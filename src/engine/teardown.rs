@@ -109,6 +109,8 @@ pub struct BucketContents {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
     pub cluster: String,
+    /// Who set the cluster up and when, from the record (for the confirmation).
+    pub made_by: Option<String>,
     pub journal: std::path::PathBuf,
     pub steps: Vec<InventoryStep>,
     pub cloud: Vec<CloudResource>,
@@ -186,7 +188,10 @@ impl Prepared {
     }
 
     pub fn inventory(&self) -> Inventory {
-        inventory_of(&self.plan, &self.journal, &self.cloud, &self.buckets, self.opts)
+        let mut inventory =
+            inventory_of(&self.plan, &self.journal, &self.cloud, &self.buckets, self.opts);
+        inventory.made_by = self.made_by.clone();
+        inventory
     }
 }
 
@@ -233,6 +238,7 @@ pub fn inventory_of(
         .collect();
     Inventory {
         cluster: journal.cluster.clone(),
+        made_by: None,
         journal: journal.path().to_path_buf(),
         steps,
         cloud: cloud.to_vec(),
@@ -311,8 +317,23 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         journal.make_read_only();
     }
     let mut team = None;
+    let access = match &bucket {
+        Some(b) => Some(clients.bucket_access(b).await?),
+        None => None,
+    };
+    if let (Some(b), Some(BucketAccess::Free), true) = (&bucket, access, journal.copy_of.is_some())
+    {
+        // The record lived in the bucket and went with it.
+        sink.send(Event::Note {
+            message: format!(
+                "the state bucket s3://{b} no longer exists: the cluster was torn down on another \
+                 machine (or by hand), and its record went with the bucket. What this machine's \
+                 copy still lists is looked up, and only what is still there is deleted"
+            ),
+        });
+    }
     if let Some(bucket) = &bucket
-        && clients.bucket_access(bucket).await? == BucketAccess::Yours
+        && access == Some(BucketAccess::Yours)
     {
         let stored = super::record::load(&clients, bucket, &a.cluster.name).await?;
         // Only a bucket that holds the team's record or carries the wizard's mark gets the

@@ -141,6 +141,9 @@ pub fn describe_teardown(inventory: &crate::engine::teardown::Inventory) -> Stri
         inventory.cluster,
         inventory.journal.display()
     );
+    if let Some(made_by) = &inventory.made_by {
+        out.push_str(&format!("Cluster {}: {made_by}.\n", inventory.cluster));
+    }
     if inventory.is_empty() {
         out.push_str("Nothing to delete: the journal records nothing the wizard created that is still there.\n");
     } else {
@@ -193,9 +196,6 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
         }
     };
     print!("{}", describe_teardown(&prepared.inventory()));
-    if let Some(made_by) = &prepared.made_by {
-        println!("Cluster {}: {made_by}.", answers.cluster.name);
-    }
     if dry_run {
         runtime.block_on(prepared.release());
         println!("\ndry run: nothing was deleted or changed.");

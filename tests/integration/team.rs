@@ -351,6 +351,21 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     let c = admin_clients(&moto).await;
     // Things someone made by hand, without the wizard's marks.
     c.iam.create_user().user_name("victim").send().await.unwrap();
+    // One with the wizard's path and tag key, but a mark that names another cluster.
+    c.iam
+        .create_user()
+        .user_name("impostor")
+        .path("/kops-wizard/")
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("kops-wizard:cluster")
+                .value("other.example.com")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
     c.iam.create_group().group_name("admins").send().await.unwrap();
     c.iam
         .attach_group_policy()
@@ -370,6 +385,9 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
         serde_json::json!({"kind": "iam-user", "id": "victim", "state": "created", "at": now}),
     );
     entries.push(
+        serde_json::json!({"kind": "iam-user", "id": "impostor", "state": "created", "at": now}),
+    );
+    entries.push(
         serde_json::json!({"kind": "iam-group", "id": "admins", "state": "released", "at": now}),
     );
     entries.push(serde_json::json!({"kind": "iam-policy-attachment", "id": "admins",
@@ -387,6 +405,8 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     assert_eq!(code, 0, "{out}\n{err}");
     let j = Judge::new(&moto).await;
     assert!(j.user_exists("victim").await, "a user without the wizard's mark was deleted");
+    assert!(j.user_exists("impostor").await, "a mark naming another cluster was obeyed");
+    assert!(out.contains("its mark names cluster \"other.example.com\""), "{out}");
     assert!(j.group_exists("admins").await, "a group without the wizard's mark was deleted");
     assert_eq!(j.group_policies("admins").await, ["arn:aws:iam::aws:policy/IAMFullAccess"]);
 
@@ -564,6 +584,11 @@ async fn the_full_screen_wizard_shows_the_join_and_runs_it() {
     let (code, stty) = term.finished(Duration::from_secs(30));
     assert_eq!(code, 0, "{}", term.screen());
     assert!(cooked(&stty), "{stty}");
+    let summary = fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        summary.contains(&format!("Joined cluster {CLUSTER}, set up by arn:aws:sts::")),
+        "{summary}"
+    );
     let called = verbs(&calls_since(&a, from));
     for verb in ["create cluster", "update cluster", "create sshpublickey", "delete sshpublickey"] {
         assert!(!called.iter().any(|v| v == verb), "the full screen ran kops {verb}: {called:?}");

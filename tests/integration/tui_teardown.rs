@@ -88,7 +88,8 @@ fn open_teardown(env: &TestEnv, answers: &std::path::Path, flags: &[&str], out: 
     argv.extend(["-c".to_string(), answers.display().to_string()]);
     let term = Tmux::start_to(env, &argv, 100, 32, Some(&env.path(out)));
     term.wait_for(&format!("Type {CLUSTER} to delete it"), SECS(60));
-    term.wait_for("× vpc", SECS(10));
+    // The inventory has arrived (kops's first resource type; the last may be below the fold).
+    term.wait_for("× autoscaling-group", SECS(10));
     term
 }
 
@@ -151,12 +152,13 @@ async fn keep_bucket_and_delete_ssh_key_toggles_from_the_offer_keep_and_delete_w
     term.wait_for("▶ Tear it down", SECS(10));
     term.keys(&["Enter"]);
     term.wait_for(&format!("Type {CLUSTER} to delete it"), SECS(60));
-    term.wait_for("× vpc", SECS(10));
+    // The inventory has arrived (kops's first resource type; the last may be below the fold).
+    term.wait_for("× autoscaling-group", SECS(10));
     // Tab: keep bucket; three more: delete SSH key.
     term.keys(&["Tab", "Space"]);
     term.wait_for("[x] keep bucket", SECS(10));
     // The plan changed: the bucket is in the kept list at the end, its versions still go.
-    term.keys(&["PageDown", "PageDown", "PageDown", "PageDown"]);
+    term.keys(&["PageDown", "PageDown", "PageDown", "PageDown", "PageDown", "PageDown"]);
     term.wait_for("--keep-bucket", SECS(10));
     term.wait_for("(the bucket stays)", SECS(10));
     term.keys(&["Tab", "Tab", "Space"]);

@@ -464,6 +464,9 @@ pub fn summary(state: &State) -> Outcome {
             if !finished.is_empty() {
                 text.push_str(&format!("Steps: {}\n", finished.join(", ")));
             }
+            if let Some(join) = state.join_words() {
+                text.push_str(&format!("{join}\n"));
+            }
             text.push_str("Use the cluster:\n");
             for line in view::done_usage(state) {
                 text.push_str(&format!("  {line}\n"));

@@ -184,6 +184,8 @@ pub struct RunState {
     pub dashboard: Option<Dashboard>,
     /// How many times the run was started (a retry resumes from the journal).
     pub attempts: u32,
+    /// The engine found the cluster someone else's during the run and joined it.
+    pub joined: bool,
 }
 
 /// What a finished run leaves for the Done page and the summary.
@@ -430,6 +432,20 @@ impl State {
                 &crate::engine::team::join_steps(&self.only),
             ),
             None => Plan::setup(&self.answers, &self.only),
+        }
+    }
+
+    /// What Done and the summary say of a join: whose cluster, and what was not touched.
+    pub fn join_words(&self) -> Option<String> {
+        let untouched = "Not touched: its spec, its SSH key, its instances (no kops create, \
+                         update or SSH key change).";
+        let name = &self.answers.cluster.name;
+        match self.current_join() {
+            Some(join) => Some(format!("Joined cluster {name}, {}. {untouched}", join.whose())),
+            None if self.run.joined => {
+                Some(format!("Joined cluster {name}, set up on another machine. {untouched}"))
+            }
+            None => None,
         }
     }
 

@@ -428,6 +428,8 @@ fn a_join_decided_by_the_engine_replaces_the_rows_still_to_run() {
     );
     assert!(matches!(s.run.steps[0].status, StepStatus::Finished { .. }));
     assert!(s.log.iter().any(|l| l.contains("joining it")), "{:?}", s.log);
+    let words = s.join_words().expect("Done says it joined");
+    assert!(words.contains("Joined cluster kops.k8s.local") && words.contains("Not touched"));
 }
 
 fn fixture(name: &str) -> String {

@@ -780,6 +780,7 @@ fn engine_event(state: &mut State, event: Event) {
                 last: None,
             }));
             state.log.push(format!("[i] {why}"));
+            state.run.joined = true;
         }
         Event::StepStarted { step } => {
             if let Some(s) = state.run.steps.iter_mut().find(|s| s.id == step) {

@@ -484,3 +484,19 @@ fn a_finished_setup_offers_revalidate_teardown_or_start_over() {
     send(&mut s, &[Msg::PrevField, Msg::Enter]);
     assert_eq!(s.page, Page::Step(Step::Credentials));
 }
+
+#[test]
+fn the_inventory_names_who_set_the_cluster_up() {
+    let mut s = opening();
+    let mut inv = inventory_with(TeardownOptions::default());
+    inv.made_by = Some(
+        "set up by arn:aws:iam::123456789012:user/alice on alice-laptop at 2026-12-01T10:00:00Z"
+            .into(),
+    );
+    if let Some(t) = &mut s.teardown {
+        t.inventory = Some(Ok(inv));
+    }
+    let screen = super::screen(&s, 80, 24);
+    assert!(screen.contains("Cluster kops.k8s.local: set up by"), "{screen}");
+    assert!(screen.contains("alice-laptop"), "{screen}");
+}

@@ -34,8 +34,12 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
             theme.ok(),
         ),
         Line::raw(""),
-        Line::styled("Use it:", theme.bold()),
     ];
+    if let Some(join) = state.join_words() {
+        lines.push(Line::raw(join));
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled("Use it:", theme.bold()));
     lines.extend(usage(state).into_iter().map(|l| Line::raw(format!("  {l}"))));
     lines.push(Line::raw(""));
     if let Some(f) = &state.finished {

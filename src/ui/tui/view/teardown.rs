@@ -89,6 +89,12 @@ fn inventory_lines(
 ) -> (Vec<Line<'static>>, Option<usize>) {
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut focused = None;
+    // Whose cluster this is: the confirmation below deletes what the team's record lists.
+    if let Some(made_by) = &inv.made_by {
+        for l in wrap(&format!("Cluster {}: {made_by}.", inv.cluster), width) {
+            lines.push(Line::styled(l, theme.bold()));
+        }
+    }
     if inv.is_empty() {
         for l in wrap(
             "Nothing to delete: the journal records nothing the wizard created that is still \
