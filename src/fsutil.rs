@@ -72,24 +72,7 @@ impl Drop for TempFile {
 /// half of one. The file ends up mode 0600; its directory is created 0700 when missing. A
 /// symlinked target is updated where it lives.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = resolve_symlinks(path)?;
-    let name = target
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file path"))?;
-    let dir = match target.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    private_dir(&dir)?;
-
-    let mut temp = TempFile::create(&dir, name)?;
-    temp.file.write_all(bytes)?;
-    // The umask can only take bits away, but a 0400 file would stop the next save.
-    temp.file.set_permissions(fs::Permissions::from_mode(0o600))?;
-    temp.file.sync_all()?;
-    fs::rename(&temp.path, &target)?;
-    temp.keep = true;
-    File::open(&dir)?.sync_all()
+    write_private_nofollow(&resolve_symlinks(path)?, bytes)
 }
 
 /// [`write_atomic`] for the state dir's own files (the journal, the machine id): a symlink at

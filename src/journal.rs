@@ -475,25 +475,33 @@ impl Journal {
         state: State,
         known_keys: Option<Vec<String>>,
     ) -> Result<(), JournalError> {
-        if cfg!(debug_assertions) {
-            crate::test_hooks::kill_point(&format!("{}:{}", serde_name(&state), serde_name(&kind)));
-        }
-        let entry = Entry {
+        let entry = self.entry(kind, id, detail, state);
+        self.put(Entry { known_keys, ..entry }).await
+    }
+
+    /// A new entry by this run, on this machine, now.
+    fn entry(&self, kind: Kind, id: &str, detail: Option<&str>, state: State) -> Entry {
+        Entry {
             kind,
             id: id.into(),
             detail: detail.map(str::to_string),
             state,
             at: now(),
-            known_keys,
+            known_keys: None,
             fingerprint: None,
             by: self.author.clone(),
             here: true,
-        };
-        match self
-            .entries
-            .iter_mut()
-            .find(|e| e.kind == kind && e.id == id && e.detail.as_deref() == detail)
-        {
+        }
+    }
+
+    /// Records `entry` (replacing the one that names the same resource) and saves; a kill
+    /// point of the tests comes first, where a run could die before the record.
+    async fn put(&mut self, entry: Entry) -> Result<(), JournalError> {
+        if cfg!(debug_assertions) {
+            let point = format!("{}:{}", serde_name(&entry.state), serde_name(&entry.kind));
+            crate::test_hooks::kill_point(&point);
+        }
+        match self.entries.iter_mut().find(|e| e.same_resource(&entry)) {
             Some(existing) => *existing = entry,
             None => self.entries.push(entry),
         }
@@ -518,25 +526,8 @@ impl Journal {
         state: State,
         fingerprint: &str,
     ) -> Result<(), JournalError> {
-        if cfg!(debug_assertions) {
-            crate::test_hooks::kill_point(&format!("{}:{}", serde_name(&state), serde_name(&kind)));
-        }
-        let entry = Entry {
-            kind,
-            id: id.into(),
-            detail: None,
-            state,
-            at: now(),
-            known_keys: None,
-            fingerprint: Some(fingerprint.to_string()),
-            by: self.author.clone(),
-            here: true,
-        };
-        match self.entries.iter_mut().find(|e| e.kind == kind && e.id == id && e.detail.is_none()) {
-            Some(existing) => *existing = entry,
-            None => self.entries.push(entry),
-        }
-        self.save().await
+        let entry = self.entry(kind, id, None, state);
+        self.put(Entry { fingerprint: Some(fingerprint.to_string()), ..entry }).await
     }
 
     /// Drops entries (e.g. an access-key intent once the key's own entry exists) and saves.

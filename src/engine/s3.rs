@@ -131,18 +131,7 @@ impl Clients {
 
     /// Whether the bucket carries the wizard's mark (an untagged bucket answers NoSuchTagSet).
     pub async fn bucket_marked(&self, bucket: &str) -> Result<bool, AwsError> {
-        match call!(self, "s3:GetBucketTagging", self.s3.get_bucket_tagging().bucket(bucket)) {
-            Ok(out) => Ok(out.tag_set().iter().any(|t| t.key() == super::iam::MARK_TAG)),
-            Err(e)
-                if matches!(
-                    e.code.as_deref(),
-                    Some("NoSuchTagSet") | Some("NoSuchTagSetError")
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(e),
-        }
+        Ok(self.bucket_mark(bucket).await?.is_some())
     }
 
     /// Whether the bucket holds nothing but the wizard's own record and lock: no other
