@@ -180,6 +180,22 @@ pub async fn holds(
             {
                 holds.keep(e, format!("group {} does not carry kops-wizard's mark", e.id));
             }
+            // A key is deleted by the id the record names; a key of a user the wizard did
+            // not make is someone's own unless this machine recorded making it.
+            Kind::AccessKey
+                if !e.here
+                    && e.detail.is_some()
+                    && c.user_presence(&e.id).await? == Presence::Unmarked =>
+            {
+                holds.keep(
+                    e,
+                    format!(
+                        "user {} does not carry kops-wizard's mark and this machine did not \
+                         record making the key",
+                        e.id
+                    ),
+                );
+            }
             Kind::IamGroupMembership if !e.here => {
                 let group = e.detail.as_deref().unwrap_or_default();
                 let marked = c.user_presence(&e.id).await? == Presence::Marked

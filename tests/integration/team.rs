@@ -351,6 +351,8 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     let c = admin_clients(&moto).await;
     // Things someone made by hand, without the wizard's marks.
     c.iam.create_user().user_name("victim").send().await.unwrap();
+    let victim_key = c.iam.create_access_key().user_name("victim").send().await.unwrap();
+    let victim_key = victim_key.access_key().unwrap().access_key_id().to_string();
     // One with the wizard's path and tag key, but a mark that names another cluster.
     c.iam
         .create_user()
@@ -384,6 +386,8 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     entries.push(
         serde_json::json!({"kind": "iam-user", "id": "victim", "state": "created", "at": now}),
     );
+    entries.push(serde_json::json!({"kind": "access-key", "id": "victim",
+        "detail": victim_key, "state": "created", "at": now}));
     entries.push(
         serde_json::json!({"kind": "iam-user", "id": "impostor", "state": "created", "at": now}),
     );
@@ -406,6 +410,7 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     let j = Judge::new(&moto).await;
     assert!(j.user_exists("victim").await, "a user without the wizard's mark was deleted");
     assert!(j.user_exists("impostor").await, "a mark naming another cluster was obeyed");
+    assert_eq!(j.key_ids("victim").await, [victim_key], "an unmarked user's key was deleted");
     assert!(out.contains("its mark names cluster \"other.example.com\""), "{out}");
     assert!(j.group_exists("admins").await, "a group without the wizard's mark was deleted");
     assert_eq!(j.group_policies("admins").await, ["arn:aws:iam::aws:policy/IAMFullAccess"]);
