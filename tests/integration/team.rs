@@ -116,6 +116,15 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
     let mut engineers = vec![a_key.clone()];
     for name in ["B", "C"] {
         let m = another_machine(&moto, &a);
+        // C's answers ask for other sizes: on a join that is reported, never applied.
+        let wizard = |env: &TestEnv, args: &[&str]| {
+            let toml = match name {
+                "C" => answers().replace("[cluster]\n", "[cluster]\nnode_count = 5\n"),
+                _ => answers(),
+            };
+            let file = env.answers(&toml);
+            run(env.wizard().args(args).arg("-c").arg(file))
+        };
         // The dry run already shows the join, and its plan creates and deploys nothing.
         let (code, plan, err) = wizard(&m, &["setup", "--yes", "--dry-run"]);
         assert!(plan.contains("The cluster exists: join it."), "{plan}\n{err}");
@@ -131,6 +140,10 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
         assert!(out.contains("joining it"), "{out}");
         assert!(out.contains("set up by arn:aws:sts::123456789012:user/moto on "), "{out}");
         assert!(out.contains("no create, no update, no SSH key"), "{out}");
+        if name == "C" {
+            assert!(out.contains("not applied (joining changes nothing)"), "{out}");
+            assert!(out.contains("node"), "the difference is named: {out}");
+        }
 
         // Nothing of the cluster changed: its state objects (every version), its SSH key,
         // its cloud, and kops was never asked to change anything.
