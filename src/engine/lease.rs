@@ -250,7 +250,9 @@ pub async fn acquire(
                 });
             }
         }
-        tokio::time::sleep(poll_interval(ttl)).await;
+        // Polled by the holder's time to live: its lease is what runs out.
+        let theirs_ttl = theirs.as_ref().map_or(ttl, |t| Duration::from_secs(t.ttl_secs.max(1)));
+        tokio::time::sleep(poll_interval(theirs_ttl)).await;
     }
 }
 
