@@ -53,6 +53,11 @@ pub struct Holder {
     pub renewed: String,
     /// Seconds a lease lives without a heartbeat.
     pub ttl_secs: u64,
+    /// Counts the heartbeats: each renewal's body differs, so its ETag (the body's MD5) does
+    /// too, even for two renewals within the same second; a waiter that sees the same ETag
+    /// for a whole time to live knows no heartbeat came.
+    #[serde(default)]
+    pub beat: u64,
 }
 
 impl Holder {
@@ -175,6 +180,7 @@ pub async fn acquire(
         since: now.clone(),
         renewed: now,
         ttl_secs: ttl.as_secs().max(1),
+        beat: 0,
     };
     let started = Instant::now();
     // The version seen, and since when it has not changed (a heartbeat changes it).
@@ -292,18 +298,37 @@ impl Lease {
         *self.lost.borrow()
     }
 
-    /// Deletes the lease, only if it is still this run's version.
+    /// Deletes the lease, only while it is still this run's. The heartbeat is stopped and
+    /// waited for first: a renewal already on its way would otherwise land after the delete
+    /// was sent with the older ETag (412), leaving the lock held after the run.
     pub async fn release(mut self) -> Result<(), AwsError> {
         self.released = true;
         self.heartbeat.abort();
-        let etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        let _ = (&mut self.heartbeat).await;
         let sent = Instant::now();
-        self.clients.delete_conditional(&self.bucket, &lock_key(), &etag).await?;
-        tracing::info!(
-            bucket = self.bucket,
-            took_ms = sent.elapsed().as_millis() as u64,
-            "lock released"
-        );
+        let mut etag = self.etag.lock().map(|e| e.clone()).unwrap_or_default();
+        for _ in 0..3 {
+            match self.clients.delete_conditional(&self.bucket, &lock_key(), &etag).await? {
+                Written::Ok(_) => {
+                    tracing::info!(
+                        bucket = self.bucket,
+                        took_ms = sent.elapsed().as_millis() as u64,
+                        "lock released"
+                    );
+                    return Ok(());
+                }
+                // Another version: still ours (a renewal whose answer was lost) is deleted by
+                // its own ETag; anyone else's is left alone.
+                Written::Lost => match current(&self.clients, &self.bucket).await {
+                    Ok(Some((holder, now))) if holder.id == self.holder.id => etag = now,
+                    _ => {
+                        tracing::warn!(bucket = self.bucket, "the lock is no longer this run's");
+                        return Ok(());
+                    }
+                },
+            }
+        }
+        tracing::warn!(bucket = self.bucket, "the lock kept changing; it runs out by itself");
         Ok(())
     }
 }
@@ -321,6 +346,7 @@ async fn heartbeat(
     loop {
         tokio::time::sleep(every).await;
         holder.renewed = crate::journal::now();
+        holder.beat += 1;
         let body = serde_json::to_vec_pretty(&holder).unwrap_or_default();
         let current = etag.lock().map(|e| e.clone()).unwrap_or_default();
         let sent = Instant::now();
