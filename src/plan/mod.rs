@@ -324,6 +324,16 @@ pub struct TeardownOptions {
     pub delete_ssh_key: bool,
 }
 
+/// Waiting for the cluster to validate, as the answers say.
+fn validate(a: &Answers, state_store: &str) -> Action {
+    Action::Validate {
+        cluster: a.cluster.name.clone(),
+        state_store: state_store.to_string(),
+        wait: a.validate.wait.clone(),
+        interval: a.validate.interval.clone(),
+    }
+}
+
 fn bucket_or_placeholder(a: &Answers) -> (String, Vec<&'static str>) {
     match &a.state_store.bucket {
         Some(bucket) => (bucket.clone(), Vec::new()),
@@ -392,16 +402,7 @@ impl Plan {
                 )],
                 vec![departs::UPDATE],
             ),
-            (
-                SetupStep::Validate,
-                vec![Action::Validate {
-                    cluster: name.clone(),
-                    state_store: state_store.clone(),
-                    wait: a.validate.wait.clone(),
-                    interval: a.validate.interval.clone(),
-                }],
-                vec![departs::VALIDATE],
-            ),
+            (SetupStep::Validate, vec![validate(a, &state_store)], vec![departs::VALIDATE]),
         ];
         let steps = steps
             .into_iter()
@@ -438,15 +439,7 @@ impl Plan {
                     args: kops::export_kubeconfig_args(&name, &state_store),
                 }],
             ),
-            (
-                SetupStep::Validate,
-                vec![Action::Validate {
-                    cluster: name.clone(),
-                    state_store: state_store.clone(),
-                    wait: a.validate.wait.clone(),
-                    interval: a.validate.interval.clone(),
-                }],
-            ),
+            (SetupStep::Validate, vec![validate(a, &state_store)]),
         ];
         let steps = steps
             .into_iter()
