@@ -457,17 +457,23 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     assert_eq!(j.buckets().await, [BUCKET]);
 }
 
-/// The stand-in's processes running `verb` against `bucket`, found in /proc by their argv.
-fn kops_processes(verb: &str, bucket: &str) -> Vec<u32> {
+/// The stand-in's processes of this test's environment (its `FAKE_KOPS_HOME`, since other
+/// tests run the stand-in with the same bucket name at the same time) running `verb`
+/// against `bucket`, found in /proc by their argv and environment.
+fn kops_processes(env: &TestEnv, verb: &str, bucket: &str) -> Vec<u32> {
+    let home = format!("FAKE_KOPS_HOME={}", env.get("FAKE_KOPS_HOME").expect("the stand-in"));
     let mut found = Vec::new();
     for entry in fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
         let argv: Vec<String> =
             cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
+        let ours = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
         if argv.iter().any(|a| a.ends_with("fake_kops.py"))
             && argv.iter().any(|a| a == verb)
             && argv.iter().any(|a| a == &format!("s3://{bucket}"))
+            && ours
             && alive(pid)
         {
             found.push(pid);
@@ -517,7 +523,7 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
 
     // A dies without a word (SIGKILL): its `kops update --yes` dies with it, and its lease
     // stops being renewed so B takes it over.
-    let kops = kops_processes("update", BUCKET);
+    let kops = kops_processes(&a, "update", BUCKET);
     assert_eq!(kops.len(), 1, "A's hung kops update is running: {kops:?}");
     holder.kill().unwrap();
     holder.wait().unwrap();
