@@ -6,11 +6,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::{self, Report};
 use crate::text;
 
 /// Everything the wizard asks. Each section falls back to its defaults key by key, so an
 /// answers file only needs the values that differ. Unknown keys are rejected by name.
+
+/// The smoke test's default HTTP server: the Kubernetes e2e image, whose `netexec` answers
+/// `GET /hostname` with the pod's name.
+pub const DEFAULT_SMOKE_IMAGE: &str = "registry.k8s.io/e2e-test-images/agnhost:2.53";
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Answers {
@@ -157,6 +161,11 @@ pub struct Cluster {
     pub bastion: bool,
     pub dns_zone: Option<String>,
     pub kubernetes_version: Option<String>,
+    /// After validation: two pods behind a Service of type LoadBalancer (an NLB) must both
+    /// answer through it (the seed's architecture).
+    pub smoke_test: bool,
+    /// The smoke test's HTTP server: an image whose `netexec` answers `GET /hostname`.
+    pub smoke_image: String,
 }
 
 impl Default for Cluster {
@@ -173,6 +182,8 @@ impl Default for Cluster {
             bastion: false,
             dns_zone: None,
             kubernetes_version: None,
+            smoke_test: true,
+            smoke_image: DEFAULT_SMOKE_IMAGE.into(),
         }
     }
 }
@@ -235,11 +246,6 @@ impl Answers {
         }
         missing
     }
-
-    /// Every validation rule applied to these answers.
-    pub fn check(&self) -> Report {
-        rules::check_answers(self)
-    }
 }
 
 /// Where the answers came from, for messages and for the plan's header.
@@ -271,8 +277,6 @@ pub enum AnswersError {
     /// The TOML parser's message already names the line, the column and the key.
     #[error("the answers file {} is not valid: {message}", path.display())]
     Parse { path: PathBuf, message: String },
-    #[error("the answers break {} rule(s):\n{}", report.errors.len(), report.render_errors())]
-    Invalid { report: Report },
     #[error(
         "--yes needs every answer that has no default; missing from {from}: {}\n\
          Add them to the answers file (see config/example.toml).",

@@ -55,6 +55,9 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Print the equivalent shell script of setup (or teardown); changes nothing
     Plan(PlanArgs),
+    /// Run the smoke test again on a validated cluster: two pods must answer through a
+    /// Network Load Balancer (the same as `setup --only smoke-test`)
+    SmokeTest,
     /// Preflight: tools and versions, AWS identity, region, known pitfalls of the answers
     Doctor,
     /// What the journal records, and the last validation result
@@ -87,6 +90,10 @@ pub struct TeardownArgs {
     /// Also delete the SSH key pair the wizard generated
     #[arg(long)]
     pub delete_ssh_key: bool,
+    /// Also delete the EBS volumes the cluster's PersistentVolumes made (kept and named
+    /// otherwise: they may hold data)
+    #[arg(long)]
+    pub delete_volumes: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

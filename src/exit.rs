@@ -24,7 +24,10 @@ pub const INTERRUPTED: u8 = 130;
 /// The exit code for an error, from the first classified error in its chain.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<UsageError>() || cause.is::<AnswersError>() {
+        if cause.is::<UsageError>()
+            || cause.is::<AnswersError>()
+            || cause.is::<crate::rules::Broken>()
+        {
             return USAGE;
         }
         // An answer that conflicts with this machine (a profile someone else saved) is bad

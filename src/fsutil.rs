@@ -190,3 +190,11 @@ mod tests {
         assert_eq!(fs::metadata(&sub).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }
+
+/// Expands a leading `~/` to the home directory (the answers use it for key paths).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(base)) => base.home_dir().join(rest),
+        _ => PathBuf::from(path),
+    }
+}

@@ -202,6 +202,9 @@ pub struct Journal {
     pub entries: Vec<Entry>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_validation: Option<LastValidation>,
+    /// The latest smoke test: where both pods answered, or why not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_smoke_test: Option<LastSmokeTest>,
     /// The cluster as `kops create cluster` made it, to tell a changed answer from a rerun.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_settings: Option<ClusterSettings>,
@@ -323,6 +326,29 @@ pub struct LastValidation {
     pub failures: Vec<String>,
 }
 
+/// The outcome of the latest smoke test, for the Done screen, the summary and `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LastSmokeTest {
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passed: Option<SmokePassed>,
+    /// Why it failed, and what to look at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed: Option<String>,
+}
+
+/// A passed smoke test: the URL at which both pods answered through the NLB.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokePassed {
+    /// `http://<the NLB's DNS name>/hostname`.
+    pub url: String,
+    pub load_balancer: String,
+    /// The pods that answered through it, sorted.
+    pub pods: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
     // The cause is part of the message, so it is not also a `source` (that would print twice).
@@ -378,6 +404,7 @@ impl Journal {
             state_store: None,
             entries: Vec::new(),
             last_validation: None,
+            last_smoke_test: None,
             cluster_settings: None,
             teardown: None,
             copy_of: None,
@@ -541,6 +568,11 @@ impl Journal {
         result: LastValidation,
     ) -> Result<(), JournalError> {
         self.last_validation = Some(result);
+        self.save().await
+    }
+
+    pub async fn set_last_smoke_test(&mut self, result: LastSmokeTest) -> Result<(), JournalError> {
+        self.last_smoke_test = Some(result);
         self.save().await
     }
 

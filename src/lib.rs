@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod journal;
 pub mod lock;
 pub mod logging;
+pub mod marks;
 pub mod paths;
 pub mod plan;
 pub mod questions;

@@ -17,7 +17,7 @@ use kops_wizard::engine::{ownership, setup, teardown};
 use kops_wizard::exit::{self, UsageError};
 use kops_wizard::journal::Journal;
 use kops_wizard::paths::Paths;
-use kops_wizard::plan::{Plan, SetupStep, TeardownOptions, script};
+use kops_wizard::plan::{SetupPlan, SetupStep, TeardownOptions, TeardownPlan, script};
 use kops_wizard::rules::Report;
 use kops_wizard::{doctor, logging, ui};
 
@@ -65,7 +65,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
     match command {
         Command::Plan(args) => {
-            let plan = if args.teardown {
+            let ctx = script::Context { answers: &answers, source: &source, report: &report };
+            let (script, placeholders) = if args.teardown {
                 // With a journal, only what the wizard created; without, what setup would.
                 let journal =
                     Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))?;
@@ -74,14 +75,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     Some(j) => ownership::from_journals(j, &j.others()?),
                     None => Default::default(),
                 };
-                Plan::teardown(&answers, journal.as_ref(), TeardownOptions::default(), &holds)
+                let plan = TeardownPlan::teardown(
+                    &answers,
+                    journal.as_ref(),
+                    TeardownOptions::default(),
+                    &holds,
+                );
+                (script::render(&plan, &ctx), plan.placeholders)
             } else {
-                Plan::setup(&answers, &[])
+                let plan = SetupPlan::setup(&answers, &[]);
+                (script::render(&plan, &ctx), plan.placeholders)
             };
-            let ctx = script::Context { answers: &answers, source: &source, report: &report };
-            io::stdout().write_all(script::render(&plan, &ctx).as_bytes())?;
-            if !plan.placeholders.is_empty() {
-                eprintln!("note: placeholders in this plan: {}", plan.placeholders.join(", "));
+            io::stdout().write_all(script.as_bytes())?;
+            if !placeholders.is_empty() {
+                eprintln!("note: placeholders in this plan: {}", placeholders.join(", "));
             }
             Ok(0)
         }
@@ -91,6 +98,19 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             Ok(if failed { exit::FAILED } else { 0 })
         }
         Command::Setup(args) => setup(&cli.global, args, answers, source, report, &paths),
+        Command::SmokeTest => {
+            // Asked for by name, so it runs whatever `cluster.smoke_test` says for setup.
+            let mut answers = answers;
+            answers.cluster.smoke_test = true;
+            let args = SetupArgs { only: vec![SetupStep::SmokeTest] };
+            let name = answers.cluster.name.clone();
+            let code = setup(&cli.global, args, answers, source, report, &paths)?;
+            // In setup a failed smoke test is a warning; asked for alone, it is the result.
+            let journal = Journal::load(&Journal::path_for(&paths.state_dir, &name))?;
+            let failed =
+                journal.and_then(|j| j.last_smoke_test).is_some_and(|t| t.failed.is_some());
+            Ok(if failed && !cli.global.dry_run { exit::FAILED } else { code })
+        }
         Command::Teardown(args) => {
             // A dry run asks nothing (it deletes nothing), so it needs no terminal.
             if !cli.global.dry_run {
@@ -159,6 +179,7 @@ fn teardown_options(args: &kops_wizard::cli::TeardownArgs) -> TeardownOptions {
         keep_bucket: args.keep_bucket,
         keep_iam: args.keep_iam,
         delete_ssh_key: args.delete_ssh_key,
+        delete_volumes: args.delete_volumes,
     }
 }
 
@@ -167,9 +188,9 @@ fn teardown_options(args: &kops_wizard::cli::TeardownArgs) -> TeardownOptions {
 fn load_answers(global: &GlobalOpts, paths: &Paths) -> anyhow::Result<(Answers, Source, Report)> {
     let (answers, source) =
         answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
-    let report = answers.check();
+    let report = kops_wizard::rules::check_answers(&answers);
     if !report.is_ok() {
-        return Err(AnswersError::Invalid { report }.into());
+        return Err(kops_wizard::rules::Broken { report }.into());
     }
     Ok((answers, source, report))
 }
@@ -189,7 +210,7 @@ fn setup(
         let keys = missing.iter().map(|k| k.to_string()).collect();
         return Err(AnswersError::Missing { from: source, keys }.into());
     }
-    let mut plan = Plan::setup(&answers, &steps);
+    let mut plan = SetupPlan::setup(&answers, &steps);
     if global.dry_run {
         // A cluster already in the state store and not this machine's is joined, not set up:
         // the plan printed says so. (A real run decides under the team's lock and says so as
@@ -223,11 +244,10 @@ fn setup(
 /// Replaces each local copy of a team's record with the record in the state bucket, read-only;
 /// returns the clusters whose record was read now (the others are shown as this machine's copy).
 fn refresh_from_store(answers: &Answers, journals: &mut [Journal]) -> Vec<String> {
-    let copies = journals.iter().any(|j| j.copy_of.is_some());
-    let Ok(runtime) = tokio::runtime::Runtime::new() else { return Vec::new() };
-    if !copies {
+    if !journals.iter().any(|j| j.copy_of.is_some()) {
         return Vec::new();
     }
+    let Ok(runtime) = tokio::runtime::Runtime::new() else { return Vec::new() };
     runtime.block_on(async {
         let creds = kops_wizard::engine::aws::Credentials {
             profile: answers.aws.admin_profile.clone(),
@@ -236,12 +256,8 @@ fn refresh_from_store(answers: &Answers, journals: &mut [Journal]) -> Vec<String
         let clients = kops_wizard::engine::aws::Clients::from_env(&creds).await;
         let mut fresh = Vec::new();
         for j in journals.iter_mut() {
-            let Some(bucket) = j
-                .copy_of
-                .as_ref()
-                .and_then(|c| c.url.strip_prefix("s3://"))
-                .and_then(|rest| rest.split('/').next())
-                .map(str::to_string)
+            let Some(bucket) =
+                j.copy_of.as_ref().and_then(|c| kops_wizard::engine::s3::bucket_of(&c.url))
             else {
                 continue;
             };

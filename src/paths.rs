@@ -84,10 +84,4 @@ fn check_trusted(state_dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Expands a leading `~/` to the home directory (the answers use it for key paths).
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
-        (Some(rest), Some(base)) => base.home_dir().join(rest),
-        _ => PathBuf::from(path),
-    }
-}
+pub use crate::fsutil::expand_home;

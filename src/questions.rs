@@ -337,6 +337,13 @@ pub const QUESTIONS: &[Question] = &[
         "Empty means kops's default for its own version",
         Text,
     )),
+    q(
+        "cluster.smoke_test",
+        Step::Cluster,
+        "Smoke test",
+        "After validation, two pods must answer through a Network Load Balancer (teardown removes it)",
+        Toggle,
+    ),
 ];
 
 /// The questions of one step, in order.
@@ -516,6 +523,7 @@ impl Question {
             "cluster.bastion" => flag(a.cluster.bastion),
             "cluster.dns_zone" => opt(&a.cluster.dns_zone),
             "cluster.kubernetes_version" => opt(&a.cluster.kubernetes_version),
+            "cluster.smoke_test" => flag(a.cluster.smoke_test),
             _ => String::new(),
         }
     }
@@ -577,6 +585,7 @@ impl Question {
             "cluster.bastion" => a.cluster.bastion = flag(value)?,
             "cluster.dns_zone" => a.cluster.dns_zone = opt(value),
             "cluster.kubernetes_version" => a.cluster.kubernetes_version = opt(value),
+            "cluster.smoke_test" => a.cluster.smoke_test = flag(value)?,
             other => return Err(SetError(format!("no question has the key {other}"))),
         }
         Ok(())
@@ -605,7 +614,7 @@ impl Question {
 
 /// The first question (in flow order) whose value breaks a rule, for opening the wizard on it.
 pub fn first_error(a: &Answers) -> Option<&'static Question> {
-    let report = a.check();
+    let report = crate::rules::check_answers(&a);
     QUESTIONS.iter().find(|q| q.error(a, &report).is_some())
 }
 
@@ -656,7 +665,7 @@ mod tests {
         a.aws.kops_profile = "default".into();
         a.iam.group = String::new();
         a.cluster.control_plane_count = 2;
-        let report = a.check();
+        let report = crate::rules::check_answers(&a);
         for v in &report.errors {
             assert!(QUESTIONS.iter().any(|q| q.owns(&v.field)), "{} has no question", v.field);
         }
@@ -696,18 +705,22 @@ mod tests {
     fn errors_come_from_the_rules_by_field() {
         let mut a = Answers::default();
         let bucket = find("state_store.bucket").unwrap();
-        assert!(bucket.error(&a, &a.check()).unwrap().contains("needed"));
+        assert!(bucket.error(&a, &crate::rules::check_answers(&a)).unwrap().contains("needed"));
         bucket.set(&mut a, "Bad_Bucket").unwrap();
-        let msg = bucket.error(&a, &a.check()).unwrap();
+        let msg = bucket.error(&a, &crate::rules::check_answers(&a)).unwrap();
         assert_eq!(Err(msg), rules::bucket_name("Bad_Bucket"));
 
         let zones = find("cluster.zones").unwrap();
         zones.set(&mut a, "us-east-1a,eu-west-1b").unwrap();
-        assert!(zones.error(&a, &a.check()).unwrap().contains("us-east-1"));
+        assert!(zones.error(&a, &crate::rules::check_answers(&a)).unwrap().contains("us-east-1"));
 
         let name = find("cluster.name").unwrap();
-        assert_eq!(name.error(&a, &a.check()), None);
-        assert_eq!(name.warnings(&a.check()).len(), 1, "the gossip-name warning");
+        assert_eq!(name.error(&a, &crate::rules::check_answers(&a)), None);
+        assert_eq!(
+            name.warnings(&crate::rules::check_answers(&a)).len(),
+            1,
+            "the gossip-name warning"
+        );
         assert_eq!(first_error(&a).map(|q| q.key), Some("state_store.bucket"));
     }
 

@@ -77,6 +77,13 @@ fn render(list: &[Violation]) -> String {
 type Rule = Result<(), String>;
 
 /// AWS's naming rules for general-purpose S3 buckets.
+/// Answers that break rules: nothing runs (exit 2), and every broken rule is named.
+#[derive(Debug, thiserror::Error)]
+#[error("the answers break {} rule(s):\n{}", report.errors.len(), report.render_errors())]
+pub struct Broken {
+    pub report: Report,
+}
+
 pub fn bucket_name(name: &str) -> Rule {
     if !(3..=63).contains(&name.len()) {
         return Err(format!(
@@ -337,6 +344,21 @@ pub fn policy_arn(arn: &str) -> Rule {
     Ok(())
 }
 
+/// A container image reference the nodes can pull: no spaces or control characters, and a
+/// name before any tag or digest.
+pub fn image(image: &str) -> Rule {
+    if image.is_empty() {
+        return Err("an image is needed, e.g. registry.k8s.io/e2e-test-images/agnhost:2.53".into());
+    }
+    if image.len() > 255 || image.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("an image reference is at most 255 characters without spaces".into());
+    }
+    if image.starts_with([':', '@', '/']) {
+        return Err("an image reference starts with its name (registry/name:tag)".into());
+    }
+    Ok(())
+}
+
 pub fn kubernetes_version(version: &str) -> Rule {
     let digits = version.strip_prefix('v').unwrap_or(version);
     let parts: Vec<&str> = digits.split('.').collect();
@@ -522,6 +544,9 @@ pub fn check_answers(a: &Answers) -> Report {
     }
     if let Some(v) = &c.kubernetes_version {
         r.error("cluster.kubernetes_version", v, kubernetes_version(v));
+    }
+    if c.smoke_test {
+        r.error("cluster.smoke_image", &c.smoke_image, image(&c.smoke_image));
     }
 
     r.error("validate.wait", &a.validate.wait, positive_duration(&a.validate.wait));

@@ -65,6 +65,9 @@ credential variable is cleared (keys, tokens, web identity, roles): any of them 
     pub const UPDATE: &str = "Without --admin the exported kubeconfig has no credentials and \
 kubectl gets Unauthorized.";
     pub const VALIDATE: &str = "\"API DNS not ready yet\" during the first minutes is normal.";
+    pub const SMOKE_TEST: &str = "The old procedure ended at a validated cluster; its diagram puts \
+a Network Load Balancer in front of the pods, so two pods must answer through one. Teardown \
+deletes it first: kops's delete does not wait for a Service's load balancer.";
     pub const VERSIONED_BUCKET: &str = "A versioned bucket can only be deleted once every object \
 version and delete marker is gone; kops delete cluster leaves them behind.";
 }
@@ -73,3 +76,10 @@ version and delete marker is gone; kops delete cluster leaves them behind.";
 pub const BUCKET_PLACEHOLDER: &str = "state_store.bucket is not set: bucket names are global, \
 so there is no default. Set it in the answers file, or export KOPS_WIZARD_BUCKET before running \
 this script";
+
+/// How long something took, the one way every front end shows it: `12.3s`, or `2m05s` from a
+/// minute on.
+pub fn elapsed(d: std::time::Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{:.1}s", d.as_secs_f64()) }
+}

@@ -11,8 +11,8 @@ use super::setup::{Setup, SetupError};
 use super::ssh::{self, Decision};
 use super::validate::{self, Phase};
 use crate::answers::{KeyType, Ssh};
-use crate::journal::{Kind, LastValidation, State};
-use crate::paths::expand_home;
+use crate::fsutil::expand_home;
+use crate::journal::{Kind, LastSmokeTest, LastValidation, State};
 use crate::plan::StepId;
 use crate::rules;
 
@@ -324,6 +324,60 @@ impl<'a> Setup<'a> {
             // The last attempt falls on the deadline itself, not an interval before it.
             tokio::time::sleep(interval.min(wait - elapsed)).await;
         }
+    }
+
+    /// The smoke test after validation. Its failure is a warning, not a lost cluster: the
+    /// cluster is up, the record says why the test failed, and `kops-wizard smoke-test` runs
+    /// it again.
+    pub(super) async fn smoke_test(
+        &mut self,
+        step: StepId,
+        cluster: &str,
+        image: &str,
+    ) -> Result<(), SetupError> {
+        let started = Instant::now();
+        let store = format!("s3://{}", self.bucket()?);
+        // The API is reached through the context kops names after the cluster; a machine that
+        // lost it (a cleaned ~/.kube) gets it exported again.
+        if !kubeconfig_has_context(&kubeconfig_path(), cluster) {
+            self.run_kops(step, &kops::export_kubeconfig_args(cluster, &store)).await?;
+        }
+        let cloud = super::cloud::Cloud::new(self.clients);
+        let sink = self.sink.clone();
+        let result = super::smoke::run(cluster, image, &cloud, |phase| {
+            tracing::info!(target: "smoke", "{}", phase.describe());
+            sink.send(Event::Smoke { step, phase });
+        })
+        .await;
+        let elapsed = started.elapsed();
+        let record = match result {
+            Ok(passed) => {
+                let what = format!(
+                    "both pods answered through load balancer {} at {}: {}",
+                    passed.load_balancer,
+                    passed.url,
+                    passed.pods.join(", ")
+                );
+                self.sink.item(step, Change::Created, what, elapsed);
+                LastSmokeTest { at: crate::journal::now(), passed: Some(passed), failed: None }
+            }
+            Err(e) => {
+                let why = e.to_string();
+                tracing::warn!(target: "smoke", "failed: {why}");
+                self.sink.item(
+                    step,
+                    Change::Warning,
+                    format!(
+                        "smoke test failed: {why} The cluster itself is up and validated; \
+                         `kops-wizard smoke-test` runs the test again"
+                    ),
+                    elapsed,
+                );
+                LastSmokeTest { at: crate::journal::now(), passed: None, failed: Some(why) }
+            }
+        };
+        self.journal.set_last_smoke_test(record).await?;
+        Ok(())
     }
 
     /// Before 1.31, `kops validate` reaches the API through the kubeconfig context named

@@ -50,6 +50,12 @@ pub enum Event {
     },
     /// One `kops validate cluster` attempt.
     Validation(Box<Validation>),
+    /// The smoke test moved on (pods ready, the NLB's state, its targets, the pods that
+    /// answered through it).
+    Smoke {
+        step: StepId,
+        phase: SmokePhase,
+    },
     /// Teardown: one action of a step (its index in the plan step's actions) begins.
     ActionStarted {
         step: StepId,
@@ -124,5 +130,56 @@ impl Sink {
         elapsed: Duration,
     ) {
         self.send(Event::Item { step, change, message: message.into(), elapsed });
+    }
+}
+
+/// Where a smoke test is, as data: the front ends word it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmokePhase {
+    /// The namespace, Deployment and Service are being made (or found).
+    Applying,
+    Pods {
+        ready: i32,
+        wanted: i32,
+    },
+    /// The Service is waiting for its load balancer's address.
+    Address,
+    Balancer {
+        name: String,
+        state: String,
+    },
+    Targets {
+        healthy: usize,
+        total: usize,
+    },
+    /// HTTP through the NLB: the pods that have answered so far.
+    Answers {
+        pods: Vec<String>,
+        wanted: usize,
+    },
+}
+
+impl SmokePhase {
+    /// The phase in words, for progress lines and the log.
+    pub fn describe(&self) -> String {
+        match self {
+            SmokePhase::Applying => format!(
+                "namespace {}: a Deployment of 2 pods and a Service of type LoadBalancer (NLB)",
+                crate::plan::smoke::NAMESPACE
+            ),
+            SmokePhase::Pods { ready, wanted } => format!("pods ready: {ready} of {wanted}"),
+            SmokePhase::Address => "waiting for the Service's load balancer address".into(),
+            SmokePhase::Balancer { name, state } => format!("load balancer {name}: {state}"),
+            SmokePhase::Targets { healthy, total } => {
+                format!("targets healthy: {healthy} of {total}")
+            }
+            SmokePhase::Answers { pods, wanted } => {
+                format!(
+                    "answered through the NLB: {} of {wanted} pods ({})",
+                    pods.len(),
+                    pods.join(", ")
+                )
+            }
+        }
     }
 }

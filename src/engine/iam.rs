@@ -1,6 +1,7 @@
 //! IAM through the SDK: small idempotent building blocks (look up, create, attach, list) that
 //! the setup and teardown steps combine with the journal.
 
+pub use crate::marks::{MARK_TAG, WIZARD_PATH};
 use aws_sdk_sts::config::Credentials as StaticCredentials;
 
 use super::aws::{AwsError, Clients, Identity, call};
@@ -8,14 +9,6 @@ use super::credentials::{AccessKey, Secret};
 
 /// IAM's limit of access keys per user.
 pub const MAX_ACCESS_KEYS: usize = 2;
-
-/// The IAM path the wizard creates its group and user under: IAM groups take no tags, and a
-/// path is the one mark both groups and users carry. kops does not care about the path.
-pub const WIZARD_PATH: &str = "/kops-wizard/";
-
-/// The tag the wizard puts on what it creates (the user, the bucket); its value is the cluster
-/// whose setup created it.
-pub const MARK_TAG: &str = "kops-wizard:cluster";
 
 /// Whether a resource exists, and whether it carries the wizard's mark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! read its Events.
 
 pub mod aws;
+pub mod cloud;
 pub mod cluster;
 pub mod credentials;
 pub mod events;
@@ -14,6 +15,7 @@ pub mod reconcile;
 pub mod record;
 pub mod s3;
 pub mod setup;
+pub mod smoke;
 pub mod ssh;
 pub mod team;
 pub mod teardown;

@@ -228,7 +228,17 @@ pub async fn holds(
                     _ => {}
                 }
             }
-            _ => {}
+            // No mark of their own, or their guard above did not hold: nothing to keep here.
+            Kind::IamGroup
+            | Kind::IamPolicyAttachment
+            | Kind::AccessKey
+            | Kind::IamGroupMembership
+            | Kind::BucketVersioning
+            | Kind::BucketEncryption
+            | Kind::BucketPublicAccessBlock
+            | Kind::SshKey
+            | Kind::Cluster
+            | Kind::ClusterDeployed => {}
         }
     }
 
@@ -308,7 +318,17 @@ pub async fn holds(
                         holds.keep(e, format!("group {} is kept", e.id));
                     }
                 }
-                _ => {}
+                // Nothing else depends on another entry's hold.
+                Kind::IamUser
+                | Kind::AccessKey
+                | Kind::Profile
+                | Kind::Bucket
+                | Kind::BucketVersioning
+                | Kind::BucketEncryption
+                | Kind::BucketPublicAccessBlock
+                | Kind::SshKey
+                | Kind::Cluster
+                | Kind::ClusterDeployed => {}
             }
         }
         if holds.keep.len() == before {
@@ -384,16 +404,22 @@ pub async fn look_up(
                 None => continue,
             },
             Kind::Profile => files.read_key(&e.id)?.is_some(),
-            Kind::SshKey => crate::paths::expand_home(&e.id).exists(),
-            Kind::Cluster => {
-                let store = journal.state_store.as_deref().unwrap_or_default();
-                let bucket =
-                    store.trim_start_matches("s3://").split('/').next().unwrap_or_default();
-                !bucket.is_empty()
-                    && c.bucket_access(bucket).await? == BucketAccess::Yours
-                    && c.object_exists(bucket, &format!("{}/config", e.id)).await?
-            }
-            _ => continue,
+            Kind::SshKey => crate::fsutil::expand_home(&e.id).exists(),
+            Kind::Cluster => match journal.state_store.as_deref().and_then(super::s3::bucket_of) {
+                Some(bucket) => {
+                    c.bucket_access(&bucket).await? == BucketAccess::Yours
+                        && c.object_exists(&bucket, &format!("{}/config", e.id)).await?
+                }
+                None => false,
+            },
+            // Nothing to look up on their own: they go with their group, user, bucket or
+            // cluster, shown above.
+            Kind::IamPolicyAttachment
+            | Kind::IamGroupMembership
+            | Kind::BucketVersioning
+            | Kind::BucketEncryption
+            | Kind::BucketPublicAccessBlock
+            | Kind::ClusterDeployed => continue,
         };
         found.push((Resource::of(e), exists));
     }

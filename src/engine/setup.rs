@@ -1,4 +1,4 @@
-//! Runs a setup Plan: each Action made idempotent with the journal (intent before a change,
+//! Runs a setup SetupPlan: each Action made idempotent with the journal (intent before a change,
 //! the result after it), each result reported as an Event. A rerun reads the journal and AWS,
 //! skips what is done, and never creates a second access key.
 
@@ -16,7 +16,7 @@ use super::ssh::SshError;
 use super::team::{Situation, Team};
 use super::validate::ParseError;
 use crate::journal::{Journal, JournalError, Kind, State};
-use crate::plan::{Action, KopsPurpose, Plan, SetupStep, Step, StepId};
+use crate::plan::{KopsPurpose, SetupAction, SetupPlan, SetupStep, Step, StepId};
 
 /// Why setup stopped. Every message says what to do next; none holds a secret.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,7 @@ const KEY_INTENT_SECS: i64 =
 /// What a setup run needs besides the events channel.
 pub struct Request<'a> {
     pub answers: &'a crate::answers::Answers,
-    pub plan: &'a Plan,
+    pub plan: &'a SetupPlan,
     pub state_dir: &'a std::path::Path,
     /// `--kops`, else kops on PATH.
     pub kops: Option<&'a std::path::Path>,
@@ -109,8 +109,10 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     preflight_files(a, request.plan)?;
     // kops is found and its version checked before anything changes: a missing or old kops
     // must not leave a half-built setup behind.
-    let needs_kops =
-        request.plan.actions().any(|x| matches!(x, Action::Kops { .. } | Action::Validate { .. }));
+    let needs_kops = request
+        .plan
+        .actions()
+        .any(|x| matches!(x, SetupAction::Kops { .. } | SetupAction::Validate { .. }));
     let kops = match needs_kops {
         true => {
             let kops = Kops::for_cluster(request.kops, a).await?;
@@ -179,7 +181,7 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
 /// the cluster with that key. What the SSH step would refuse is refused here, as bad input
 /// (exit 2) with the answers key named; with `ssh.generate` and no key there, generation is
 /// what the answers ask for and passes.
-pub fn preflight_files(a: &crate::answers::Answers, plan: &Plan) -> Result<(), SetupError> {
+pub fn preflight_files(a: &crate::answers::Answers, plan: &SetupPlan) -> Result<(), SetupError> {
     let shown = &a.ssh.public_key;
     let refuse = |why: String| {
         SetupError::Refused(format!(
@@ -188,13 +190,13 @@ pub fn preflight_files(a: &crate::answers::Answers, plan: &Plan) -> Result<(), S
         ))
     };
     let key_step = plan.actions().find_map(|x| match x {
-        Action::GenerateSshKey { .. } => Some(true),
-        Action::UseSshKey { .. } => Some(false),
+        SetupAction::GenerateSshKey { .. } => Some(true),
+        SetupAction::UseSshKey { .. } => Some(false),
         _ => None,
     });
     let creates_cluster = plan
         .actions()
-        .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::CreateCluster, .. }));
+        .any(|x| matches!(x, SetupAction::Kops { purpose: KopsPurpose::CreateCluster, .. }));
     match key_step {
         Some(generate) => {
             let ssh = crate::answers::Ssh { generate, ..a.ssh.clone() };
@@ -202,7 +204,7 @@ pub fn preflight_files(a: &crate::answers::Answers, plan: &Plan) -> Result<(), S
         }
         // `--only cluster`: nothing generates the key, and kops is handed the file as it is.
         None if creates_cluster => {
-            super::ssh::read_public(&crate::paths::expand_home(shown))
+            super::ssh::read_public(&crate::fsutil::expand_home(shown))
                 .map_err(|e| refuse(e.to_string()))?;
         }
         None => {}
@@ -214,7 +216,7 @@ pub fn preflight_files(a: &crate::answers::Answers, plan: &Plan) -> Result<(), S
 /// this cluster's setup already made, and a profile name that belongs to someone else.
 fn preflight(
     a: &crate::answers::Answers,
-    plan: &Plan,
+    plan: &SetupPlan,
     journal: &mut Journal,
     files: &SharedFiles,
     machine: &str,
@@ -238,7 +240,7 @@ fn preflight(
         journal.region = a.aws.region.clone();
         journal.cluster_settings = None;
     }
-    let saves_key = plan.actions().any(|x| matches!(x, Action::CreateAccessKey { .. }));
+    let saves_key = plan.actions().any(|x| matches!(x, SetupAction::CreateAccessKey { .. }));
     if saves_key {
         // Before the key exists in AWS: a file the user protected is bad input, exit 2.
         files.check_writable().map_err(|e| SetupError::Refused(e.to_string()))?;
@@ -288,7 +290,7 @@ impl Setup<'_> {
     /// The plan this run carries out: the front end's, or, when the cluster is already in
     /// the state store and is not this machine's, the plan that joins it. A join changes
     /// nothing of the cluster, so the answers' differences from it are only reported.
-    pub async fn decide(&mut self, plan: &Plan) -> Result<Plan, SetupError> {
+    pub async fn decide(&mut self, plan: &SetupPlan) -> Result<SetupPlan, SetupError> {
         let a = self.answers;
         let machine = self.team.author().machine.clone();
         let situation = super::team::probe(self.clients, a, Some(self.journal), &machine)
@@ -324,7 +326,7 @@ impl Setup<'_> {
                 if plan.is_join() {
                     return Ok(plan.clone());
                 }
-                Ok(Plan::join(a, &join.member_user, &super::team::join_steps(&only)))
+                Ok(SetupPlan::join(a, &join.member_user, &super::team::join_steps(&only)))
             }
             Situation::New | Situation::Ours if plan.is_join() => {
                 Err(SetupError::Blocked(format!(
@@ -354,8 +356,8 @@ impl Setup<'_> {
         }
     }
 
-    pub async fn run(&mut self, plan: &Plan) -> Result<(), SetupError> {
-        let mut steps: Vec<Step> = plan.steps.clone();
+    pub async fn run(&mut self, plan: &SetupPlan) -> Result<(), SetupError> {
+        let mut steps: Vec<Step<SetupAction>> = plan.steps.clone();
         let mut i = 0;
         while i < steps.len() {
             let step = steps[i].clone();
@@ -402,14 +404,14 @@ impl Setup<'_> {
         Ok(())
     }
 
-    async fn run_step(&mut self, step: &Step) -> Result<(), SetupError> {
+    async fn run_step(&mut self, step: &Step<SetupAction>) -> Result<(), SetupError> {
         let mut actions = step.actions.iter().peekable();
         while let Some(action) = actions.next() {
             // Policy attachments are independent of each other: attach them all at once.
-            if let Action::AttachGroupPolicy { group, policy_arn } = action {
+            if let SetupAction::AttachGroupPolicy { group, policy_arn } = action {
                 let mut arns = vec![policy_arn.as_str()];
-                while let Some(Action::AttachGroupPolicy { policy_arn, .. }) =
-                    actions.next_if(|a| matches!(a, Action::AttachGroupPolicy { .. }))
+                while let Some(SetupAction::AttachGroupPolicy { policy_arn, .. }) =
+                    actions.next_if(|a| matches!(a, SetupAction::AttachGroupPolicy { .. }))
                 {
                     arns.push(policy_arn);
                 }
@@ -421,10 +423,10 @@ impl Setup<'_> {
         Ok(())
     }
 
-    async fn execute(&mut self, step: StepId, action: &Action) -> Result<(), SetupError> {
+    async fn execute(&mut self, step: StepId, action: &SetupAction) -> Result<(), SetupError> {
         let c = self.clients;
         match action {
-            Action::CreateGroup { group } => {
+            SetupAction::CreateGroup { group } => {
                 let what = format!("group {group}");
                 self.ensure(
                     step,
@@ -437,7 +439,7 @@ impl Setup<'_> {
                 )
                 .await
             }
-            Action::CreateUser { user } => {
+            SetupAction::CreateUser { user } => {
                 let what = format!("user {user}");
                 let cluster = &self.answers.cluster.name;
                 self.ensure(
@@ -451,7 +453,7 @@ impl Setup<'_> {
                 )
                 .await
             }
-            Action::AddUserToGroup { user, group } => {
+            SetupAction::AddUserToGroup { user, group } => {
                 let what = format!("user {user} in group {group}");
                 // A membership carries no mark: the journal's intent is all there is.
                 let member = async {
@@ -462,13 +464,13 @@ impl Setup<'_> {
                 self.ensure(step, Kind::IamGroupMembership, user, Some(group), what, member, add)
                     .await
             }
-            Action::CreateAccessKey { user, profile, region } => {
+            SetupAction::CreateAccessKey { user, profile, region } => {
                 self.ensure_access_key(step, user, profile, region).await
             }
-            Action::CreateBucket { bucket, region } => {
+            SetupAction::CreateBucket { bucket, region } => {
                 self.ensure_bucket(step, bucket, region).await
             }
-            Action::EnableVersioning { bucket } => {
+            SetupAction::EnableVersioning { bucket } => {
                 let what = format!("versioning of {bucket}");
                 self.ensure_setting(
                     step,
@@ -480,7 +482,7 @@ impl Setup<'_> {
                 )
                 .await
             }
-            Action::EnableEncryption { bucket } => {
+            SetupAction::EnableEncryption { bucket } => {
                 let what = format!("default encryption (SSE-S3) of {bucket}");
                 self.ensure_setting(
                     step,
@@ -492,7 +494,7 @@ impl Setup<'_> {
                 )
                 .await
             }
-            Action::BlockPublicAccess { bucket } => {
+            SetupAction::BlockPublicAccess { bucket } => {
                 let what = format!("public access block of {bucket}");
                 self.ensure_setting(
                     step,
@@ -504,24 +506,26 @@ impl Setup<'_> {
                 )
                 .await
             }
-            Action::GenerateSshKey { .. } => self.ensure_ssh_key(step, true).await,
-            Action::UseSshKey { .. } => self.ensure_ssh_key(step, false).await,
-            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
+            SetupAction::GenerateSshKey { .. } => self.ensure_ssh_key(step, true).await,
+            SetupAction::UseSshKey { .. } => self.ensure_ssh_key(step, false).await,
+            SetupAction::Kops { purpose: KopsPurpose::CreateCluster, args } => {
                 self.create_cluster(step, args).await
             }
-            Action::Kops { purpose: KopsPurpose::UpdateCluster, args } => {
+            SetupAction::Kops { purpose: KopsPurpose::UpdateCluster, args } => {
                 self.update_cluster(step, args).await
             }
-            Action::Kops { purpose: KopsPurpose::ExportKubeconfig, args } => {
+            SetupAction::Kops { purpose: KopsPurpose::ExportKubeconfig, args } => {
                 self.export_kubeconfig(step, args).await
             }
-            Action::Validate { wait, interval, .. } => {
+            SetupAction::Validate { wait, interval, .. } => {
                 self.validate_cluster(step, wait, interval).await
             }
-            Action::AttachGroupPolicy { group, policy_arn } => {
+            SetupAction::AttachGroupPolicy { group, policy_arn } => {
                 self.attach_policies(step, group, &[policy_arn]).await
             }
-            _ => Err(SetupError::NotAvailable("teardown")),
+            SetupAction::SmokeTest { cluster, image } => {
+                self.smoke_test(step, cluster, image).await
+            }
         }
     }
 

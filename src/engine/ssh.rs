@@ -19,8 +19,8 @@ use ssh_key::rand_core::OsRng;
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey};
 
 use crate::answers::{KeyType, Ssh};
+use crate::fsutil::expand_home;
 use crate::fsutil::private_dir;
-use crate::paths::expand_home;
 
 /// Real key files are a few kilobytes (an RSA-16384 private key is about 12 KiB); anything
 /// much bigger is the wrong file, and reading all of it would only delay saying so.

@@ -17,7 +17,7 @@ use super::record::{self, RecordError};
 use super::s3::BucketAccess;
 use crate::answers::Answers;
 use crate::journal::{Author, Journal, Kind, State};
-use crate::plan::{Plan, SetupStep};
+use crate::plan::{SetupPlan, SetupStep};
 
 /// What setup will find for these answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,8 +114,12 @@ pub async fn probe(
 /// is there and is not this machine's, else the plan of `only`. Read-only, so front ends can
 /// show the right plan in their review; when AWS cannot be asked, the plain setup plan (the
 /// engine decides again under the lock before it changes anything).
-pub async fn setup_plan(a: &Answers, only: &[SetupStep], state_dir: &Path) -> (Plan, Option<Join>) {
-    let plain = || (Plan::setup(a, only), None);
+pub async fn setup_plan(
+    a: &Answers,
+    only: &[SetupStep],
+    state_dir: &Path,
+) -> (SetupPlan, Option<Join>) {
+    let plain = || (SetupPlan::setup(a, only), None);
     if a.state_store.bucket.is_none() {
         return plain();
     }
@@ -129,7 +133,7 @@ pub async fn setup_plan(a: &Answers, only: &[SetupStep], state_dir: &Path) -> (P
     let local = Journal::load(&Journal::path_for(state_dir, &a.cluster.name)).ok().flatten();
     match probe(&clients, a, local.as_ref(), machine.trim()).await {
         Ok(Situation::Join(join)) => {
-            (Plan::join(a, &join.member_user, &join_steps(only)), Some(join))
+            (SetupPlan::join(a, &join.member_user, &join_steps(only)), Some(join))
         }
         Ok(_) => plain(),
         Err(e) => {

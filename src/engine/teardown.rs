@@ -8,18 +8,20 @@ use std::path::Path;
 use std::time::Instant;
 
 use super::aws::{AwsError, Clients};
+use super::cloud::{Cloud, Found, ServiceBalancer};
 use super::credentials::{CredentialsError, SharedFiles};
 use super::events::{Change, Event, Sink};
 use super::iam::Presence;
 use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
 use super::ownership::{self, OwnershipError};
-use super::s3::{BucketAccess, Contents};
+use super::s3::{BucketAccess, Contents, bucket_of};
+use super::smoke::{self, KubeCloud};
 use super::team::Team;
 use crate::answers::Answers;
+use crate::fsutil::expand_home;
 use crate::journal::{Journal, JournalError, Kind, State, TeardownRecord};
 use crate::lock::ClusterLock;
-use crate::paths::expand_home;
-use crate::plan::{Action, Holds, KopsPurpose, Plan, StepId, TeardownOptions};
+use crate::plan::{Holds, StepId, TeardownAction, TeardownOptions, TeardownPlan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TeardownError {
@@ -52,6 +54,8 @@ pub enum TeardownError {
     Team(#[from] super::team::TeamError),
     #[error(transparent)]
     Record(#[from] super::record::RecordError),
+    #[error(transparent)]
+    Kubernetes(#[from] smoke::SmokeError),
 }
 
 impl From<OwnershipError> for TeardownError {
@@ -75,7 +79,7 @@ pub struct Request<'a> {
 /// What teardown will do, ready to show and confirm: the plan, kops's list of the cluster's
 /// cloud resources, and what stays.
 pub struct Prepared {
-    pub plan: Plan,
+    pub plan: TeardownPlan,
     pub cloud: Vec<CloudResource>,
     pub journal: Journal,
     pub holds: Holds,
@@ -92,6 +96,19 @@ pub struct Prepared {
     team: Option<Team>,
     /// Who set the cluster up, and when, for the confirmation.
     pub made_by: Option<String>,
+    /// What the cluster made in the cloud, as its API says (or, without an API, as AWS's
+    /// tags say); none when the cluster is not deleted.
+    pub kubernetes: Option<KubeFound>,
+}
+
+/// The cloud resources Kubernetes made for the cluster, which kops's delete does not wait for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KubeFound {
+    /// The API answered: its Services of type LoadBalancer and PersistentVolumes.
+    Api(KubeCloud),
+    /// It did not: the load balancers AWS has tagged for the cluster's Services are deleted
+    /// directly.
+    NoApi { reason: String, balancers: Vec<ServiceBalancer> },
 }
 
 /// A state bucket's object versions and delete markers: all of them, and the part under this
@@ -117,6 +134,8 @@ pub struct Inventory {
     pub buckets: Vec<BucketContents>,
     pub kept: Vec<String>,
     pub opts: TeardownOptions,
+    /// What Kubernetes made in the cloud (Services' load balancers, PersistentVolumes).
+    pub kubernetes: Option<KubeFound>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,20 +203,21 @@ impl Prepared {
     /// journal, the holds and kops's list stay as prepare found them.
     pub fn set_options(&mut self, opts: TeardownOptions) {
         self.opts = opts;
-        self.plan = Plan::teardown(&self.answers, Some(&self.journal), opts, &self.holds);
+        self.plan = TeardownPlan::teardown(&self.answers, Some(&self.journal), opts, &self.holds);
     }
 
     pub fn inventory(&self) -> Inventory {
         let mut inventory =
             inventory_of(&self.plan, &self.journal, &self.cloud, &self.buckets, self.opts);
         inventory.made_by = self.made_by.clone();
+        inventory.kubernetes = self.kubernetes.clone();
         inventory
     }
 }
 
 /// The inventory of a plan: pure, so every front end's view of it can be tested from data.
 pub fn inventory_of(
-    plan: &Plan,
+    plan: &TeardownPlan,
     journal: &Journal,
     cloud: &[CloudResource],
     buckets: &[BucketContents],
@@ -217,19 +237,29 @@ pub fn inventory_of(
                 .map(|action| {
                     let text = describe_action(action, cloud)?;
                     let what = match action {
-                        Action::Kops { .. } => ItemKind::Cluster,
-                        Action::EmptyBucket { bucket } => ItemKind::Versions {
+                        TeardownAction::DeleteCluster { .. }
+                        | TeardownAction::PreviewDelete { .. } => ItemKind::Cluster,
+                        TeardownAction::EmptyBucket { bucket } => ItemKind::Versions {
                             bucket: bucket.clone(),
                             count: contents(bucket, true),
                         },
-                        Action::PurgeClusterState { bucket, .. } => ItemKind::Versions {
+                        TeardownAction::PurgeClusterState { bucket, .. } => ItemKind::Versions {
                             bucket: bucket.clone(),
                             count: contents(bucket, false),
                         },
-                        Action::DetachGroupPolicy { group, .. } => {
+                        TeardownAction::DetachGroupPolicy { group, .. } => {
                             ItemKind::Policy { group: group.clone() }
                         }
-                        _ => ItemKind::Other,
+                        TeardownAction::DeleteServices { .. }
+                        | TeardownAction::DeleteVolumes { .. }
+                        | TeardownAction::DeleteBucket { .. }
+                        | TeardownAction::DeleteAccessKeys { .. }
+                        | TeardownAction::DeleteAccessKey { .. }
+                        | TeardownAction::RemoveUserFromGroup { .. }
+                        | TeardownAction::DeleteUser { .. }
+                        | TeardownAction::DeleteGroup { .. }
+                        | TeardownAction::RemoveProfile { .. }
+                        | TeardownAction::DeleteSshKey { .. } => ItemKind::Other,
                     };
                     Some(Item { what, text })
                 })
@@ -245,44 +275,52 @@ pub fn inventory_of(
         buckets: buckets.to_vec(),
         kept: plan.kept.clone(),
         opts,
+        kubernetes: None,
     }
 }
 
 /// One line for what an action deletes; `None` for kops's preview, which deletes nothing.
-fn describe_action(action: &Action, cloud: &[CloudResource]) -> Option<String> {
+fn describe_action(action: &TeardownAction, cloud: &[CloudResource]) -> Option<String> {
     Some(match action {
-        Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => match cloud.len() {
+        TeardownAction::DeleteCluster { .. } => match cloud.len() {
             0 => "the cluster's state (kops lists no cloud resources)".to_string(),
             n => format!("the cluster and its {n} cloud resources (kops delete cluster)"),
         },
-        Action::Kops { .. } => return None,
-        Action::EmptyBucket { bucket } => {
+        TeardownAction::PreviewDelete { .. } => return None,
+        TeardownAction::DeleteServices { .. } => {
+            "every Service of type LoadBalancer and its load balancer".to_string()
+        }
+        TeardownAction::DeleteVolumes { .. } => {
+            "the EBS volumes the cluster's PersistentVolumes made (--delete-volumes)".to_string()
+        }
+        TeardownAction::EmptyBucket { bucket } => {
             format!("every object version and delete marker in {bucket}")
         }
-        Action::PurgeClusterState { bucket, cluster } => {
+        TeardownAction::PurgeClusterState { bucket, cluster } => {
             format!(
                 "every object version and delete marker under {cluster}/ in {bucket} (the bucket stays)"
             )
         }
-        Action::DeleteBucket { bucket } => format!("bucket {bucket}"),
-        Action::DeleteAccessKeys { user } => format!("every access key of user {user}"),
-        Action::DeleteAccessKey { user, key_id } => format!("access key {key_id} of user {user}"),
-        Action::RemoveUserFromGroup { user, group } => {
+        TeardownAction::DeleteBucket { bucket } => format!("bucket {bucket}"),
+        TeardownAction::DeleteAccessKeys { user } => format!("every access key of user {user}"),
+        TeardownAction::DeleteAccessKey { user, key_id } => {
+            format!("access key {key_id} of user {user}")
+        }
+        TeardownAction::RemoveUserFromGroup { user, group } => {
             format!("user {user}'s membership of group {group}")
         }
-        Action::DeleteUser { user } => format!("IAM user {user}"),
-        Action::DetachGroupPolicy { group, policy_arn } => format!(
+        TeardownAction::DeleteUser { user } => format!("IAM user {user}"),
+        TeardownAction::DetachGroupPolicy { group, policy_arn } => format!(
             "policy {} on group {group}",
             policy_arn.rsplit('/').next().unwrap_or(policy_arn)
         ),
-        Action::DeleteGroup { group } => format!("IAM group {group}"),
-        Action::RemoveProfile { profile } => {
+        TeardownAction::DeleteGroup { group } => format!("IAM group {group}"),
+        TeardownAction::RemoveProfile { profile } => {
             format!("AWS profile {profile} (credentials and config files)")
         }
-        Action::DeleteSshKey { private_key } => {
+        TeardownAction::DeleteSshKey { private_key } => {
             format!("SSH key pair {private_key} and {private_key}.pub")
         }
-        other => format!("{other:?}"),
     })
 }
 
@@ -386,10 +424,8 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     let others = journal.others()?;
     let holds = ownership::holds(&clients, &files, &journal, &others).await?;
 
-    let plan = Plan::teardown(a, Some(&journal), request.opts, &holds);
-    let deletes_cluster = plan
-        .actions()
-        .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::DeleteCluster, .. }));
+    let plan = TeardownPlan::teardown(a, Some(&journal), request.opts, &holds);
+    let deletes_cluster = plan.actions().any(|x| matches!(x, TeardownAction::DeleteCluster { .. }));
     let (kops, cloud) = if deletes_cluster {
         // The journal's state store and profile: the answers may have changed since setup.
         let store = journal.state_store.clone().or(a.state_store_url()).unwrap_or_default();
@@ -426,6 +462,10 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     } else {
         (None, Vec::new())
     };
+    let kubernetes = match deletes_cluster {
+        true => Some(kube_found(&clients, &journal.cluster).await?),
+        false => None,
+    };
     let mut buckets = Vec::new();
     for e in journal.entries.iter().filter(|e| e.kind == Kind::Bucket && e.in_use()) {
         if clients.bucket_access(&e.id).await? == BucketAccess::Yours {
@@ -447,7 +487,25 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         _lock: lock,
         team,
         made_by,
+        kubernetes,
     })
+}
+
+/// Asks the cluster's API what it made in the cloud; when it does not answer (gone, or this
+/// machine has no kubeconfig for it), asks AWS for the load balancers tagged for its Services.
+async fn kube_found(clients: &Clients, cluster: &str) -> Result<KubeFound, TeardownError> {
+    let asked = async {
+        let (client, server) = smoke::connect(cluster).await?;
+        smoke::cloud_made_by(&client, &server).await
+    };
+    match asked.await {
+        Ok(made) => Ok(KubeFound::Api(made)),
+        Err(e) => {
+            tracing::info!(target: "teardown", "the cluster's API did not answer: {e}");
+            let balancers = Cloud::new(clients).service_balancers(cluster).await?;
+            Ok(KubeFound::NoApi { reason: e.to_string(), balancers })
+        }
+    }
 }
 
 /// An intent whose result was never recorded: if the resource exists (with the wizard's mark,
@@ -549,12 +607,6 @@ async fn admin_credentials(c: &Clients) -> Result<aws_sdk_s3::config::Credential
     })
 }
 
-/// `s3://bucket/...` -> `bucket`.
-fn bucket_of(state_store: &str) -> Option<String> {
-    let rest = state_store.strip_prefix("s3://")?;
-    Some(rest.split('/').next().unwrap_or(rest).to_string()).filter(|b| !b.is_empty())
-}
-
 /// An access-key intent without an id: the key an interrupted run made (not there before,
 /// created in the intent's window) becomes a recorded key of the wizard's, if the user is the
 /// wizard's too. A pre-existing user's keys are never taken for it.
@@ -577,7 +629,10 @@ async fn settle_key_intent(
 
 /// What is still there after teardown, each named; empty means nothing is left.
 pub struct Outcome {
+    /// What AWS still has that the teardown should have removed, one line each.
     pub leftovers: Vec<String>,
+    /// The disks of PersistentVolumes, kept (`--delete-volumes` deletes them) and named.
+    pub kept_volumes: Vec<String>,
     pub journal: Journal,
 }
 
@@ -588,15 +643,7 @@ pub async fn execute(
     answers: &Answers,
     sink: &Sink,
 ) -> Result<Outcome, TeardownError> {
-    let plan = std::mem::replace(
-        &mut p.plan,
-        Plan {
-            kind: crate::plan::PlanKind::Teardown,
-            steps: vec![],
-            placeholders: vec![],
-            kept: vec![],
-        },
-    );
+    let plan = std::mem::replace(&mut p.plan, TeardownPlan::empty());
     let started_at = crate::journal::now();
     p.journal
         .set_teardown(TeardownRecord {
@@ -645,12 +692,14 @@ pub async fn execute(
         sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
         crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
     }
-    let leftovers = p.leftovers(&plan).await?;
+    let mut leftovers = p.leftovers(&plan).await?;
+    let (cloud_left, kept_volumes) = p.cloud_left(&plan).await;
+    leftovers.extend(cloud_left);
     p.finish(started_at, &leftovers).await?;
     if let Some(team) = p.team.take() {
         team.leave().await;
     }
-    Ok(Outcome { leftovers, journal: p.journal })
+    Ok(Outcome { leftovers, kept_volumes, journal: p.journal })
 }
 
 impl Prepared {
@@ -658,7 +707,7 @@ impl Prepared {
         &mut self,
         step: StepId,
         index: usize,
-        action: &Action,
+        action: &TeardownAction,
         a: &Answers,
         sink: &Sink,
     ) -> Result<(), TeardownError> {
@@ -671,11 +720,23 @@ impl Prepared {
             sink.send(Event::Progress { step, index, done, total });
         };
         match action {
-            Action::Kops { purpose: KopsPurpose::PreviewDelete, .. } => {}
-            Action::Kops { purpose: KopsPurpose::DeleteCluster, args } => {
+            TeardownAction::PreviewDelete { .. } => {}
+            TeardownAction::DeleteServices { cluster } => {
+                self.delete_services(step, cluster, sink).await?;
+            }
+            TeardownAction::DeleteVolumes { cluster } => {
+                let cloud = Cloud::new(c);
+                for v in cloud.of_kind(super::cloud::CloudKind::Volume, cluster).await? {
+                    if v.is_volume_of_pv() {
+                        cloud.delete_volume(&v.id).await?;
+                        done(format!("{} deleted", v.describe()));
+                    }
+                }
+            }
+            TeardownAction::DeleteCluster { args } => {
                 self.delete_cluster(step, args, a, sink).await?;
             }
-            Action::EmptyBucket { bucket } => {
+            TeardownAction::EmptyBucket { bucket } => {
                 if c.bucket_access(bucket).await? == BucketAccess::Yours {
                     // Checked again right before the data goes: since prepare, someone may
                     // have written another cluster's state into it.
@@ -711,7 +772,7 @@ impl Prepared {
                     ));
                 }
             }
-            Action::PurgeClusterState { bucket, cluster } => {
+            TeardownAction::PurgeClusterState { bucket, cluster } => {
                 if c.bucket_access(bucket).await? == BucketAccess::Yours {
                     let n = c.purge_cluster_state(bucket, cluster, &progress).await?;
                     done(format!(
@@ -719,31 +780,31 @@ impl Prepared {
                     ));
                 }
             }
-            Action::DeleteBucket { bucket } => {
+            TeardownAction::DeleteBucket { bucket } => {
                 c.delete_bucket(bucket).await?;
                 self.journal.record(Kind::Bucket, bucket, None, State::Deleted).await?;
                 done(format!("bucket {bucket} deleted"));
             }
-            Action::DeleteAccessKeys { user } => {
+            TeardownAction::DeleteAccessKeys { user } => {
                 // Only the plan of a setup that never ran has this action: without a key id
                 // there is nothing the wizard knows to be its own.
                 return Err(TeardownError::Blocked(format!(
                     "the journal names no access key of user {user} by id: nothing deleted"
                 )));
             }
-            Action::DeleteAccessKey { user, key_id } => {
+            TeardownAction::DeleteAccessKey { user, key_id } => {
                 c.delete_access_key(user, key_id).await?;
                 self.mark_key_deleted(user, key_id).await?;
                 done(format!("access key {key_id} of user {user} deleted"));
             }
-            Action::RemoveUserFromGroup { user, group } => {
+            TeardownAction::RemoveUserFromGroup { user, group } => {
                 c.remove_user_from_group(user, group).await?;
                 self.journal
                     .record(Kind::IamGroupMembership, user, Some(group), State::Deleted)
                     .await?;
                 done(format!("user {user} removed from group {group}"));
             }
-            Action::DeleteUser { user } => {
+            TeardownAction::DeleteUser { user } => {
                 // The user cannot go while it is in a group, even one the wizard did not make.
                 for group in
                     if c.user_exists(user).await? { c.user_groups(user).await? } else { vec![] }
@@ -755,7 +816,7 @@ impl Prepared {
                 self.journal.record(Kind::IamUser, user, None, State::Deleted).await?;
                 done(format!("user {user} deleted"));
             }
-            Action::DetachGroupPolicy { group, policy_arn } => {
+            TeardownAction::DetachGroupPolicy { group, policy_arn } => {
                 c.detach_group_policy(group, policy_arn).await?;
                 self.journal
                     .record(Kind::IamPolicyAttachment, group, Some(policy_arn), State::Deleted)
@@ -765,7 +826,7 @@ impl Prepared {
                     policy_arn.rsplit('/').next().unwrap_or(policy_arn)
                 ));
             }
-            Action::DeleteGroup { group } => {
+            TeardownAction::DeleteGroup { group } => {
                 let members = c.group_members(group).await?;
                 let left = c.attached_group_policies(group).await.unwrap_or_default();
                 if !members.is_empty() || !left.is_empty() {
@@ -780,7 +841,7 @@ impl Prepared {
                 self.journal.record(Kind::IamGroup, group, None, State::Deleted).await?;
                 done(format!("group {group} deleted"));
             }
-            Action::RemoveProfile { profile } => {
+            TeardownAction::RemoveProfile { profile } => {
                 // The profile may have been pointed at another key since prepare.
                 let recorded = |id: &str| {
                     self.journal
@@ -804,7 +865,7 @@ impl Prepared {
                 }
                 self.journal.record(Kind::Profile, profile, None, State::Deleted).await?;
             }
-            Action::DeleteSshKey { private_key } => {
+            TeardownAction::DeleteSshKey { private_key } => {
                 let private = expand_home(private_key);
                 let public = expand_home(&format!("{private_key}.pub"));
                 if let Some(why) = self.not_the_generated_key(private_key, &public)? {
@@ -829,9 +890,6 @@ impl Prepared {
                 self.journal
                     .record(Kind::SshKey, &format!("{private_key}.pub"), None, State::Deleted)
                     .await?;
-            }
-            other => {
-                return Err(TeardownError::Blocked(format!("not a teardown action: {other:?}")));
             }
         }
         Ok(())
@@ -969,51 +1027,167 @@ impl Prepared {
         }
     }
 
+    /// Deletes the cluster's Services of type LoadBalancer while its cloud controller still
+    /// runs, so their load balancers go before kops deletes the subnets and security groups
+    /// they hold (kops's delete otherwise loops on the dependency). Without an API, the load
+    /// balancers tagged for the Services are deleted directly. Either way it waits until
+    /// ELBv2 no longer has them.
+    async fn delete_services(
+        &mut self,
+        step: StepId,
+        cluster: &str,
+        sink: &Sink,
+    ) -> Result<(), TeardownError> {
+        let started = Instant::now();
+        let cloud = Cloud::new(&self.clients);
+        let said = |what: String| sink.item(step, Change::Created, what, started.elapsed());
+        // Asked again: prepare's answer may be minutes old.
+        let api = async {
+            let (client, server) = smoke::connect(cluster).await?;
+            let made = smoke::cloud_made_by(&client, &server).await?;
+            Ok::<_, smoke::SmokeError>((client, server, made))
+        };
+        let before = cloud.service_balancers(cluster).await?;
+        match api.await {
+            Ok((client, server, made)) => {
+                smoke::delete_services(&client, &server, &made.services).await?;
+                for (name, _) in &made.services {
+                    said(format!("Service {name} deleted"));
+                }
+            }
+            Err(e) => {
+                sink.item(
+                    step,
+                    Change::Warning,
+                    format!(
+                        "the cluster's API did not answer ({e}): the load balancers tagged for \
+                         its Services are deleted directly"
+                    ),
+                    started.elapsed(),
+                );
+                for lb in &before {
+                    cloud.delete_service_balancer(lb).await?;
+                    said(format!("load balancer {} and its target groups deleted", lb.name));
+                }
+            }
+        }
+        // The Services' balancers as they were before, plus any the API's deletion left.
+        let arns: Vec<String> = before.iter().map(|lb| lb.arn.clone()).collect();
+        let left =
+            cloud.wait_balancers_gone(cluster, &arns, std::time::Duration::from_secs(300)).await?;
+        if !left.is_empty() {
+            let names: Vec<&str> = left.iter().map(|lb| lb.name.as_str()).collect();
+            return Err(TeardownError::Blocked(format!(
+                "the load balancers of the cluster's Services were still there after 5 minutes: \
+                 {}. Nothing else was deleted; run teardown again (it deletes them directly \
+                 when the API no longer answers)",
+                names.join(", ")
+            )));
+        }
+        if !before.is_empty() {
+            said(format!("{} load balancer(s) of the cluster's Services gone", before.len()));
+        }
+        Ok(())
+    }
+
+    /// What AWS itself still has for the cluster, after kops's delete: every kind asked at
+    /// once. The disks of PersistentVolumes are kept (and named) unless `--delete-volumes`; a
+    /// kind AWS would not answer for is named too, as nothing is proved about it.
+    pub async fn cloud_left(&self, plan: &TeardownPlan) -> (Vec<String>, Vec<String>) {
+        if !plan.actions().any(|x| matches!(x, TeardownAction::DeleteCluster { .. })) {
+            return (Vec::new(), Vec::new());
+        }
+        let zone = self.journal.cluster_settings.as_ref().and_then(|s| s.dns_zone.clone()).or(self
+            .answers
+            .cluster
+            .dns_zone
+            .clone());
+        let started = Instant::now();
+        let (found, unasked) =
+            Cloud::new(&self.clients).left(&self.journal.cluster, zone.as_deref()).await;
+        tracing::info!(
+            target: "teardown",
+            took_ms = started.elapsed().as_millis() as u64,
+            found = found.len(),
+            unasked = unasked.len(),
+            "cloud check"
+        );
+        let keep_volumes = !self.opts.delete_volumes;
+        let (kept, left): (Vec<Found>, Vec<Found>) =
+            found.into_iter().partition(|f| keep_volumes && f.is_volume_of_pv());
+        let mut lines: Vec<String> =
+            left.iter().map(|f| format!("{} (tagged for the cluster)", f.describe())).collect();
+        lines.extend(
+            unasked.iter().map(|(kind, e)| {
+                format!("{}s: not checked, AWS did not answer ({e})", kind.noun())
+            }),
+        );
+        (lines, kept.iter().map(Found::describe).collect())
+    }
+
     /// Looks in AWS (and the state store) for everything the plan deleted.
-    async fn leftovers(&self, plan: &Plan) -> Result<Vec<String>, TeardownError> {
+    async fn leftovers(&self, plan: &TeardownPlan) -> Result<Vec<String>, TeardownError> {
         let c = &self.clients;
         let name = &self.journal.cluster;
         let mut left = Vec::new();
         for action in plan.actions() {
             match action {
-                Action::Kops { purpose: KopsPurpose::DeleteCluster, .. } => {
-                    let store = self.journal.state_store.as_deref().unwrap_or_default();
-                    let bucket =
-                        store.trim_start_matches("s3://").split('/').next().unwrap_or_default();
-                    if !bucket.is_empty()
+                TeardownAction::DeleteCluster { .. } => {
+                    let bucket = self.journal.state_store.as_deref().and_then(bucket_of);
+                    if let Some(bucket) = &bucket
                         && c.bucket_access(bucket).await? == BucketAccess::Yours
                         && c.object_exists(bucket, &format!("{name}/config")).await?
                     {
                         left.push(format!("cluster {name} is still in s3://{bucket}"));
                     }
                 }
-                Action::DeleteBucket { bucket }
+                TeardownAction::DeleteBucket { bucket }
                     if c.bucket_access(bucket).await? != BucketAccess::Free =>
                 {
                     left.push(format!("bucket {bucket}"));
                 }
-                Action::PurgeClusterState { bucket, cluster }
+                TeardownAction::PurgeClusterState { bucket, cluster }
                     if c.bucket_access(bucket).await? == BucketAccess::Yours
                         && c.purge_cluster_state_count(bucket, cluster).await? > 0 =>
                 {
                     left.push(format!("object versions under {cluster}/ in bucket {bucket}"));
                 }
-                Action::DeleteUser { user } if c.user_exists(user).await? => {
+                TeardownAction::DeleteUser { user } if c.user_exists(user).await? => {
                     left.push(format!("IAM user {user}"))
                 }
-                Action::DeleteAccessKey { user, key_id }
+                TeardownAction::DeleteAccessKey { user, key_id }
                     if c.user_exists(user).await?
                         && c.access_keys(user).await?.iter().any(|k| k.id == *key_id) =>
                 {
                     left.push(format!("access key {key_id} of user {user}"))
                 }
-                Action::DeleteGroup { group } if c.group_exists(group).await? => {
+                TeardownAction::DeleteGroup { group } if c.group_exists(group).await? => {
                     left.push(format!("IAM group {group}"))
                 }
-                Action::RemoveProfile { profile } if self.files.read_key(profile)?.is_some() => {
+                TeardownAction::RemoveProfile { profile }
+                    if self.files.read_key(profile)?.is_some() =>
+                {
                     left.push(format!("AWS profile {profile}"))
                 }
-                _ => {}
+                // Asked of AWS by the cluster's tags after the plan (`cloud_left`).
+                TeardownAction::DeleteServices { .. } | TeardownAction::DeleteVolumes { .. } => {}
+                // Nothing of their own to look for: a preview deletes nothing; an emptied
+                // bucket, a membership or an attachment goes with the bucket, user or group
+                // looked for above; a plan with no key id deletes nothing; a key pair that is
+                // not the one setup generated is kept with a warning, never a leftover.
+                TeardownAction::PreviewDelete { .. }
+                | TeardownAction::EmptyBucket { .. }
+                | TeardownAction::DeleteAccessKeys { .. }
+                | TeardownAction::RemoveUserFromGroup { .. }
+                | TeardownAction::DetachGroupPolicy { .. }
+                | TeardownAction::DeleteSshKey { .. } => {}
+                // Looked for above, and gone.
+                TeardownAction::DeleteBucket { .. }
+                | TeardownAction::PurgeClusterState { .. }
+                | TeardownAction::DeleteUser { .. }
+                | TeardownAction::DeleteAccessKey { .. }
+                | TeardownAction::DeleteGroup { .. }
+                | TeardownAction::RemoveProfile { .. } => {}
             }
         }
         Ok(left)

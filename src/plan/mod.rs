@@ -2,13 +2,15 @@
 //! The engine executes a Plan; `script` renders the same Plan as a bash script, so what
 //! `kops-wizard plan` prints is what setup does.
 
+pub mod kops_args;
 pub mod script;
 pub mod shell;
+pub mod smoke;
 
 use clap::ValueEnum;
 
+use self::kops_args as kops;
 use crate::answers::{Answers, KeyType};
-use crate::engine::kops;
 use crate::journal::{Entry, Journal, Kind, State};
 use crate::text::departs;
 
@@ -28,11 +30,15 @@ pub enum SetupStep {
     #[value(skip)]
     Kubeconfig,
     Validate,
+    /// Two pods must answer through a Network Load Balancer (`cluster.smoke_test`).
+    SmokeTest,
 }
 
 /// The teardown steps, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TeardownStep {
+    /// The Services of type LoadBalancer, so their load balancers go before the cluster.
+    DeleteServices,
     DeleteCluster,
     DeleteStateStore,
     DeleteIam,
@@ -58,8 +64,10 @@ impl StepId {
                 SetupStep::Deploy => "deploy",
                 SetupStep::Kubeconfig => "kubeconfig",
                 SetupStep::Validate => "validate",
+                SetupStep::SmokeTest => "smoke-test",
             },
             StepId::Teardown(t) => match t {
+                TeardownStep::DeleteServices => "delete-services",
                 TeardownStep::DeleteCluster => "delete-cluster",
                 TeardownStep::DeleteStateStore => "delete-bucket",
                 TeardownStep::DeleteIam => "delete-iam",
@@ -81,8 +89,12 @@ impl StepId {
                 SetupStep::Deploy => "Deploy: kops update cluster --yes --admin",
                 SetupStep::Kubeconfig => "Kubeconfig: kops export kubeconfig --admin",
                 SetupStep::Validate => "Validate: wait until the cluster is ready",
+                SetupStep::SmokeTest => {
+                    "Smoke test: two pods answer through a Network Load Balancer"
+                }
             },
             StepId::Teardown(t) => match t {
+                TeardownStep::DeleteServices => "Kubernetes: Services' load balancers first",
                 TeardownStep::DeleteCluster => "Cluster: kops delete cluster",
                 TeardownStep::DeleteStateStore => {
                     "State store: every object version, every delete marker, then the bucket"
@@ -97,9 +109,11 @@ impl StepId {
     }
 }
 
-/// One change (or check) the wizard makes, as data.
+/// One change (or check) setup makes, as data. Setup's actions and teardown's are types of
+/// their own: a step of one cannot reach the other's engine, and every match over either is
+/// exhaustive.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum SetupAction {
     CreateGroup {
         group: String,
     },
@@ -154,6 +168,36 @@ pub enum Action {
         wait: String,
         interval: String,
     },
+    /// The smoke test: a namespace of the wizard's with two pods of `image` behind a Service
+    /// of type LoadBalancer (an NLB), waited for until both pods answer through it.
+    SmokeTest {
+        cluster: String,
+        image: String,
+    },
+}
+
+/// One deletion (or look) teardown makes, as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeardownAction {
+    /// Every Service of type LoadBalancer in the cluster (the smoke test's namespace first),
+    /// waiting until their load balancers are gone; without an API, the load balancers and
+    /// target groups tagged for the cluster's Services directly.
+    DeleteServices {
+        cluster: String,
+    },
+    /// `kops delete cluster` without `--yes`: kops's list of the cluster's cloud resources
+    /// (read in prepare; nothing to do when the plan runs).
+    PreviewDelete {
+        args: Vec<String>,
+    },
+    /// `kops delete cluster --yes`, as the kops user.
+    DeleteCluster {
+        args: Vec<String>,
+    },
+    /// `--delete-volumes`: the EBS volumes PersistentVolumes made, tagged for the cluster.
+    DeleteVolumes {
+        cluster: String,
+    },
     EmptyBucket {
         bucket: String,
     },
@@ -196,21 +240,19 @@ pub enum Action {
     },
 }
 
-/// What a kops call is for: the engine makes each idempotent in its own way.
+/// What a setup kops call is for: the engine makes each idempotent in its own way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KopsPurpose {
     CreateCluster,
     UpdateCluster,
     /// `kops export kubeconfig --admin`: access to a cluster that exists, changing nothing.
     ExportKubeconfig,
-    PreviewDelete,
-    DeleteCluster,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub struct Step<A> {
     pub id: StepId,
-    pub actions: Vec<Action>,
+    pub actions: Vec<A>,
     /// Where this step departs from the team's old procedure, and why.
     pub departs: Vec<&'static str>,
 }
@@ -221,14 +263,44 @@ pub enum PlanKind {
     Teardown,
 }
 
+/// The actions a plan is made of: setup's or teardown's.
+pub trait PlanAction: Clone + std::fmt::Debug + PartialEq + Eq {
+    const KIND: PlanKind;
+}
+
+impl PlanAction for SetupAction {
+    const KIND: PlanKind = PlanKind::Setup;
+}
+
+impl PlanAction for TeardownAction {
+    const KIND: PlanKind = PlanKind::Teardown;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    pub kind: PlanKind,
-    pub steps: Vec<Step>,
+pub struct Plan<A> {
+    pub steps: Vec<Step<A>>,
     /// Answers the plan had to fill with a placeholder, by key.
     pub placeholders: Vec<&'static str>,
     /// Teardown: what stays, and why (there before the wizard, or a --keep flag).
     pub kept: Vec<String>,
+}
+
+pub type SetupPlan = Plan<SetupAction>;
+pub type TeardownPlan = Plan<TeardownAction>;
+
+impl<A: PlanAction> Plan<A> {
+    pub fn kind(&self) -> PlanKind {
+        A::KIND
+    }
+
+    /// A plan that does nothing.
+    pub fn empty() -> Plan<A> {
+        Plan { steps: Vec::new(), placeholders: Vec::new(), kept: Vec::new() }
+    }
+
+    pub fn actions(&self) -> impl Iterator<Item = &A> {
+        self.steps.iter().flat_map(|s| s.actions.iter())
+    }
 }
 
 fn is_iam(kind: Kind) -> bool {
@@ -322,11 +394,13 @@ pub struct TeardownOptions {
     pub keep_bucket: bool,
     pub keep_iam: bool,
     pub delete_ssh_key: bool,
+    /// Delete the EBS volumes PersistentVolumes made (kept and named otherwise).
+    pub delete_volumes: bool,
 }
 
 /// Waiting for the cluster to validate, as the answers say.
-fn validate(a: &Answers, state_store: &str) -> Action {
-    Action::Validate {
+fn validate(a: &Answers, state_store: &str) -> SetupAction {
+    SetupAction::Validate {
         cluster: a.cluster.name.clone(),
         state_store: state_store.to_string(),
         wait: a.validate.wait.clone(),
@@ -341,47 +415,52 @@ fn bucket_or_placeholder(a: &Answers) -> (String, Vec<&'static str>) {
     }
 }
 
-impl Plan {
+impl Plan<SetupAction> {
     /// Every setup step for these answers, or only those in `only` when it is not empty.
-    pub fn setup(a: &Answers, only: &[SetupStep]) -> Plan {
+    pub fn setup(a: &Answers, only: &[SetupStep]) -> Self {
         let (bucket, placeholders) = bucket_or_placeholder(a);
         let state_store = format!("s3://{bucket}");
         let profile = a.aws.kops_profile.clone();
         let (group, user) = (a.iam.group.clone(), a.iam.user.clone());
 
-        let mut credentials = vec![Action::CreateGroup { group: group.clone() }];
-        credentials.extend(a.iam.policies.iter().map(|arn| Action::AttachGroupPolicy {
+        let mut credentials = vec![SetupAction::CreateGroup { group: group.clone() }];
+        credentials.extend(a.iam.policies.iter().map(|arn| SetupAction::AttachGroupPolicy {
             group: group.clone(),
             policy_arn: arn.clone(),
         }));
         credentials.extend([
-            Action::CreateUser { user: user.clone() },
-            Action::AddUserToGroup { user: user.clone(), group: group.clone() },
-            Action::CreateAccessKey {
+            SetupAction::CreateUser { user: user.clone() },
+            SetupAction::AddUserToGroup { user: user.clone(), group: group.clone() },
+            SetupAction::CreateAccessKey {
                 user,
                 profile: profile.clone(),
                 region: a.aws.region.clone(),
             },
         ]);
 
-        let mut state =
-            vec![Action::CreateBucket { bucket: bucket.clone(), region: a.aws.region.clone() }];
+        let mut state = vec![SetupAction::CreateBucket {
+            bucket: bucket.clone(),
+            region: a.aws.region.clone(),
+        }];
         let s = &a.state_store;
         let bucket_settings = [
-            (s.versioning, Action::EnableVersioning { bucket: bucket.clone() }),
-            (s.encryption, Action::EnableEncryption { bucket: bucket.clone() }),
-            (s.block_public_access, Action::BlockPublicAccess { bucket: bucket.clone() }),
+            (s.versioning, SetupAction::EnableVersioning { bucket: bucket.clone() }),
+            (s.encryption, SetupAction::EnableEncryption { bucket: bucket.clone() }),
+            (s.block_public_access, SetupAction::BlockPublicAccess { bucket: bucket.clone() }),
         ];
         state.extend(bucket_settings.into_iter().filter_map(|(on, action)| on.then_some(action)));
 
         let ssh = if a.ssh.generate {
-            Action::GenerateSshKey { private_key: a.ssh.private_key(), key_type: a.ssh.key_type }
+            SetupAction::GenerateSshKey {
+                private_key: a.ssh.private_key(),
+                key_type: a.ssh.key_type,
+            }
         } else {
-            Action::UseSshKey { public_key: a.ssh.public_key.clone() }
+            SetupAction::UseSshKey { public_key: a.ssh.public_key.clone() }
         };
 
         let name = a.cluster.name.clone();
-        let kops = |purpose, args| Action::Kops { purpose, args };
+        let kops = |purpose, args| SetupAction::Kops { purpose, args };
         let steps = vec![
             (SetupStep::Credentials, credentials, vec![departs::POLICIES, departs::ACCESS_KEY]),
             (SetupStep::StateStore, state, vec![departs::ENCRYPTION]),
@@ -403,28 +482,41 @@ impl Plan {
                 vec![departs::UPDATE],
             ),
             (SetupStep::Validate, vec![validate(a, &state_store)], vec![departs::VALIDATE]),
+            (
+                SetupStep::SmokeTest,
+                match a.cluster.smoke_test {
+                    true => vec![SetupAction::SmokeTest {
+                        cluster: name.clone(),
+                        image: a.cluster.smoke_image.clone(),
+                    }],
+                    false => Vec::new(),
+                },
+                vec![departs::SMOKE_TEST],
+            ),
         ];
         let steps = steps
             .into_iter()
-            .filter(|(id, _, _)| only.is_empty() || only.contains(id))
+            .filter(|(id, actions, _)| {
+                !actions.is_empty() && (only.is_empty() || only.contains(id))
+            })
             .map(|(id, actions, departs)| Step { id: StepId::Setup(id), actions, departs })
             .collect();
-        Plan { kind: PlanKind::Setup, steps, placeholders, kept: Vec::new() }
+        Plan { steps, placeholders, kept: Vec::new() }
     }
 
     /// Joining a cluster that is already in the state store and is not this machine's: this
     /// engineer's own IAM user in the kops group (its key saved as the profile), a kubeconfig,
     /// and a validation, which only reads. Nothing of the cluster, the bucket or the group
     /// changes.
-    pub fn join(a: &Answers, member_user: &str, only: &[SetupStep]) -> Plan {
+    pub fn join(a: &Answers, member_user: &str, only: &[SetupStep]) -> Self {
         let (bucket, placeholders) = bucket_or_placeholder(a);
         let state_store = format!("s3://{bucket}");
         let (group, user) = (a.iam.group.clone(), member_user.to_string());
         let name = a.cluster.name.clone();
         let credentials = vec![
-            Action::CreateUser { user: user.clone() },
-            Action::AddUserToGroup { user: user.clone(), group },
-            Action::CreateAccessKey {
+            SetupAction::CreateUser { user: user.clone() },
+            SetupAction::AddUserToGroup { user: user.clone(), group },
+            SetupAction::CreateAccessKey {
                 user,
                 profile: a.aws.kops_profile.clone(),
                 region: a.aws.region.clone(),
@@ -434,7 +526,7 @@ impl Plan {
             (SetupStep::Credentials, credentials),
             (
                 SetupStep::Kubeconfig,
-                vec![Action::Kops {
+                vec![SetupAction::Kops {
                     purpose: KopsPurpose::ExportKubeconfig,
                     args: kops::export_kubeconfig_args(&name, &state_store),
                 }],
@@ -446,15 +538,17 @@ impl Plan {
             .filter(|(id, _)| only.is_empty() || only.contains(id))
             .map(|(id, actions)| Step { id: StepId::Setup(id), actions, departs: Vec::new() })
             .collect();
-        Plan { kind: PlanKind::Setup, steps, placeholders, kept: Vec::new() }
+        Plan { steps, placeholders, kept: Vec::new() }
     }
 
     /// Whether this is a join: a setup plan that creates no cluster and exports a kubeconfig.
     pub fn is_join(&self) -> bool {
         self.actions()
-            .any(|x| matches!(x, Action::Kops { purpose: KopsPurpose::ExportKubeconfig, .. }))
+            .any(|x| matches!(x, SetupAction::Kops { purpose: KopsPurpose::ExportKubeconfig, .. }))
     }
+}
 
+impl Plan<TeardownAction> {
     /// Teardown, from the journal: what this cluster's setup created (whatever the answers
     /// say now), less what `holds` keeps, in the order that AWS allows (cluster, bucket,
     /// access keys, memberships, users, policy attachments, groups, profiles, SSH key), and a
@@ -465,7 +559,7 @@ impl Plan {
         journal: Option<&Journal>,
         opts: TeardownOptions,
         holds: &Holds,
-    ) -> Plan {
+    ) -> Self {
         let (bucket, placeholders) = bucket_or_placeholder(a);
         let assumed;
         let journal = match journal {
@@ -490,7 +584,7 @@ impl Plan {
         }
         let of = |kind: Kind| journal.entries.iter().filter(move |e| e.kind == kind);
         let mut steps = Vec::new();
-        let mut step = |id, actions: Vec<Action>, departs| {
+        let mut step = |id, actions: Vec<TeardownAction>, departs| {
             if !actions.is_empty() {
                 steps.push(Step { id: StepId::Teardown(id), actions, departs });
             }
@@ -498,16 +592,24 @@ impl Plan {
 
         let cluster_deleted = of(Kind::Cluster).any(deletable);
         let cluster_kept = of(Kind::Cluster).any(|e| e.in_use() && !deletable(e));
+        if cluster_deleted {
+            step(
+                TeardownStep::DeleteServices,
+                vec![TeardownAction::DeleteServices { cluster: name.clone() }],
+                vec![],
+            );
+        }
         let mut actions = Vec::new();
         if cluster_deleted {
-            actions.push(Action::Kops {
-                purpose: KopsPurpose::PreviewDelete,
+            actions.push(TeardownAction::PreviewDelete {
                 args: kops::delete_cluster_args(name, &state_store, false),
             });
-            actions.push(Action::Kops {
-                purpose: KopsPurpose::DeleteCluster,
+            actions.push(TeardownAction::DeleteCluster {
                 args: kops::delete_cluster_args(name, &state_store, true),
             });
+            if opts.delete_volumes {
+                actions.push(TeardownAction::DeleteVolumes { cluster: name.clone() });
+            }
         }
         step(TeardownStep::DeleteCluster, actions, vec![]);
 
@@ -515,8 +617,8 @@ impl Plan {
         for e in of(Kind::Bucket).filter(|e| e.in_use()) {
             let bucket = e.id.clone();
             if deletable(e) && !opts.keep_bucket && !cluster_kept {
-                actions.push(Action::EmptyBucket { bucket: bucket.clone() });
-                actions.push(Action::DeleteBucket { bucket });
+                actions.push(TeardownAction::EmptyBucket { bucket: bucket.clone() });
+                actions.push(TeardownAction::DeleteBucket { bucket });
                 continue;
             }
             if deletable(e) && opts.keep_bucket {
@@ -530,7 +632,7 @@ impl Plan {
             // The bucket stays, but the deleted cluster's old object versions (its secrets
             // among them) would stay with it: they go.
             if cluster_deleted {
-                actions.push(Action::PurgeClusterState { bucket, cluster: name.clone() });
+                actions.push(TeardownAction::PurgeClusterState { bucket, cluster: name.clone() });
             }
         }
         step(TeardownStep::DeleteStateStore, actions, vec![departs::VERSIONED_BUCKET]);
@@ -545,26 +647,28 @@ impl Plan {
                 of(Kind::IamUser).filter(|e| deletable(e)).map(|e| e.id.as_str()).collect();
             for e in of(Kind::AccessKey).filter(|e| deletable(e)) {
                 match &e.detail {
-                    Some(key_id) => iam.push(Action::DeleteAccessKey {
+                    Some(key_id) => iam.push(TeardownAction::DeleteAccessKey {
                         user: e.id.clone(),
                         key_id: key_id.clone(),
                     }),
                     // Only the plan of a setup that has not run: the key's id is not known.
-                    None => iam.push(Action::DeleteAccessKeys { user: e.id.clone() }),
+                    None => iam.push(TeardownAction::DeleteAccessKeys { user: e.id.clone() }),
                 }
             }
             for e in of(Kind::IamGroupMembership).filter(|e| deletable(e)) {
                 if let Some(group) = &e.detail {
-                    iam.push(Action::RemoveUserFromGroup {
+                    iam.push(TeardownAction::RemoveUserFromGroup {
                         user: e.id.clone(),
                         group: group.clone(),
                     });
                 }
             }
-            iam.extend(users.iter().map(|user| Action::DeleteUser { user: user.to_string() }));
+            iam.extend(
+                users.iter().map(|user| TeardownAction::DeleteUser { user: user.to_string() }),
+            );
             for e in of(Kind::IamPolicyAttachment).filter(|e| deletable(e)) {
                 if let Some(arn) = &e.detail {
-                    iam.push(Action::DetachGroupPolicy {
+                    iam.push(TeardownAction::DetachGroupPolicy {
                         group: e.id.clone(),
                         policy_arn: arn.clone(),
                     });
@@ -573,7 +677,7 @@ impl Plan {
             iam.extend(
                 of(Kind::IamGroup)
                     .filter(|e| deletable(e))
-                    .map(|e| Action::DeleteGroup { group: e.id.clone() }),
+                    .map(|e| TeardownAction::DeleteGroup { group: e.id.clone() }),
             );
         }
         step(TeardownStep::DeleteIam, iam, vec![]);
@@ -583,7 +687,7 @@ impl Plan {
             actions.extend(
                 of(Kind::Profile)
                     .filter(|e| deletable(e))
-                    .map(|e| Action::RemoveProfile { profile: e.id.clone() }),
+                    .map(|e| TeardownAction::RemoveProfile { profile: e.id.clone() }),
             );
         }
         step(TeardownStep::RemoveProfile, actions, vec![]);
@@ -592,18 +696,14 @@ impl Plan {
         for e in of(Kind::SshKey).filter(|e| deletable(e)) {
             if opts.delete_ssh_key {
                 let private_key = e.id.strip_suffix(".pub").unwrap_or(&e.id).to_string();
-                actions.push(Action::DeleteSshKey { private_key });
+                actions.push(TeardownAction::DeleteSshKey { private_key });
             } else {
                 kept.push(format!("SSH key {}: pass --delete-ssh-key to delete it", e.id));
             }
         }
         step(TeardownStep::DeleteSshKey, actions, vec![]);
 
-        Plan { kind: PlanKind::Teardown, steps, placeholders, kept }
-    }
-
-    pub fn actions(&self) -> impl Iterator<Item = &Action> {
-        self.steps.iter().flat_map(|s| s.actions.iter())
+        Plan { steps, placeholders, kept }
     }
 }
 
@@ -627,18 +727,18 @@ mod tests {
         // No create, update, SSH key, bucket or group change: only this engineer's user.
         for action in plan.actions() {
             match action {
-                Action::CreateUser { user } | Action::CreateAccessKey { user, .. } => {
+                SetupAction::CreateUser { user } | SetupAction::CreateAccessKey { user, .. } => {
                     assert_eq!(user, "kops-alice-1a2b3c")
                 }
-                Action::AddUserToGroup { user, group } => {
+                SetupAction::AddUserToGroup { user, group } => {
                     assert_eq!((user.as_str(), group.as_str()), ("kops-alice-1a2b3c", "kops"))
                 }
-                Action::Kops { purpose, args } => {
+                SetupAction::Kops { purpose, args } => {
                     assert_eq!(*purpose, KopsPurpose::ExportKubeconfig);
                     assert_eq!(args[..2], ["export", "kubeconfig"]);
                     assert!(args.contains(&"--admin".to_string()));
                 }
-                Action::Validate { .. } => {}
+                SetupAction::Validate { .. } => {}
                 other => panic!("a join must not {other:?}"),
             }
         }
@@ -653,7 +753,7 @@ mod tests {
         assert_eq!(ids, expected);
         assert!(plan.placeholders.is_empty());
         let attach =
-            plan.actions().filter(|a| matches!(a, Action::AttachGroupPolicy { .. })).count();
+            plan.actions().filter(|a| matches!(a, SetupAction::AttachGroupPolicy { .. })).count();
         assert_eq!(attach, 7);
     }
 
@@ -668,7 +768,7 @@ mod tests {
         );
         assert_eq!(plan.placeholders, vec!["state_store.bucket"]);
         assert!(plan.actions().any(|a| *a
-            == Action::CreateBucket {
+            == SetupAction::CreateBucket {
                 bucket: BUCKET_PLACEHOLDER.into(),
                 region: "us-east-1".into()
             }));
@@ -679,8 +779,8 @@ mod tests {
         let mut a = answers();
         a.state_store.encryption = false;
         let plan = Plan::setup(&a, &[SetupStep::StateStore]);
-        assert!(!plan.actions().any(|a| matches!(a, Action::EnableEncryption { .. })));
-        assert!(plan.actions().any(|a| matches!(a, Action::EnableVersioning { .. })));
+        assert!(!plan.actions().any(|a| matches!(a, SetupAction::EnableEncryption { .. })));
+        assert!(plan.actions().any(|a| matches!(a, SetupAction::EnableVersioning { .. })));
     }
 
     #[test]
@@ -690,6 +790,7 @@ mod tests {
         assert_eq!(
             ids,
             [
+                TeardownStep::DeleteServices,
                 TeardownStep::DeleteCluster,
                 TeardownStep::DeleteStateStore,
                 TeardownStep::DeleteIam,
@@ -697,26 +798,44 @@ mod tests {
             ]
             .map(StepId::Teardown)
         );
-        let iam: Vec<_> = plan.steps[2].actions.iter().collect();
-        assert!(matches!(iam[0], Action::DeleteAccessKeys { .. }));
-        assert!(matches!(iam.last(), Some(Action::DeleteGroup { .. })));
+        // The Services' load balancers go before kops's delete; the disks of
+        // PersistentVolumes only with --delete-volumes.
+        assert_eq!(
+            plan.steps[0].actions,
+            [TeardownAction::DeleteServices { cluster: "kops.k8s.local".into() }]
+        );
+        assert!(!plan.actions().any(|a| matches!(a, TeardownAction::DeleteVolumes { .. })));
+        let iam: Vec<_> = plan.steps[3].actions.iter().collect();
+        assert!(matches!(iam[0], TeardownAction::DeleteAccessKeys { .. }));
+        assert!(matches!(iam.last(), Some(TeardownAction::DeleteGroup { .. })));
 
-        let opts = TeardownOptions { keep_bucket: true, keep_iam: true, delete_ssh_key: true };
+        let opts = TeardownOptions {
+            keep_bucket: true,
+            keep_iam: true,
+            delete_ssh_key: true,
+            delete_volumes: true,
+        };
         let plan = Plan::teardown(&answers(), None, opts, &Holds::default());
         let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
             [
+                TeardownStep::DeleteServices,
                 TeardownStep::DeleteCluster,
                 TeardownStep::DeleteStateStore,
                 TeardownStep::DeleteSshKey
             ]
             .map(StepId::Teardown)
         );
+        assert_eq!(
+            plan.steps[1].actions.last(),
+            Some(&TeardownAction::DeleteVolumes { cluster: "kops.k8s.local".into() }),
+            "after kops's delete"
+        );
         // A kept bucket loses only the deleted cluster's old versions, never the bucket.
         assert_eq!(
-            plan.steps[1].actions,
-            [Action::PurgeClusterState {
+            plan.steps[2].actions,
+            [TeardownAction::PurgeClusterState {
                 bucket: "acme-kops-state".into(),
                 cluster: "kops.k8s.local".into()
             }]
@@ -756,19 +875,21 @@ mod tests {
         a.state_store.bucket = Some("another-bucket".into());
         let plan = Plan::teardown(&a, Some(&j), TeardownOptions::default(), &Holds::default());
         let actions: Vec<_> = plan.actions().cloned().collect();
-        assert!(actions.contains(&Action::DeleteAccessKey {
+        assert!(actions.contains(&TeardownAction::DeleteAccessKey {
             user: "old-user".into(),
             key_id: "AKIAOLD".into()
         }));
-        assert!(actions.contains(&Action::DeleteUser { user: "old-user".into() }));
-        assert!(actions.contains(&Action::RemoveProfile { profile: "old-profile".into() }));
-        assert!(actions.contains(&Action::DeleteBucket { bucket: "acme-kops-state".into() }));
+        assert!(actions.contains(&TeardownAction::DeleteUser { user: "old-user".into() }));
+        assert!(actions.contains(&TeardownAction::RemoveProfile { profile: "old-profile".into() }));
+        assert!(
+            actions.contains(&TeardownAction::DeleteBucket { bucket: "acme-kops-state".into() })
+        );
         assert!(
             !actions.iter().any(|x| format!("{x:?}").contains("new-")
                 || format!("{x:?}").contains("another-bucket"))
         );
         // No key without its id: never "every key of the user".
-        assert!(!actions.iter().any(|x| matches!(x, Action::DeleteAccessKeys { .. })));
+        assert!(!actions.iter().any(|x| matches!(x, TeardownAction::DeleteAccessKeys { .. })));
     }
 
     #[test]
@@ -789,10 +910,19 @@ mod tests {
         holds.inherit.push(Resource::of(j.find(Kind::IamUser, "kops").unwrap()));
         let plan = Plan::teardown(&answers(), Some(&j), TeardownOptions::default(), &holds);
         let actions: Vec<_> = plan.actions().cloned().collect();
-        assert!(actions.contains(&Action::DeleteUser { user: "kops".into() }), "{actions:?}");
-        assert!(!actions.contains(&Action::DeleteGroup { group: "kops".into() }), "{actions:?}");
-        assert!(!actions.iter().any(|x| matches!(x, Action::DeleteBucket { .. })), "{actions:?}");
-        assert!(actions.contains(&Action::PurgeClusterState {
+        assert!(
+            actions.contains(&TeardownAction::DeleteUser { user: "kops".into() }),
+            "{actions:?}"
+        );
+        assert!(
+            !actions.contains(&TeardownAction::DeleteGroup { group: "kops".into() }),
+            "{actions:?}"
+        );
+        assert!(
+            !actions.iter().any(|x| matches!(x, TeardownAction::DeleteBucket { .. })),
+            "{actions:?}"
+        );
+        assert!(actions.contains(&TeardownAction::PurgeClusterState {
             bucket: "acme-kops-state".into(),
             cluster: "b.example.com".into()
         }));

@@ -17,9 +17,7 @@ pub fn clock() -> String {
     jiff::ZonedDateTime::now().strftime("%H:%M:%S").to_string()
 }
 
-fn seconds(d: Duration) -> String {
-    format!("{:.2}s", d.as_secs_f64())
-}
+use crate::text::elapsed as seconds;
 
 /// Turns events into lines. It remembers the last validation it showed, so that a long wait
 /// prints a line when the phase or the counts change, not one per poll.
@@ -72,6 +70,9 @@ impl Lines {
                     rules::format_duration(Duration::from_secs(v.elapsed.as_secs())),
                     rules::format_duration(v.wait),
                 ))
+            }
+            Event::Smoke { step, phase } => {
+                Some(format!("[…] {clock} {}: {}", step.short(), phase.describe()))
             }
             Event::StepFinished { step, elapsed } => {
                 Some(format!("[✔] {clock} {}: done ({})", step.short(), seconds(*elapsed)))
@@ -169,6 +170,7 @@ pub fn describe_teardown(inventory: &crate::engine::teardown::Inventory) -> Stri
             }
         }
     }
+    out.push_str(&super::inventory::kubernetes(inventory));
     if !inventory.kept.is_empty() {
         out.push_str("Will keep:\n");
         for kept in &inventory.kept {
@@ -205,7 +207,7 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
         runtime.block_on(prepared.release());
         return Ok(0);
     }
-    if !yes && !super::plain::confirm_typed(&answers.cluster.name)? {
+    if !yes && !super::confirm::confirm_typed(&answers.cluster.name)? {
         runtime.block_on(prepared.release());
         println!("Aborted: the name did not match. Nothing was deleted.");
         return Ok(crate::exit::FAILED);
@@ -215,6 +217,12 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
     drop(sink);
     let _ = runtime.block_on(printer);
     let outcome = outcome?;
+    if !outcome.kept_volumes.is_empty() {
+        println!("\nkept (they may hold data; --delete-volumes deletes them):");
+        for kept in &outcome.kept_volumes {
+            println!("  - {kept}");
+        }
+    }
     if outcome.leftovers.is_empty() {
         println!(
             "\nteardown done: nothing left that the wizard created. Journal: {}",
@@ -255,7 +263,7 @@ pub fn unlock(answers: &crate::answers::Answers, yes: bool) -> anyhow::Result<u8
         return Ok(0);
     };
     println!("s3://{bucket} is locked by {}.", holder.describe());
-    if !yes && !super::plain::confirm_unlock(&bucket)? {
+    if !yes && !super::confirm::confirm_unlock(&bucket)? {
         println!("The lock is left as it is.");
         return Ok(crate::exit::FAILED);
     }
@@ -298,7 +306,28 @@ pub fn done_text(
         out.push_str(&format!("  export KOPS_CLUSTER_NAME={}\n", answers.cluster.name));
         out.push_str(&format!("  export AWS_PROFILE={}\n", answers.aws.kops_profile));
         out.push_str("  kubectl get nodes\n");
-    } else if let Some(store) = &journal.state_store {
+    }
+    if let Some(smoke) = &journal.last_smoke_test
+        && steps.contains(&crate::plan::SetupStep::SmokeTest)
+    {
+        match (&smoke.passed, &smoke.failed) {
+            (Some(passed), _) => {
+                out.push_str(&format!(
+                    "Smoke test: both pods answered through load balancer {}:\n  curl {}\n  pods: {}\n",
+                    passed.load_balancer,
+                    passed.url,
+                    passed.pods.join(", ")
+                ));
+            }
+            (None, Some(why)) => out.push_str(&format!(
+                "Warning: the smoke test failed: {why}\n  The cluster itself is up; `kops-wizard smoke-test` runs the test again.\n"
+            )),
+            (None, None) => {}
+        }
+    }
+    if !steps.contains(&crate::plan::SetupStep::Validate)
+        && let Some(store) = &journal.state_store
+    {
         out.push_str(&format!("  export KOPS_STATE_STORE={store}\n"));
     }
     match &journal.copy_of {
@@ -413,6 +442,23 @@ pub fn print_status(
                 writeln!(out, "               - {}", p(failure))?;
             }
         }
+        if let Some(t) = &journal.last_smoke_test {
+            match (&t.passed, &t.failed) {
+                (Some(passed), _) => writeln!(
+                    out,
+                    "  smoke test   passed: {} answered at {} ({})",
+                    p(&passed.pods.join(", ")),
+                    p(&passed.url),
+                    p(&t.at)
+                )?,
+                (None, failed) => writeln!(
+                    out,
+                    "  smoke test   FAILED: {} ({})",
+                    p(failed.as_deref().unwrap_or("unknown")),
+                    p(&t.at)
+                )?,
+            }
+        }
         let unfinished = journal.entries.iter().filter(|e| e.state == State::Intent).count();
         if unfinished > 0 {
             writeln!(
@@ -465,11 +511,12 @@ mod tests {
             step,
             change: Change::Created,
             message: "group kops created".into(),
-            elapsed: Duration::from_millis(50),
+            elapsed: Duration::from_millis(1234),
         };
+        // The one duration format of every front end (text::elapsed).
         assert_eq!(
             Lines::default().line(&created, "14:02:11").unwrap(),
-            "[✔] 14:02:11 iam: group kops created (0.05s)"
+            "[✔] 14:02:11 iam: group kops created (1.2s)"
         );
         let same = Event::Item {
             step,
@@ -480,7 +527,7 @@ mod tests {
         assert_eq!(Lines::default().line(&same, "t").unwrap(), "[=] t iam: x");
         let failed =
             Event::StepFailed { step, error: "boom".into(), elapsed: Duration::from_secs(1) };
-        assert_eq!(Lines::default().line(&failed, "t").unwrap(), "[✘] t iam: failed (1.00s)");
+        assert_eq!(Lines::default().line(&failed, "t").unwrap(), "[✘] t iam: failed (1.0s)");
         assert_eq!(Lines::default().line(&Event::StepStarted { step }, "t"), None);
     }
 }

@@ -4,7 +4,9 @@
 //! interactive ones share.
 
 pub mod checks;
+pub mod confirm;
 pub mod headless;
+pub mod inventory;
 pub mod plain;
 pub mod review;
 pub mod tui;

@@ -5,48 +5,50 @@
 use crate::answers::Answers;
 use crate::engine::s3::BucketAccess;
 use crate::journal::{Journal, State as Entry};
-use crate::plan::{Action, KopsPurpose};
+use crate::plan::{KopsPurpose, SetupAction};
 use crate::questions::short_policy;
 use crate::rules::{self, Report};
 use crate::ui::checks::SshFound;
 
 /// The actions of a step in words, the policy attachments folded into one line.
-pub fn describe(actions: &[Action]) -> Vec<String> {
+pub fn describe(actions: &[SetupAction]) -> Vec<String> {
     let mut out = Vec::new();
     let policies: Vec<&str> = actions
         .iter()
         .filter_map(|a| match a {
-            Action::AttachGroupPolicy { policy_arn, .. } => Some(short_policy(policy_arn)),
+            SetupAction::AttachGroupPolicy { policy_arn, .. } => Some(short_policy(policy_arn)),
             _ => None,
         })
         .collect();
     for action in actions {
         let line = match action {
-            Action::CreateGroup { group } => format!("IAM group {group}"),
-            Action::AttachGroupPolicy { group, .. } => {
+            SetupAction::CreateGroup { group } => format!("IAM group {group}"),
+            SetupAction::AttachGroupPolicy { group, .. } => {
                 if out.iter().any(|l: &String| l.starts_with("attach ")) {
                     continue;
                 }
                 format!("attach {} policies to {group}: {}", policies.len(), policies.join(", "))
             }
-            Action::CreateUser { user } => format!("IAM user {user}"),
-            Action::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
-            Action::CreateAccessKey { user, profile, .. } => {
+            SetupAction::CreateUser { user } => format!("IAM user {user}"),
+            SetupAction::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
+            SetupAction::CreateAccessKey { user, profile, .. } => {
                 format!("an access key for {user}, saved as profile {profile} (never shown)")
             }
-            Action::CreateBucket { bucket, region } => format!("S3 bucket {bucket} in {region}"),
-            Action::EnableVersioning { bucket } => format!("versioning on {bucket}"),
-            Action::EnableEncryption { bucket } => format!("default encryption on {bucket}"),
-            Action::BlockPublicAccess { bucket } => format!("public access block on {bucket}"),
-            Action::GenerateSshKey { private_key, key_type } => {
+            SetupAction::CreateBucket { bucket, region } => {
+                format!("S3 bucket {bucket} in {region}")
+            }
+            SetupAction::EnableVersioning { bucket } => format!("versioning on {bucket}"),
+            SetupAction::EnableEncryption { bucket } => format!("default encryption on {bucket}"),
+            SetupAction::BlockPublicAccess { bucket } => format!("public access block on {bucket}"),
+            SetupAction::GenerateSshKey { private_key, key_type } => {
                 format!("a {key_type} key pair {private_key} (unless it exists)")
             }
-            Action::UseSshKey { public_key } => format!("use the key {public_key}"),
-            Action::Kops { purpose: KopsPurpose::CreateCluster, args } => {
+            SetupAction::UseSshKey { public_key } => format!("use the key {public_key}"),
+            SetupAction::Kops { purpose: KopsPurpose::CreateCluster, args } => {
                 format!("kops {}", args.join(" "))
             }
-            Action::Kops { args, .. } => format!("kops {}", args.join(" ")),
-            Action::Validate { wait, interval, .. } => {
+            SetupAction::Kops { args, .. } => format!("kops {}", args.join(" ")),
+            SetupAction::Validate { wait, interval, .. } => {
                 format!("kops validate cluster every {interval} until ready (up to {wait})")
             }
             other => format!("{other:?}"),

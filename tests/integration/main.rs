@@ -19,6 +19,7 @@ mod properties;
 mod secrets_scan;
 mod security;
 mod setup;
+mod smoke;
 mod state_dir;
 mod support;
 mod team;

@@ -169,6 +169,7 @@ async fn plain_setup_typed_through_its_prompts_reaches_a_validated_cluster() {
     // The bastion is for the private topology only: not asked after "public".
     answer(&term, label("cluster.dns_zone"), &["Enter"]);
     answer(&term, label("cluster.kubernetes_version"), &["Enter"]);
+    answer(&term, label("cluster.smoke_test"), &["Enter"]);
 
     // The review, then saving over the answers file (asked twice), then the one confirmation.
     let screen = answer(&term, "Save these answers to", &["y", "Enter"]);

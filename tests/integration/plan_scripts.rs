@@ -12,6 +12,9 @@ const ANSWERS: &str = r#"
 bucket = "script-kops-state"
 [cluster]
 name = "script.example.com"
+# The script's smoke test drives kubectl, whose discovery requests the fake API does not
+# serve; its text is pinned by the plan snapshots (tests/integration/plan.rs).
+smoke_test = false
 "#;
 
 /// Puts the aws CLI (from the test Python) on the environment's PATH.

@@ -103,9 +103,17 @@ async fn a_wrong_name_deletes_nothing_and_the_right_one_leaves_nothing() {
     assert!(before.versions > 0, "setup left the cluster's state in the bucket");
 
     let term = open_teardown(&env, &answers, &[], "out.txt");
-    // The rest of the inventory is a PgDn away: the bucket's contents, IAM, what is kept.
-    term.keys(&["PageDown", "PageDown"]);
-    term.wait_for("object versions and", SECS(10));
+    // The rest of the inventory is PgDn away: the bucket's contents, IAM, what is kept.
+    let mut seen = String::new();
+    for _ in 0..8 {
+        seen.push_str(&term.screen());
+        if seen.contains("object versions and") && seen.contains("IAM user kops") {
+            break;
+        }
+        term.keys(&["PageDown"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(seen.contains("object versions and"), "{seen}");
     let screen = term.wait_for("IAM user kops", SECS(10));
     assert!(screen.contains("lines above: PgUp"), "{screen}");
     term.type_text("tuitd.k8s.loca");

@@ -21,46 +21,19 @@ use inquire::validator::Validation;
 
 use self::prompts::{Ask, Opt};
 use self::text::Then;
-use crate::answers::{self, Answers, AnswersError, Source};
+use crate::answers::{self, Answers, Source};
 use crate::cli::{GlobalOpts, SetupArgs};
 use crate::engine::aws::{Clients, Credentials};
 use crate::engine::s3::BucketAccess;
 use crate::exit::{self, Interrupted};
 use crate::journal::Journal;
 use crate::paths::{Paths, expand_home};
-use crate::plan::{Plan, SetupStep, script};
+use crate::plan::{SetupPlan, SetupStep, script};
 use crate::questions::{Check, Context, QUESTIONS, Question, Step};
 use crate::ui::checks::{self, SshFound};
 use crate::ui::{headless, review};
 
-/// Asks the user to type `expected` to go on. `Ok(false)` when they typed something else;
-/// Ctrl-C or Esc is `Interrupted`.
-pub fn confirm_typed(expected: &str) -> anyhow::Result<bool> {
-    let answer = inquire::Text::new(&format!("Type the cluster name ({expected}) to delete it:"))
-        .with_help_message("anything else aborts; nothing has been deleted yet")
-        .prompt();
-    Ok(asked(answer)?.trim() == expected)
-}
-
-/// Asks for `expected` (the state bucket's name) before a lock is broken.
-pub fn confirm_unlock(expected: &str) -> anyhow::Result<bool> {
-    let answer =
-        inquire::Text::new(&format!("Type the bucket name ({expected}) to break its lock:"))
-            .with_help_message("anything else leaves the lock as it is")
-            .prompt();
-    Ok(asked(answer)?.trim() == expected)
-}
-
-/// A prompt's answer; Ctrl-C or Esc becomes `Interrupted` (exit 130).
-fn asked<T>(answer: inquire::error::InquireResult<T>) -> anyhow::Result<T> {
-    match answer {
-        Ok(value) => Ok(value),
-        Err(
-            inquire::InquireError::OperationCanceled | inquire::InquireError::OperationInterrupted,
-        ) => Err(Interrupted.into()),
-        Err(e) => Err(anyhow::anyhow!("cannot ask: {e}")),
-    }
-}
+pub use crate::ui::confirm::{asked, confirm_typed, confirm_unlock};
 
 /// `setup` line by line, from the command line: loads the answers (a value that breaks a rule
 /// is asked again with the rule shown, as the full-screen wizard opens on it; an unreadable
@@ -146,7 +119,7 @@ enum Next {
 
 struct Interview {
     answers: Answers,
-    plan: Plan,
+    plan: SetupPlan,
 }
 
 /// The questions, the review, the offer to save and the confirmation. Changes nothing in AWS.
@@ -166,7 +139,7 @@ fn interview(
     let mut answers = loaded.clone();
     session.ask_all(&mut answers)?;
 
-    let report = answers.check();
+    let report = crate::rules::check_answers(&answers);
     // The same question the full run asks first: is the cluster already there, someone else's?
     let (plan, join) = tokio::runtime::Runtime::new()?.block_on(crate::engine::team::setup_plan(
         &answers,
@@ -303,9 +276,9 @@ impl Session {
             }
         }
         // A rule no question owns (validate.* in the answers file) cannot be fixed here.
-        let report = answers.check();
+        let report = crate::rules::check_answers(&answers);
         if !report.is_ok() {
-            return Err(AnswersError::Invalid { report }.into());
+            return Err(crate::rules::Broken { report }.into());
         }
         Ok(())
     }
@@ -314,7 +287,7 @@ impl Session {
     fn ask_one(&mut self, q: &'static Question, answers: &mut Answers) -> anyhow::Result<Then> {
         let current = q.get(answers);
         if !current.is_empty()
-            && let Some(rule) = q.error(answers, &answers.check())
+            && let Some(rule) = q.error(answers, &crate::rules::check_answers(&answers))
         {
             // A value from the answers file (or made wrong by an earlier answer): say why
             // before the prompt offers it again.
@@ -327,7 +300,7 @@ impl Session {
             return Ok(Then::AskAgain);
         }
         q.set(answers, &value).map_err(|e| anyhow::anyhow!("{}: {e}", q.key))?;
-        for warning in q.warnings(&answers.check()) {
+        for warning in q.warnings(&crate::rules::check_answers(&answers)) {
             eprintln!("  ! {warning}");
         }
         self.check(q, answers)

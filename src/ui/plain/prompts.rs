@@ -149,7 +149,7 @@ pub fn refusal(q: &Question, a: &Answers, value: &str) -> Option<String> {
     if let Err(e) = q.set(&mut trial, value) {
         return Some(format!("{}: {e}", q.key));
     }
-    let report = trial.check();
+    let report = crate::rules::check_answers(&trial);
     q.error(&trial, &report).map(|rule| format!("{}: {rule}", q.key))
 }
 

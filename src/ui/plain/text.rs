@@ -6,7 +6,7 @@
 use crate::answers::{Answers, Source};
 use crate::engine::aws::Identity;
 use crate::engine::s3::BucketAccess;
-use crate::plan::Plan;
+use crate::plan::SetupPlan;
 use crate::questions::{Step, cost};
 use crate::ui::checks::{FoundKey, SshFound, bucket_words};
 use crate::ui::review::describe;
@@ -94,7 +94,7 @@ pub struct Review<'a> {
     pub source: &'a Source,
     /// The answers differ from the file they came from (or there is no file).
     pub unsaved: bool,
-    pub plan: &'a Plan,
+    pub plan: &'a SetupPlan,
     pub warnings: &'a [String],
     /// What an earlier setup of this cluster left in the journal.
     pub resume: Option<&'a str>,
@@ -166,7 +166,12 @@ mod tests {
     fn the_review_lists_the_changes_warnings_and_estimate() {
         let mut a = Answers::default();
         a.state_store.bucket = Some("acme-review".into());
-        let warnings = crate::ui::review::warnings(&a.check(), &a, Some(BucketAccess::Yours), None);
+        let warnings = crate::ui::review::warnings(
+            &crate::rules::check_answers(&a),
+            &a,
+            Some(BucketAccess::Yours),
+            None,
+        );
         let text = review_of(&a, &Source::Defaults, true, &warnings);
         assert!(text.contains("Answers from the defaults and this session\n"), "{text}");
         assert!(text.contains("1. "), "{text}");

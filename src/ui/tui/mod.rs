@@ -3,9 +3,11 @@
 //! `keys` maps terminal events to messages; `view` draws; `checks` and `run` do the I/O.
 
 pub mod checks;
+pub mod command;
 pub mod keys;
 pub mod run;
 pub mod state;
+pub mod status;
 pub mod teardown;
 pub mod terminal;
 pub mod update;

@@ -24,8 +24,8 @@ use crate::engine::events::Sink;
 use crate::engine::setup;
 use crate::engine::teardown::Prepared;
 use crate::journal::Journal;
-use crate::plan::TeardownOptions;
 use crate::plan::script;
+use crate::plan::{SetupStep, StepId, TeardownOptions};
 use std::sync::{Arc, Mutex};
 
 /// At most this many queued messages are applied before a frame is drawn, so a flood of kops
@@ -117,9 +117,9 @@ pub fn teardown(
     use std::io::Write as _;
     let (answers, source) =
         crate::answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
-    let report = answers.check();
+    let report = crate::rules::check_answers(&answers);
     if !report.is_ok() {
-        return Err(crate::answers::AnswersError::Invalid { report }.into());
+        return Err(crate::rules::Broken { report }.into());
     }
     let _log = crate::logging::init(&paths.log_file())?;
     let start = Start {
@@ -386,7 +386,7 @@ impl Worker {
             drop(sink);
             let _ = forward.await;
             let ended = match result {
-                Ok(outcome) => Ended::Checked(outcome.leftovers),
+                Ok(outcome) => Ended::Checked(outcome.leftovers, outcome.kept_volumes),
                 Err(e) => {
                     tracing::error!("teardown stopped: {e:#}");
                     Ended::Failed(e.to_string())
@@ -405,6 +405,7 @@ impl Worker {
     fn spawn_setup(&self, state: &State) -> JoinHandle<()> {
         let answers = state.answers.clone();
         let plan = state.plan();
+        let plan_smokes = plan.steps.iter().any(|s| s.id == StepId::Setup(SetupStep::SmokeTest));
         let state_dir = state.files.state_dir.clone();
         let (kops, tx) = (self.kops.clone(), self.tx.clone());
         let (sink, forward) = self.forward();
@@ -422,6 +423,7 @@ impl Worker {
                 .map(|journal| Finished {
                     journal: journal.path().to_path_buf(),
                     state_store: journal.state_store.clone(),
+                    smoke: plan_smokes.then(|| journal.last_smoke_test.clone()).flatten(),
                 })
                 .map_err(|e| {
                     tracing::error!("setup stopped: {e:#}");
@@ -467,6 +469,9 @@ pub fn summary(state: &State) -> Outcome {
             if let Some(join) = state.join_words() {
                 text.push_str(&format!("{join}\n"));
             }
+            for line in view::smoke_words(state) {
+                text.push_str(&format!("{line}\n"));
+            }
             text.push_str("Use the cluster:\n");
             for line in view::done_usage(state) {
                 text.push_str(&format!("  {line}\n"));
@@ -510,13 +515,13 @@ fn teardown_summary(state: &State, t: &super::teardown::Teardown) -> Outcome {
     let log = state.files.log.display();
     let mut text = String::new();
     let code = match &t.ended {
-        Some(Ended::Checked(left)) if left.is_empty() => {
+        Some(Ended::Checked(left, _)) if left.is_empty() => {
             text.push_str(&format!(
                 "teardown done: nothing left that the wizard created for cluster {cluster}.\n"
             ));
             0
         }
-        Some(Ended::Checked(left)) => {
+        Some(Ended::Checked(left, _)) => {
             text.push_str("teardown finished, but these are still there:\n");
             for l in left {
                 text.push_str(&format!("  - {l}\n"));
@@ -560,6 +565,14 @@ fn teardown_summary(state: &State, t: &super::teardown::Teardown) -> Outcome {
             crate::exit::INTERRUPTED
         }
     };
+    if let Some(Ended::Checked(_, kept)) = &t.ended
+        && !kept.is_empty()
+    {
+        text.push_str("Kept (they may hold data; --delete-volumes deletes them):\n");
+        for k in kept {
+            text.push_str(&format!("  - {k}\n"));
+        }
+    }
     if let Some(Ok(inventory)) = &t.inventory {
         text.push_str(&format!("Journal: {}\n", inventory.journal.display()));
     }

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tui_input::Input;
 
@@ -13,7 +12,7 @@ use crate::answers::{Answers, Source};
 use crate::engine::aws::Identity;
 use crate::engine::events::Validation;
 use crate::engine::s3::BucketAccess;
-use crate::plan::{Plan, SetupStep, StepId, TeardownOptions};
+use crate::plan::{SetupPlan, SetupStep, StepId, TeardownOptions};
 use crate::questions::{self, Context, Question, Step};
 use crate::rules::Report;
 // Shared with the line mode (`ui::checks`); kept importable from here.
@@ -149,13 +148,7 @@ pub enum CheckResult {
     Ssh(Result<SshFound, String>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StepStatus {
-    Waiting,
-    Running { since_ms: u64 },
-    Finished { elapsed: Duration },
-    Failed { elapsed: Duration },
-}
+pub use super::status::StepStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunStep {
@@ -174,6 +167,42 @@ pub struct Dashboard {
     pub at_ms: u64,
 }
 
+/// The smoke test's panel: where each of its waits stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SmokeView {
+    /// Ready pods of those wanted.
+    pub pods: Option<(i32, i32)>,
+    /// The Service has asked for its load balancer and waits for an address.
+    pub waiting_address: bool,
+    /// The NLB's name and state.
+    pub balancer: Option<(String, String)>,
+    /// Healthy targets of all.
+    pub targets: Option<(usize, usize)>,
+    /// The pods that answered through the NLB, and how many must.
+    pub answered: Vec<String>,
+    pub wanted: usize,
+}
+
+impl SmokeView {
+    pub fn apply(&mut self, phase: crate::engine::smoke::Phase) {
+        use crate::engine::smoke::Phase;
+        match phase {
+            Phase::Applying => {}
+            Phase::Pods { ready, wanted } => self.pods = Some((ready, wanted)),
+            Phase::Address => self.waiting_address = true,
+            Phase::Balancer { name, state } => {
+                self.waiting_address = false;
+                self.balancer = Some((name, state));
+            }
+            Phase::Targets { healthy, total } => self.targets = Some((healthy, total)),
+            Phase::Answers { pods, wanted } => {
+                self.answered = pods;
+                self.wanted = wanted;
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RunState {
     pub steps: Vec<RunStep>,
@@ -186,6 +215,8 @@ pub struct RunState {
     pub attempts: u32,
     /// The engine found the cluster someone else's during the run and joined it.
     pub joined: bool,
+    /// The smoke test as it goes: each part's latest word from the engine.
+    pub smoke: Option<SmokeView>,
 }
 
 /// What a finished run leaves for the Done page and the summary.
@@ -193,6 +224,8 @@ pub struct RunState {
 pub struct Finished {
     pub journal: PathBuf,
     pub state_store: Option<String>,
+    /// The smoke test's outcome when it ran.
+    pub smoke: Option<crate::journal::LastSmokeTest>,
 }
 
 /// How the wizard ended, for the exit code and the summary printed after it.
@@ -304,7 +337,7 @@ impl State {
             .filter(|q| q.is_typed())
             .map(|q| (q.key, Input::new(q.get(&start.answers))))
             .collect();
-        let report = start.answers.check();
+        let report = crate::rules::check_answers(&start.answers);
         let mut state = State {
             report,
             answers: start.answers,
@@ -424,14 +457,14 @@ impl State {
         }
     }
 
-    pub fn plan(&self) -> Plan {
+    pub fn plan(&self) -> SetupPlan {
         match self.current_join() {
-            Some(join) => Plan::join(
+            Some(join) => SetupPlan::join(
                 &self.answers,
                 &join.member_user,
                 &crate::engine::team::join_steps(&self.only),
             ),
-            None => Plan::setup(&self.answers, &self.only),
+            None => SetupPlan::setup(&self.answers, &self.only),
         }
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use tui_input::{Input, InputRequest};
 
-use super::state::StepStatus;
-use super::update::Command;
+use super::command::Command;
+use super::status::StepStatus;
 use crate::engine::events::Event;
 use crate::engine::teardown::{Inventory, ItemKind};
 use crate::plan::{StepId, TeardownOptions};
@@ -82,8 +82,9 @@ pub struct Row {
 /// How teardown ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
-    /// The final check ran: what is still there (empty: nothing).
-    Checked(Vec<String>),
+    /// The final check ran: what is still there (empty: nothing), and the disks of
+    /// PersistentVolumes it kept (named, never silently left).
+    Checked(Vec<String>, Vec<String>),
     /// The engine stopped: its message.
     Failed(String),
 }
@@ -146,7 +147,8 @@ impl Teardown {
         let Some(inv) = self.ready() else { return 0 };
         let actions: usize = inv.steps.iter().map(|s| 1 + s.actions.len() * 2).sum();
         let open: usize = inv.cloud.iter().filter(|r| self.expanded.contains(&r.kind)).count();
-        2 + actions + inv.cloud_types().len() + open + inv.kept.len() * 2
+        let kube = crate::ui::inventory::kubernetes(inv).lines().count();
+        2 + actions + inv.cloud_types().len() + open + inv.kept.len() * 2 + kube * 2
     }
 
     pub fn move_focus(&mut self, by: i64) {
@@ -355,6 +357,7 @@ impl Teardown {
 fn noun(step: StepId) -> &'static str {
     use crate::plan::TeardownStep as T;
     match step {
+        StepId::Teardown(T::DeleteServices) => "Services' load balancers",
         StepId::Teardown(T::DeleteCluster) => "Cluster",
         StepId::Teardown(T::DeleteStateStore) => "State store",
         StepId::Teardown(T::DeleteIam) => "IAM",

@@ -396,6 +396,7 @@ fn engine_events_fill_the_run_rows_and_a_failure_offers_retry() {
         Msg::RunEnded(Ok(Finished {
             journal: "/home/dev/.local/state/kops-wizard/kops.k8s.local.json".into(),
             state_store: Some("s3://acme-kops-state".into()),
+            smoke: None,
         })),
     );
     assert_eq!(s.page, Page::Done);
@@ -498,6 +499,46 @@ fn a_validation_attempt_sets_the_deadline_in_clock_time() {
     let d = s.run.dashboard.as_ref().unwrap();
     assert_eq!(d.deadline.strftime("%H:%M").to_string(), "14:28", "14:22 + (10m - 3m20s)");
     assert_eq!(d.validation.attempt.phase, validate::Phase::NodesJoining);
+}
+
+#[test]
+fn the_smoke_panel_follows_each_wait_and_replaces_the_validation_dashboard() {
+    use crate::engine::smoke::Phase;
+    let mut s = validating(recorded(4, &fixture("validate-ready.json"), "", 260));
+    let smoke = step(SetupStep::SmokeTest);
+    let events = [
+        Event::StepFinished { step: step(SetupStep::Validate), elapsed: Duration::from_secs(260) },
+        Event::StepStarted { step: smoke },
+        Event::Smoke { step: smoke, phase: Phase::Applying },
+        Event::Smoke { step: smoke, phase: Phase::Pods { ready: 2, wanted: 2 } },
+        Event::Smoke { step: smoke, phase: Phase::Address },
+        Event::Smoke {
+            step: smoke,
+            phase: Phase::Balancer {
+                name: "k8s-kopswiza-hello-0123456789".into(),
+                state: "provisioning".into(),
+            },
+        },
+    ];
+    for (i, e) in events.into_iter().enumerate() {
+        update(&mut s, Msg::Engine(e, at(270_000 + i as u64 * 1000, 14, 27)));
+    }
+    let panel = s.run.smoke.clone().unwrap();
+    assert_eq!(panel.pods, Some((2, 2)));
+    assert_eq!(panel.balancer.as_ref().map(|b| b.1.as_str()), Some("provisioning"));
+    assert!(panel.answered.is_empty());
+    snap("smoke-waiting", &s);
+    for e in [
+        Phase::Balancer { name: "k8s-kopswiza-hello-0123456789".into(), state: "active".into() },
+        Phase::Targets { healthy: 2, total: 2 },
+        Phase::Answers { pods: vec!["hello-5d4c8f7b9c-2xkqp".into()], wanted: 2 },
+    ] {
+        update(&mut s, Msg::Engine(Event::Smoke { step: smoke, phase: e }, at(280_000, 14, 27)));
+    }
+    let panel = s.run.smoke.clone().unwrap();
+    assert_eq!(panel.targets, Some((2, 2)));
+    assert_eq!(panel.answered, vec!["hello-5d4c8f7b9c-2xkqp".to_string()]);
+    snap("smoke-answering", &s);
 }
 
 #[test]
@@ -636,7 +677,7 @@ fn snapshot_cluster_and_two_sizings() {
     s.answers.cluster.topology = crate::answers::Topology::Private;
     s.answers.cluster.bastion = true;
     s.answers.cluster.zones = vec!["us-east-1a".into(), "us-east-1b".into(), "us-east-1c".into()];
-    s.report = s.answers.check();
+    s.report = crate::rules::check_answers(&s.answers);
     snap("cluster-large", &s);
     s.focus = 1;
     snap("cluster-zones", &s);
@@ -725,9 +766,24 @@ fn snapshot_done_help_quit_and_too_small() {
         Msg::RunEnded(Ok(Finished {
             journal: "/home/dev/.local/state/kops-wizard/kops.k8s.local.json".into(),
             state_store: Some("s3://acme-kops-state".into()),
+            smoke: Some(crate::journal::LastSmokeTest {
+                at: "2026-12-04T14:31:00Z".into(),
+                passed: Some(crate::journal::SmokePassed {
+                    url: "http://k8s-kopswiza-hello-0123456789-abcdef0123456789.elb.us-east-1.amazonaws.com/hostname".into(),
+                    load_balancer: "k8s-kopswiza-hello-0123456789".into(),
+                    pods: vec!["hello-5d4c8f7b9c-2xkqp".into(), "hello-5d4c8f7b9c-9zt4m".into()],
+                }),
+                failed: None,
+            }),
         })),
     );
     snap("done", &s);
+    let out = super::run::summary(&s);
+    assert!(
+        out.summary.contains("hello-5d4c8f7b9c-2xkqp, hello-5d4c8f7b9c-9zt4m"),
+        "{}",
+        out.summary
+    );
 
     let mut s = checked();
     go_to_step(&mut s, Step::Cluster);

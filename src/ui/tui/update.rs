@@ -3,7 +3,6 @@
 //! unit-tested.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use tui_input::InputRequest;
 
@@ -71,44 +70,7 @@ pub enum Msg {
     TeardownEnded(Ended),
 }
 
-/// Work for the loop. Checks are debounced there (about 300 ms after the last request of a
-/// kind) and answer with `Msg::Checked` carrying the same id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
-    CheckIdentity {
-        id: u64,
-        profile: Option<String>,
-        region: String,
-    },
-    CheckBucket {
-        id: u64,
-        bucket: String,
-        profile: Option<String>,
-        region: String,
-    },
-    CheckSsh {
-        id: u64,
-        public_key: String,
-    },
-    /// Ask the state store whether the cluster is someone else's (Review shows a join then).
-    CheckCluster,
-    /// Run the plan of the current answers (a rerun resumes from the journal).
-    StartRun,
-    /// Stop the engine: its future is dropped, which kills a running kops.
-    StopRun,
-    SaveAnswers {
-        path: PathBuf,
-        overwrite: bool,
-    },
-    /// Read the journal, ask AWS and kops, and plan the teardown (changes nothing).
-    PrepareTeardown(TeardownOptions),
-    /// Plan the prepared teardown again with these toggles.
-    TeardownOptions(TeardownOptions),
-    /// Delete what the prepared plan lists (the name was typed).
-    StartTeardown,
-    /// Leave the loop; `State::exit` says how.
-    Exit,
-}
+pub use super::command::Command;
 
 /// The checks the wizard asks for as it opens, so the first frame never waits for them.
 pub fn init(state: &mut State) -> Vec<Command> {
@@ -578,7 +540,7 @@ fn set_value(state: &mut State, q: &'static Question, value: &str) -> Vec<Comman
     }
     state.unsaved = true;
     state.status = None;
-    state.report = state.answers.check();
+    state.report = crate::rules::check_answers(&state.answers);
     let mut cmds = Vec::new();
     match q.key {
         "aws.admin_profile" | "aws.region" => {
@@ -662,7 +624,7 @@ fn checked(state: &mut State, id: u64, result: CheckResult) -> Vec<Command> {
                     format!("kops-state-{}-{}", identity.account, state.answers.aws.region);
                 *input = tui_input::Input::new(suggestion.clone());
                 state.answers.state_store.bucket = Some(suggestion);
-                state.report = state.answers.check();
+                state.report = crate::rules::check_answers(&state.answers);
                 state.checks.identity = CheckState::Done(r);
                 state.status = Some("bucket name suggested from the account and region".into());
                 state.unsaved = true;
@@ -809,6 +771,10 @@ fn engine_event(state: &mut State, event: Event) {
             ));
             state.run.dashboard = Some(Dashboard { validation: *v, deadline, at_ms: now_ms });
         }
+        Event::Smoke { step, phase } => {
+            state.log.push(format!("[…] {}: {}", step.short(), phase.describe()));
+            state.run.smoke.get_or_insert_with(Default::default).apply(phase);
+        }
         Event::StepFinished { step, elapsed } => {
             if let Some(s) = state.run.steps.iter_mut().find(|s| s.id == step) {
                 s.status = StepStatus::Finished { elapsed };
@@ -829,11 +795,7 @@ fn engine_event(state: &mut State, event: Event) {
     }
 }
 
-/// `12.3s`, or `2m05s` from a minute on.
-pub fn secs(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{:.1}s", d.as_secs_f64()) }
-}
+pub use crate::text::elapsed as secs;
 
 /// The words for a bucket check's answer (shared with the line mode).
 pub use crate::ui::checks::bucket_words;

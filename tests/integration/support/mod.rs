@@ -222,6 +222,26 @@ pub const ADMIN_SECRET: &str = "admin-secret-never-printed-0001";
 pub struct TestEnv {
     pub dir: tempfile::TempDir,
     vars: Vec<(String, String)>,
+    /// The fake Kubernetes API of the cluster the stand-in brings up, when one runs.
+    kube: Option<FakeKube>,
+}
+
+/// tests/support/fake_k8s.py: the cluster's API server and its AWS cloud controller, over TLS
+/// with the client certificate the stand-in's kubeconfig carries. It exits when its stdin
+/// closes, and is killed with the environment.
+pub struct FakeKube {
+    child: Child,
+    /// `https://127.0.0.1:<port>` (a cluster's API is `<api>/clusters/<name>`).
+    pub api: String,
+    /// The pods' HTTP (`GET /hostname`), where `KOPS_WIZARD_SMOKE_URL` points.
+    pub apps: String,
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Drop for TestEnv {
@@ -259,7 +279,7 @@ impl TestEnv {
             vars.push(("AWS_ACCESS_KEY_ID".into(), id.into()));
             vars.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
         }
-        TestEnv { dir, vars }
+        TestEnv { dir, vars, kube: None }
     }
 
     pub fn path(&self, sub: &str) -> PathBuf {
@@ -310,7 +330,56 @@ impl TestEnv {
         .expect("write the kops wrapper");
         fs::set_permissions(&kops, fs::Permissions::from_mode(0o755)).expect("chmod kops");
         self.set("FAKE_KOPS_HOME", home.display().to_string());
+        if self.get("AWS_ENDPOINT_URL").is_some()
+            && repo().join("tests/support/fake_k8s.py").exists()
+        {
+            self.start_kube(&home);
+        }
         kops
+    }
+
+    /// Starts the fake Kubernetes API for the stand-in's clusters (it writes its CA and client
+    /// certificate under the stand-in's home, where the stand-in's kubeconfig takes them from)
+    /// and points the smoke test's HTTP check at its pods.
+    fn start_kube(&mut self, home: &Path) {
+        let log = fs::File::create(home.join("fake-k8s.log")).expect("fake k8s log");
+        let mut cmd = Command::new(python());
+        self.apply(&mut cmd)
+            .arg(repo().join("tests/support/fake_k8s.py"))
+            .arg("--home")
+            .arg(home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut child = cmd.spawn().expect("start the fake Kubernetes API");
+        let stdout = child.stdout.take().expect("its stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+        let mut words = line.split_whitespace();
+        let (Some("READY"), Some(api), Some(apps)) = (words.next(), words.next(), words.next())
+        else {
+            let _ = child.kill();
+            let log = fs::read_to_string(home.join("fake-k8s.log")).unwrap_or_default();
+            panic!("the fake Kubernetes API did not start (said {line:?}):\n{log}");
+        };
+        let (api, apps) = (api.to_string(), apps.to_string());
+        self.set("KOPS_WIZARD_SMOKE_URL", apps.clone());
+        self.kube = Some(FakeKube { child, api, apps });
+    }
+
+    /// The fake Kubernetes API, when the stand-in runs with one.
+    pub fn kube(&self) -> Option<&FakeKube> {
+        self.kube.as_ref()
+    }
+
+    /// Stops the fake Kubernetes API: the cluster's API no longer answers.
+    pub fn stop_kube(&mut self) {
+        self.kube = None;
     }
 
     /// The stand-in's call log: one JSON object per kops invocation.

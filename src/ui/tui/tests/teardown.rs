@@ -128,6 +128,13 @@ fn deleting() -> State {
     type_text(&mut s, CLUSTER);
     let cmds = update(&mut s, Msg::Enter);
     assert_eq!(cmds, vec![Command::StartTeardown]);
+    // The Services' load balancers go first.
+    let services = tstep(TeardownStep::DeleteServices);
+    engine(&mut s, 0, Event::StepStarted { step: services });
+    engine(&mut s, 0, Event::ActionStarted { step: services, index: 0 });
+    let elapsed = Duration::from_millis(900);
+    engine(&mut s, 0, Event::ActionFinished { step: services, index: 0, elapsed });
+    engine(&mut s, 0, Event::StepFinished { step: services, elapsed });
     let cluster = tstep(TeardownStep::DeleteCluster);
     engine(&mut s, 0, Event::StepStarted { step: cluster });
     engine(&mut s, 10, Event::ActionStarted { step: cluster, index: 1 });
@@ -336,7 +343,7 @@ fn the_bucket_gauge_counts_versions_deleted_of_all() {
 fn nothing_left_is_exit_0_and_a_leftover_is_exit_1_naming_it() {
     let mut s = emptying();
     all_done(&mut s);
-    update(&mut s, Msg::TeardownEnded(Ended::Checked(vec![])));
+    update(&mut s, Msg::TeardownEnded(Ended::Checked(vec![], vec![])));
     assert_eq!(s.page, Page::Result);
     snap("teardown-nothing-left", &s);
     let out = summary(&s);
@@ -345,7 +352,10 @@ fn nothing_left_is_exit_0_and_a_leftover_is_exit_1_naming_it() {
 
     let mut s = emptying();
     all_done(&mut s);
-    update(&mut s, Msg::TeardownEnded(Ended::Checked(vec!["bucket acme-kops-state".into()])));
+    update(
+        &mut s,
+        Msg::TeardownEnded(Ended::Checked(vec!["bucket acme-kops-state".into()], vec![])),
+    );
     snap("teardown-leftovers", &s);
     let out = summary(&s);
     assert_eq!(out.code, 1);

@@ -24,6 +24,25 @@ pub fn usage(state: &State) -> Vec<String> {
     out
 }
 
+/// The smoke test's outcome in words: where both pods answered, or why not and what next.
+pub fn smoke_words(state: &State) -> Vec<String> {
+    let Some(smoke) = state.finished.as_ref().and_then(|f| f.smoke.as_ref()) else {
+        return Vec::new();
+    };
+    match (&smoke.passed, &smoke.failed) {
+        (Some(p), _) => vec![
+            format!("Smoke test: both pods answered through load balancer {}:", p.load_balancer),
+            format!("  curl {}", p.url),
+            format!("  pods: {}", p.pods.join(", ")),
+        ],
+        (None, Some(why)) => vec![
+            format!("! The smoke test failed: {why}"),
+            "  The cluster itself is up; `kops-wizard smoke-test` runs the test again.".into(),
+        ],
+        (None, None) => Vec::new(),
+    }
+}
+
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let block = Block::bordered().title(" Done ");
     let inner = block.inner(area);
@@ -37,6 +56,17 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     ];
     if let Some(join) = state.join_words() {
         lines.push(Line::raw(join));
+        lines.push(Line::raw(""));
+    }
+    let smoke = smoke_words(state);
+    if !smoke.is_empty() {
+        let style = match smoke[0].starts_with('!') {
+            true => theme.warn(),
+            false => theme.ok(),
+        };
+        let mut words = smoke.into_iter();
+        lines.extend(words.next().map(|first| Line::styled(first, style)));
+        lines.extend(words.map(Line::raw));
         lines.push(Line::raw(""));
     }
     lines.push(Line::styled("Use it:", theme.bold()));

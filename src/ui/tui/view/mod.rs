@@ -9,6 +9,7 @@ mod review;
 mod run;
 mod teardown;
 
+pub use done::smoke_words;
 pub use done::usage as done_usage;
 
 use ratatui::Frame;
@@ -234,7 +235,7 @@ fn step_mark(
         }
         Page::Result
             if state.teardown.as_ref().is_some_and(
-                |t| matches!(&t.ended, Some(super::teardown::Ended::Checked(l)) if !l.is_empty()),
+                |t| matches!(&t.ended, Some(super::teardown::Ended::Checked(l, _)) if !l.is_empty()),
             ) =>
         {
             ("✘", theme.bad())

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table, Wrap};
 use super::{Theme, step_status, truncate};
 use crate::engine::validate::{Failure, Phase, Role};
 use crate::rules::format_duration;
-use crate::ui::tui::state::{Dashboard, State};
+use crate::ui::tui::state::{Dashboard, SmokeView, State};
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let title = if state.run.running {
@@ -26,12 +26,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     frame.render_widget(block, area);
 
     let rows = state.run.steps.len() as u16;
-    let below = if state.run.error.is_some() || state.run.dashboard.is_some() { 1 } else { 0 };
+    let r = &state.run;
+    let below = if r.error.is_some() || r.dashboard.is_some() || r.smoke.is_some() { 1 } else { 0 };
     let [steps_area, rest] =
         Layout::vertical([Constraint::Length(rows + below), Constraint::Min(0)]).areas(inner);
     render_steps(frame, steps_area, state, theme);
     if let Some(error) = &state.run.error {
         render_error(frame, rest, error, theme);
+    } else if let Some(smoke) = &state.run.smoke {
+        smoke_panel(frame, rest, smoke, theme);
     } else if let Some(d) = &state.run.dashboard {
         dashboard(frame, rest, state, d, theme);
     }
@@ -60,6 +63,46 @@ fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) 
     )
     .column_spacing(1);
     frame.render_widget(table, area);
+}
+
+/// The smoke test's waits, one row each: pods, the NLB, its targets, the pods that answered.
+fn smoke_panel(frame: &mut Frame<'_>, area: Rect, smoke: &SmokeView, theme: Theme) {
+    let row = |label: &str, value: String, done: bool| {
+        let mark = match done {
+            true => Span::styled("✔ ", theme.ok()),
+            false => Span::styled("… ", theme.dim()),
+        };
+        Line::from(vec![mark, Span::styled(format!("{label:<16}"), theme.bold()), Span::raw(value)])
+    };
+    let mut lines =
+        vec![Line::styled("Smoke test: two pods behind a Network Load Balancer", theme.bold())];
+    let (ready, wanted) = smoke.pods.unwrap_or((0, 2));
+    lines.push(row("pods ready", format!("{ready} of {wanted}"), ready >= wanted));
+    let (balancer, active) = match &smoke.balancer {
+        Some((name, state)) => (format!("{name}: {state}"), state == "active"),
+        None if smoke.waiting_address => ("waiting for the Service's address".into(), false),
+        None => ("not asked for yet".into(), false),
+    };
+    lines.push(row("load balancer", balancer, active));
+    let (healthy, total) = smoke.targets.unwrap_or((0, 0));
+    lines.push(row(
+        "targets healthy",
+        match total {
+            0 => "none registered yet".into(),
+            _ => format!("{healthy} of {total}"),
+        },
+        total > 0 && healthy == total,
+    ));
+    let wanted = smoke.wanted.max(2);
+    lines.push(row(
+        "answered",
+        match smoke.answered.is_empty() {
+            true => "no pod yet".into(),
+            false => format!("{} of {wanted}: {}", smoke.answered.len(), smoke.answered.join(", ")),
+        },
+        smoke.answered.len() >= wanted,
+    ));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
 fn render_error(frame: &mut Frame<'_>, area: Rect, error: &str, theme: Theme) {

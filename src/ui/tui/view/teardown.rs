@@ -152,6 +152,11 @@ fn inventory_lines(
             }
         }
     }
+    for line in crate::ui::inventory::kubernetes(inv).lines() {
+        for (i, l) in wrap(line, width.saturating_sub(2)).into_iter().enumerate() {
+            lines.push(Line::raw(format!("{}{l}", if i == 0 { "" } else { "    " })));
+        }
+    }
     if !inv.kept.is_empty() {
         lines.push(Line::styled("Will keep:", theme.bold()));
         for kept in &inv.kept {
@@ -341,7 +346,7 @@ pub fn result(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, th
         })
         .sum();
     match &t.ended {
-        Some(Ended::Checked(left)) if left.is_empty() => {
+        Some(Ended::Checked(left, _)) if left.is_empty() => {
             lines.push(Line::styled(format!("✔ Nothing left of {name}."), theme.ok()));
             for l in wrap(
                 &format!(
@@ -355,7 +360,7 @@ pub fn result(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, th
                 lines.push(Line::raw(l));
             }
         }
-        Some(Ended::Checked(left)) => {
+        Some(Ended::Checked(left, _)) => {
             lines.push(Line::styled(
                 format!("✘ The final check found {} thing(s) still there:", left.len()),
                 theme.bad(),
