@@ -8,13 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::text;
 
-/// Everything the wizard asks. Each section falls back to its defaults key by key, so an
-/// answers file only needs the values that differ. Unknown keys are rejected by name.
-
 /// The smoke test's default HTTP server: the Kubernetes e2e image, whose `netexec` answers
 /// `GET /hostname` with the pod's name.
 pub const DEFAULT_SMOKE_IMAGE: &str = "registry.k8s.io/e2e-test-images/agnhost:2.53";
 
+/// Everything the wizard asks. Each section falls back to its defaults key by key, so an
+/// answers file only needs the values that differ. Unknown keys are rejected by name.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Answers {

@@ -164,6 +164,14 @@ pub fn private_dir(dir: &Path) -> io::Result<()> {
     fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
 }
 
+/// Expands a leading `~/` to the home directory (the answers use it for key paths).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
+        (Some(rest), Some(base)) => base.home_dir().join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,13 +196,5 @@ mod tests {
         let sub = dir.path().join("a/b");
         private_dir(&sub).unwrap();
         assert_eq!(fs::metadata(&sub).unwrap().permissions().mode() & 0o777, 0o700);
-    }
-}
-
-/// Expands a leading `~/` to the home directory (the answers use it for key paths).
-pub fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), directories::BaseDirs::new()) {
-        (Some(rest), Some(base)) => base.home_dir().join(rest),
-        _ => PathBuf::from(path),
     }
 }

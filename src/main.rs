@@ -137,7 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             let mut journals = Journal::list(&paths.state_dir)?;
             // The team's record where AWS answers; this machine's copy where it does not.
             let fresh = refresh_from_store(&answers, &mut journals);
-            let (now, note) = look_up_now(&answers, &journals);
+            let (now, cloud, note) = look_up_now(&answers, &journals);
             let lookup =
                 |j: &Journal, e: &kops_wizard::journal::Entry| {
                     now.iter()
@@ -162,6 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 &lookup,
                 note.as_deref(),
                 &fresh,
+                &cloud,
             )?;
             Ok(0)
         }
@@ -276,39 +277,75 @@ fn refresh_from_store(answers: &Answers, journals: &mut [Journal]) -> Vec<String
 }
 
 /// What AWS says now of each journal's resources (read-only), or why it could not be asked.
-fn look_up_now(
-    answers: &Answers,
-    journals: &[Journal],
-) -> (Vec<(String, kops_wizard::plan::Resource, bool)>, Option<String>) {
+/// What AWS says now of each journal's entries, and of the cloud resources tagged for each
+/// journal's cluster (one line each), read-only with the admin credentials.
+type Looked =
+    (Vec<(String, kops_wizard::plan::Resource, bool)>, Vec<(String, String)>, Option<String>);
+
+fn look_up_now(answers: &Answers, journals: &[Journal]) -> Looked {
     if journals.is_empty() {
-        return (Vec::new(), None);
+        return (Vec::new(), Vec::new(), None);
     }
     let Ok(runtime) = tokio::runtime::Runtime::new() else {
-        return (Vec::new(), Some("AWS was not asked: cannot start the async runtime".into()));
+        let why = "AWS was not asked: cannot start the async runtime".to_string();
+        return (Vec::new(), Vec::new(), Some(why));
     };
     runtime.block_on(async {
         let (sink, _events) = kops_wizard::engine::events::Sink::channel();
         let clients = match kops_wizard::engine::aws::connect_admin(answers, &sink).await {
             Ok(c) => c,
             Err(e) => {
-                return (Vec::new(), Some(format!("AWS was not asked ({e}): the journal only")));
+                let why = format!("AWS was not asked ({e}): the journal only");
+                return (Vec::new(), Vec::new(), Some(why));
             }
         };
         let files = match kops_wizard::engine::credentials::SharedFiles::from_env() {
             Ok(f) => f,
-            Err(e) => return (Vec::new(), Some(format!("AWS was not asked ({e})"))),
+            Err(e) => return (Vec::new(), Vec::new(), Some(format!("AWS was not asked ({e})"))),
         };
         let mut all = Vec::new();
+        let mut clouds = Vec::new();
         for j in journals {
             match ownership::look_up(&clients, &files, j).await {
                 Ok(found) => all.extend(found.into_iter().map(|(r, e)| (j.cluster.clone(), r, e))),
                 Err(e) => {
-                    return (all, Some(format!("AWS could not be asked about everything: {e}")));
+                    let why = format!("AWS could not be asked about everything: {e}");
+                    return (all, clouds, Some(why));
                 }
             }
+            if j.find(kops_wizard::journal::Kind::Cluster, &j.cluster).is_some() {
+                clouds.push((j.cluster.clone(), cloud_line(&clients, j).await));
+            }
         }
-        (all, None)
+        (all, clouds, None)
     })
+}
+
+/// What AWS has tagged for a journal's cluster now, in one line (the same questions as
+/// teardown's final check), with how long asking took.
+async fn cloud_line(clients: &kops_wizard::engine::aws::Clients, j: &Journal) -> String {
+    use kops_wizard::engine::cloud::{Cloud, CloudKind};
+    let zone = j.cluster_settings.as_ref().and_then(|s| s.dns_zone.clone());
+    let started = std::time::Instant::now();
+    let (found, unasked) = Cloud::new(clients).left(&j.cluster, zone.as_deref()).await;
+    let took = format!("{} ms", started.elapsed().as_millis());
+    let asked = CloudKind::ALL.len() - unasked.len();
+    let mut line = match found.len() {
+        0 => format!("nothing tagged for the cluster ({asked} kinds asked in {took})"),
+        n => {
+            let mut kinds: Vec<&str> = found.iter().map(|f| f.kind.noun()).collect();
+            kinds.dedup();
+            format!(
+                "{n} resource(s) tagged for the cluster: {} ({asked} kinds asked in {took})",
+                kinds.join(", ")
+            )
+        }
+    };
+    if !unasked.is_empty() {
+        let kinds: Vec<&str> = unasked.iter().map(|(k, _)| k.noun()).collect();
+        line.push_str(&format!("; not answered for: {}", kinds.join(", ")));
+    }
+    line
 }
 
 /// The read-only preflight checks, printed.

@@ -614,7 +614,7 @@ impl Question {
 
 /// The first question (in flow order) whose value breaks a rule, for opening the wizard on it.
 pub fn first_error(a: &Answers) -> Option<&'static Question> {
-    let report = crate::rules::check_answers(&a);
+    let report = crate::rules::check_answers(a);
     QUESTIONS.iter().find(|q| q.error(a, &report).is_some())
 }
 

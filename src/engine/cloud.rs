@@ -169,14 +169,15 @@ fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(&str, &str)> {
     tags.iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())).collect()
 }
 
-/// The EC2 filter that narrows a describe call to resources with either ownership tag key;
-/// the values are checked on the answer.
-fn tag_filter(cluster: &str) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder()
-        .name("tag-key")
-        .values(owned_tag(cluster))
-        .values(LEGACY_TAG)
-        .build()
+/// The EC2 filters that each find resources carrying one of the ownership tags: the owned key,
+/// and `KubernetesCluster=<name>`. Asked one at a time: AWS ORs a filter's values, but moto
+/// (the test bed) does not, and one query per tag reads the same on both.
+fn tag_filters(cluster: &str) -> [aws_sdk_ec2::types::Filter; 2] {
+    use aws_sdk_ec2::types::Filter;
+    [
+        Filter::builder().name("tag-key").values(owned_tag(cluster)).build(),
+        Filter::builder().name(format!("tag:{LEGACY_TAG}")).values(cluster).build(),
+    ]
 }
 
 /// A load balancer a Service made, as the smoke test and teardown follow it.
@@ -230,7 +231,9 @@ impl Cloud {
                 Err(e) => unasked.push((kind, e)),
             }
         }
+        // A resource with both tags was found by both of its kind's queries.
         found.sort();
+        found.dedup();
         (found, unasked)
     }
 
@@ -241,15 +244,18 @@ impl Cloud {
         match kind {
             CloudKind::Instance => {
                 use aws_sdk_ec2::types::InstanceStateName as S;
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeInstances",
-                    self.ec2.describe_instances().filters(tag_filter(cluster))
-                )?;
-                for i in pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances()) {
-                    let gone = matches!(i.state().and_then(|s| s.name()), Some(S::Terminated));
-                    if !gone && belongs(ec2_tags(i.tags()), cluster) {
-                        out.push(found(i.instance_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeInstances",
+                        self.ec2.describe_instances().filters(filter.clone())
+                    )?;
+                    for i in pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances())
+                    {
+                        let gone = matches!(i.state().and_then(|s| s.name()), Some(S::Terminated));
+                        if !gone && belongs(ec2_tags(i.tags()), cluster) {
+                            out.push(found(i.instance_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
@@ -271,126 +277,146 @@ impl Cloud {
                 }
             }
             CloudKind::LaunchTemplate => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeLaunchTemplates",
-                    self.ec2.describe_launch_templates().filters(tag_filter(cluster))
-                )?;
-                for t in pages.iter().flat_map(|p| p.launch_templates()) {
-                    if belongs(ec2_tags(t.tags()), cluster) {
-                        out.push(found(t.launch_template_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeLaunchTemplates",
+                        self.ec2.describe_launch_templates().filters(filter.clone())
+                    )?;
+                    for t in pages.iter().flat_map(|p| p.launch_templates()) {
+                        if belongs(ec2_tags(t.tags()), cluster) {
+                            out.push(found(t.launch_template_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::Volume => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeVolumes",
-                    self.ec2.describe_volumes().filters(tag_filter(cluster))
-                )?;
-                for v in pages.iter().flat_map(|p| p.volumes()) {
-                    let tags = ec2_tags(v.tags());
-                    if belongs(tags.clone(), cluster) {
-                        out.push(found(v.volume_id().unwrap_or_default(), made_for(tags)));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeVolumes",
+                        self.ec2.describe_volumes().filters(filter.clone())
+                    )?;
+                    for v in pages.iter().flat_map(|p| p.volumes()) {
+                        let tags = ec2_tags(v.tags());
+                        if belongs(tags.clone(), cluster) {
+                            out.push(found(v.volume_id().unwrap_or_default(), made_for(tags)));
+                        }
                     }
                 }
             }
             CloudKind::NetworkInterface => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeNetworkInterfaces",
-                    self.ec2.describe_network_interfaces().filters(tag_filter(cluster))
-                )?;
-                for n in pages.iter().flat_map(|p| p.network_interfaces()) {
-                    if belongs(ec2_tags(n.tag_set()), cluster) {
-                        out.push(found(n.network_interface_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeNetworkInterfaces",
+                        self.ec2.describe_network_interfaces().filters(filter.clone())
+                    )?;
+                    for n in pages.iter().flat_map(|p| p.network_interfaces()) {
+                        if belongs(ec2_tags(n.tag_set()), cluster) {
+                            out.push(found(n.network_interface_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::ElasticIp => {
-                let answer = call!(
-                    self,
-                    "ec2:DescribeAddresses",
-                    self.ec2.describe_addresses().filters(tag_filter(cluster))
-                )?;
-                for a in answer.addresses() {
-                    if belongs(ec2_tags(a.tags()), cluster) {
-                        let id = a.allocation_id().or(a.public_ip()).unwrap_or_default();
-                        out.push(found(id, None));
+                for filter in tag_filters(cluster) {
+                    let answer = call!(
+                        self,
+                        "ec2:DescribeAddresses",
+                        self.ec2.describe_addresses().filters(filter.clone())
+                    )?;
+                    for a in answer.addresses() {
+                        if belongs(ec2_tags(a.tags()), cluster) {
+                            let id = a.allocation_id().or(a.public_ip()).unwrap_or_default();
+                            out.push(found(id, None));
+                        }
                     }
                 }
             }
             CloudKind::NatGateway => {
                 use aws_sdk_ec2::types::NatGatewayState as S;
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeNatGateways",
-                    self.ec2.describe_nat_gateways().filter(tag_filter(cluster))
-                )?;
-                for n in pages.iter().flat_map(|p| p.nat_gateways()) {
-                    let gone = matches!(n.state(), Some(S::Deleted | S::Deleting));
-                    if !gone && belongs(ec2_tags(n.tags()), cluster) {
-                        out.push(found(n.nat_gateway_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeNatGateways",
+                        self.ec2.describe_nat_gateways().filter(filter.clone())
+                    )?;
+                    for n in pages.iter().flat_map(|p| p.nat_gateways()) {
+                        let gone = matches!(n.state(), Some(S::Deleted | S::Deleting));
+                        if !gone && belongs(ec2_tags(n.tags()), cluster) {
+                            out.push(found(n.nat_gateway_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::InternetGateway => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeInternetGateways",
-                    self.ec2.describe_internet_gateways().filters(tag_filter(cluster))
-                )?;
-                for g in pages.iter().flat_map(|p| p.internet_gateways()) {
-                    if belongs(ec2_tags(g.tags()), cluster) {
-                        out.push(found(g.internet_gateway_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeInternetGateways",
+                        self.ec2.describe_internet_gateways().filters(filter.clone())
+                    )?;
+                    for g in pages.iter().flat_map(|p| p.internet_gateways()) {
+                        if belongs(ec2_tags(g.tags()), cluster) {
+                            out.push(found(g.internet_gateway_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::Subnet => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeSubnets",
-                    self.ec2.describe_subnets().filters(tag_filter(cluster))
-                )?;
-                for s in pages.iter().flat_map(|p| p.subnets()) {
-                    if belongs(ec2_tags(s.tags()), cluster) {
-                        out.push(found(s.subnet_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeSubnets",
+                        self.ec2.describe_subnets().filters(filter.clone())
+                    )?;
+                    for s in pages.iter().flat_map(|p| p.subnets()) {
+                        if belongs(ec2_tags(s.tags()), cluster) {
+                            out.push(found(s.subnet_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::RouteTable => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeRouteTables",
-                    self.ec2.describe_route_tables().filters(tag_filter(cluster))
-                )?;
-                for r in pages.iter().flat_map(|p| p.route_tables()) {
-                    if belongs(ec2_tags(r.tags()), cluster) {
-                        out.push(found(r.route_table_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeRouteTables",
+                        self.ec2.describe_route_tables().filters(filter.clone())
+                    )?;
+                    for r in pages.iter().flat_map(|p| p.route_tables()) {
+                        if belongs(ec2_tags(r.tags()), cluster) {
+                            out.push(found(r.route_table_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::Vpc => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeVpcs",
-                    self.ec2.describe_vpcs().filters(tag_filter(cluster))
-                )?;
-                for v in pages.iter().flat_map(|p| p.vpcs()) {
-                    if belongs(ec2_tags(v.tags()), cluster) {
-                        out.push(found(v.vpc_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeVpcs",
+                        self.ec2.describe_vpcs().filters(filter.clone())
+                    )?;
+                    for v in pages.iter().flat_map(|p| p.vpcs()) {
+                        if belongs(ec2_tags(v.tags()), cluster) {
+                            out.push(found(v.vpc_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }
             CloudKind::SecurityGroup => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "ec2:DescribeSecurityGroups",
-                    self.ec2.describe_security_groups().filters(tag_filter(cluster))
-                )?;
-                for g in pages.iter().flat_map(|p| p.security_groups()) {
-                    if belongs(ec2_tags(g.tags()), cluster) {
-                        out.push(found(g.group_id().unwrap_or_default(), None));
+                for filter in tag_filters(cluster) {
+                    let pages: Vec<_> = pages!(
+                        self,
+                        "ec2:DescribeSecurityGroups",
+                        self.ec2.describe_security_groups().filters(filter.clone())
+                    )?;
+                    for g in pages.iter().flat_map(|p| p.security_groups()) {
+                        if belongs(ec2_tags(g.tags()), cluster) {
+                            out.push(found(g.group_id().unwrap_or_default(), None));
+                        }
                     }
                 }
             }

@@ -17,14 +17,13 @@ const DELETE_BATCH: usize = 1000;
 /// DeleteObjects requests in flight at once while the listing goes on.
 const DELETES_IN_FLIGHT: usize = 4;
 
-/// How many object versions and delete markers a bucket (or a cluster's part of it) holds.
-
 /// The bucket of a state store URL: `s3://bucket[/prefix]` -> `bucket`.
 pub fn bucket_of(state_store: &str) -> Option<String> {
     let rest = state_store.strip_prefix("s3://")?;
     Some(rest.split('/').next().unwrap_or(rest).to_string()).filter(|b| !b.is_empty())
 }
 
+/// How many object versions and delete markers a bucket (or a cluster's part of it) holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Contents {
     pub versions: usize,

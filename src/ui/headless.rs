@@ -388,6 +388,7 @@ pub fn print_status(
     now: &dyn Fn(&Journal, &crate::journal::Entry) -> Option<Now>,
     checked: Option<&str>,
     fresh: &[String],
+    cloud: &[(String, String)],
 ) -> io::Result<()> {
     if journals.is_empty() {
         return writeln!(
@@ -441,6 +442,9 @@ pub fn print_status(
             for failure in &v.failures {
                 writeln!(out, "               - {}", p(failure))?;
             }
+        }
+        if let Some((_, line)) = cloud.iter().find(|(c, _)| *c == journal.cluster) {
+            writeln!(out, "  in AWS now   {}", p(line))?;
         }
         if let Some(t) = &journal.last_smoke_test {
             match (&t.passed, &t.failed) {

@@ -12,9 +12,6 @@ const ANSWERS: &str = r#"
 bucket = "script-kops-state"
 [cluster]
 name = "script.example.com"
-# The script's smoke test drives kubectl, whose discovery requests the fake API does not
-# serve; its text is pinned by the plan snapshots (tests/integration/plan.rs).
-smoke_test = false
 "#;
 
 /// Puts the aws CLI (from the test Python) on the environment's PATH.
@@ -61,6 +58,22 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     let (code, out, err) =
         run(env.apply(&mut Command::new("bash")).arg(&setup).current_dir(repo()));
     assert_eq!(code, 0, "the setup script failed:\n{out}\n{err}");
+    // The script's smoke test (kubectl against the fake API): both pods answered through the
+    // NLB the cloud controller made in moto for the Service.
+    let answered = out.lines().find(|l| l.starts_with("answered through http://")).unwrap_or("");
+    assert_eq!(answered.split_whitespace().count(), 5, "two pods:\n{out}");
+    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&admin_clients(&moto).await.config);
+    let service_nlbs = || async {
+        let lbs = elbv2.describe_load_balancers().send().await.unwrap();
+        lbs.load_balancers()
+            .iter()
+            .filter(|lb| lb.load_balancer_name().is_some_and(|n| n.starts_with("k8s-kops-wiz")))
+            .filter_map(|lb| lb.dns_name().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let nlbs = service_nlbs().await;
+    assert_eq!(nlbs.len(), 1, "{nlbs:?}");
+    assert!(answered.contains(&format!("http://{}/hostname", nlbs[0])), "{answered}");
 
     let c = admin_clients(&moto).await;
     assert_eq!(c.attached_group_policies("kops").await.unwrap().len(), 7);
@@ -111,6 +124,7 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     let (code, out, err) =
         run(env.apply(&mut Command::new("bash")).arg(&teardown).current_dir(repo()));
     assert_eq!(code, 0, "the teardown script failed:\n{out}\n{err}");
+    assert!(service_nlbs().await.is_empty(), "the Service's NLB went with the teardown script");
 
     assert!(!c.user_exists("kops").await.unwrap());
     assert!(!c.group_exists("kops").await.unwrap());

@@ -15,9 +15,13 @@ fn answers(bucket: &str) -> String {
         r#"
 [state_store]
 bucket = "{bucket}"
+[ssh]
+key_type = "ed25519"
 [cluster]
 name = "{CLUSTER}"
 node_count = 2
+[validate]
+interval = "1s"
 "#
     )
 }
@@ -198,10 +202,9 @@ fn pods_answering(env: &TestEnv) -> BTreeSet<String> {
         let _ = write!(s, "GET /hostname HTTP/1.0\r\nHost: {host}\r\n\r\n");
         let mut answer = String::new();
         let _ = s.read_to_string(&mut answer);
-        if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
-            if let Some(body) = answer.split("\r\n\r\n").nth(1) {
-                names.insert(body.trim().to_string());
-            }
+        let ok = answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200");
+        if ok && let Some(body) = answer.split("\r\n\r\n").nth(1) {
+            names.insert(body.trim().to_string());
         }
         if names.len() >= 2 {
             break;

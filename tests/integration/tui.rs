@@ -75,12 +75,23 @@ async fn an_answers_file_walks_to_a_validated_cluster_and_quitting_resumes() {
     term.wait_for("An earlier setup of kops.k8s.local", SECS(30));
     term.enter_until("Review: what setup will do", 40);
     term.keys(&["Enter"]);
-    term.wait_for("is set up and validated", SECS(180));
+    // The smoke test ran in the full screen: Done names the NLB both pods answered through.
+    let done = term.wait_for("is set up and validated", SECS(180));
+    assert!(done.contains("Smoke test: both pods answered through load balancer"), "{done}");
     term.keys(&["Enter"]);
     let (code, stty) = term.finished(SECS(30));
     assert_eq!(code, 0, "{}", term.screen());
     assert!(cooked(&stty), "{stty}");
     let second = read(&out);
+    // The NLB the summary names is the one AWS has for the Service, active.
+    let nlb = boto3(
+        &moto,
+        "e = boto3.client('elbv2', **kw)\n\
+         print(' '.join(lb['DNSName'] for lb in e.describe_load_balancers()['LoadBalancers'] \
+         if lb['LoadBalancerName'].startswith('k8s-kops-wiz')))",
+    );
+    assert!(!nlb.is_empty(), "no NLB for the smoke test's Service in moto");
+    assert!(second.contains(&format!("curl http://{nlb}/hostname")), "{second}\n{nlb}");
     assert!(second.contains("export KOPS_STATE_STORE=s3://acme-tui-e2e"), "{second}");
     assert!(second.contains("export AWS_PROFILE=kops"), "{second}");
     assert!(!second.contains("aws_secret_access_key"), "{second}");

@@ -104,15 +104,7 @@ async fn a_wrong_name_deletes_nothing_and_the_right_one_leaves_nothing() {
 
     let term = open_teardown(&env, &answers, &[], "out.txt");
     // The rest of the inventory is PgDn away: the bucket's contents, IAM, what is kept.
-    let mut seen = String::new();
-    for _ in 0..8 {
-        seen.push_str(&term.screen());
-        if seen.contains("object versions and") && seen.contains("IAM user kops") {
-            break;
-        }
-        term.keys(&["PageDown"]);
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    let seen = scrolled(&term, &["object versions and", "IAM user kops"]);
     assert!(seen.contains("object versions and"), "{seen}");
     let screen = term.wait_for("IAM user kops", SECS(10));
     assert!(screen.contains("lines above: PgUp"), "{screen}");
@@ -166,9 +158,8 @@ async fn keep_bucket_and_delete_ssh_key_toggles_from_the_offer_keep_and_delete_w
     term.keys(&["Tab", "Space"]);
     term.wait_for("[x] keep bucket", SECS(10));
     // The plan changed: the bucket is in the kept list at the end, its versions still go.
-    term.keys(&["PageDown", "PageDown", "PageDown", "PageDown", "PageDown", "PageDown"]);
-    term.wait_for("--keep-bucket", SECS(10));
-    term.wait_for("(the bucket stays)", SECS(10));
+    let seen = scrolled(&term, &["--keep-bucket", "(the bucket stays)"]);
+    assert!(seen.contains("--keep-bucket") && seen.contains("(the bucket stays)"), "{seen}");
     term.keys(&["Tab", "Tab", "Space"]);
     term.wait_for("[x] delete SSH key", SECS(10));
     term.keys(&["BTab", "BTab", "BTab"]);
@@ -272,4 +263,20 @@ async fn the_offer_validates_a_finished_cluster_again_without_changing_it() {
     assert!(verbs.contains(&"validate".to_string()), "{verbs:?}");
     assert!(!verbs.iter().any(|v| v == "create" || v == "update" || v == "delete"), "{verbs:?}");
     assert_eq!(aws(&moto, bucket).await.keys, before.keys, "no new access key");
+}
+
+/// Every screen from here down, one PgDn at a time, until each of `wanted` has been on one (or
+/// the inventory ends): the inventory is longer than a screen, and how much longer depends on
+/// what kops and the cluster's API list.
+fn scrolled(term: &Tmux, wanted: &[&str]) -> String {
+    let mut seen = String::new();
+    for _ in 0..12 {
+        seen.push_str(&term.screen());
+        if wanted.iter().all(|w| seen.contains(w)) {
+            break;
+        }
+        term.keys(&["PageDown"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    seen
 }

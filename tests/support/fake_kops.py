@@ -1022,6 +1022,11 @@ def uses_api_load_balancer(cluster):
 # The fake cloud (cloud.json): what `update cluster --yes` "created" on AWS
 # ----------------------------------------------------------------------------------------------
 
+def real_cloud(env):
+    """Whether the cloud is made for real: an AWS endpoint (moto) is configured."""
+    return bool(env.get("AWS_ENDPOINT_URL"))
+
+
 def load_cloud(settings):
     return load_json(settings.path("cloud.json"), {})
 
@@ -1158,6 +1163,22 @@ def fake_pem(kind, text):
     return base64.b64encode(pem.encode()).decode()
 
 
+def fake_api(env):
+    """The fake Kubernetes API the tests run (fake_k8s.py), if one wrote its server.json:
+    its URL, and its CA, client certificate and key as kubeconfig data."""
+    k8s = os.path.join(env.get("FAKE_KOPS_HOME", ""), "k8s")
+    try:
+        with open(os.path.join(k8s, "server.json"), encoding="utf-8") as fh:
+            server = json.load(fh)
+        data = {}
+        for field, file in (("ca", "ca.crt"), ("cert", "client.crt"), ("key", "client.key")):
+            with open(os.path.join(k8s, file), "rb") as fh:
+                data[field] = base64.b64encode(fh.read()).decode()
+    except (OSError, ValueError):
+        return None
+    return dict(data, api=server["api"])
+
+
 def write_kubeconfig(env, path, cluster, resources, admin_seconds):
     """Merge the cluster, (admin user) and context named after the cluster; make it current."""
     name = cluster["metadata"]["name"]
@@ -1167,9 +1188,15 @@ def write_kubeconfig(env, path, cluster, resources, admin_seconds):
     config.setdefault("preferences", {})
     cluster_entry = _named(config.get("clusters"), name)
     body = dict(cluster_entry["cluster"]) if cluster_entry and isinstance(cluster_entry.get("cluster"), dict) else {}
-    body.update({"certificate-authority-data": fake_pem("CERTIFICATE", f"fake-kops kubernetes-ca {name}"),
-                 "server": api_server_url(cluster, resources),
-                 "tls-server-name": f"api.internal.{name}"})
+    api = fake_api(env)
+    if api:
+        # The fake Kubernetes API of the tests (fake_k8s.py): its CA, and this cluster's path.
+        body.pop("tls-server-name", None)
+        body.update({"certificate-authority-data": api["ca"], "server": f"{api['api']}/clusters/{name}"})
+    else:
+        body.update({"certificate-authority-data": fake_pem("CERTIFICATE", f"fake-kops kubernetes-ca {name}"),
+                     "server": api_server_url(cluster, resources),
+                     "tls-server-name": f"api.internal.{name}"})
     _upsert(config, "clusters", name, "cluster", body)
     context_entry = _named(config.get("contexts"), name)
     ctx_body = dict(context_entry["context"]) if context_entry and isinstance(context_entry.get("context"), dict) else {}
@@ -1181,6 +1208,8 @@ def write_kubeconfig(env, path, cluster, resources, admin_seconds):
                     "CERTIFICATE", f"fake-kops admin user for {name}; lifetime={format_duration(admin_seconds)}; "
                                    f"expires={expires}"),
                 "client-key-data": fake_pem("RSA PRIVATE KEY", f"fake-kops admin key for {name}")}
+        if api:
+            user = {"client-certificate-data": api["cert"], "client-key-data": api["key"]}
         _upsert(config, "users", name, "user", user)
         ctx_body["user"] = name
     _upsert(config, "contexts", name, "context", ctx_body)
@@ -1823,6 +1852,9 @@ def run_update(ctx, name, yes, admin_seconds, create_kubecfg, user=None):
 
     if not deployed:
         cloud[name] = build_cloud_resources(cluster, igs, keys[0]["id"].replace(":", "") if keys else "")
+        if real_cloud(ctx.env):
+            import fake_cloud  # boto3 only where the cloud is made for real
+            fake_cloud.materialize(name, cloud[name], cluster_zones(cluster), cluster_region(cluster))
         save_cloud(ctx.settings, cloud)
     write_update_artifacts(ctx, store, cluster, igs)
     state = ctx.settings.load_state()
@@ -2193,7 +2225,19 @@ def cmd_delete_cluster(ctx):
             out("\n")
             wait = 600.0 if opts.get("wait") is None else opts["wait"]
             interval = 10.0 if opts.get("interval") is None else opts["interval"]
+            real = real_cloud(ctx.env)
+            if real:
+                import fake_cloud
+            region = next((r["region"] for r in resources if r.get("region")), None)
+            if real and fake_cloud.service_balancers(name, region):
+                # kops's known loop: a Service's NLB still holds the nodes' security group.
+                ctx.settings.delete_mode = "stuck"
             left, failure = delete_resources(ctx, resources, wait, interval, opts.get("count") or 0)
+            if real:
+                # What this run reported deleted goes from AWS too, also when others are left
+                # for a rerun (a stuck delete): kops deletes as it goes.
+                forget = {t for t in (ctx.env.get("FAKE_KOPS_FORGET") or "").split(",") if t}
+                fake_cloud.destroy([r for r in resources if r not in left], forget)
             cloud[name] = left
             if not left:
                 del cloud[name]

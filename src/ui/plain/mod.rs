@@ -276,7 +276,7 @@ impl Session {
             }
         }
         // A rule no question owns (validate.* in the answers file) cannot be fixed here.
-        let report = crate::rules::check_answers(&answers);
+        let report = crate::rules::check_answers(answers);
         if !report.is_ok() {
             return Err(crate::rules::Broken { report }.into());
         }
@@ -287,7 +287,7 @@ impl Session {
     fn ask_one(&mut self, q: &'static Question, answers: &mut Answers) -> anyhow::Result<Then> {
         let current = q.get(answers);
         if !current.is_empty()
-            && let Some(rule) = q.error(answers, &crate::rules::check_answers(&answers))
+            && let Some(rule) = q.error(answers, &crate::rules::check_answers(answers))
         {
             // A value from the answers file (or made wrong by an earlier answer): say why
             // before the prompt offers it again.
@@ -300,7 +300,7 @@ impl Session {
             return Ok(Then::AskAgain);
         }
         q.set(answers, &value).map_err(|e| anyhow::anyhow!("{}: {e}", q.key))?;
-        for warning in q.warnings(&crate::rules::check_answers(&answers)) {
+        for warning in q.warnings(&crate::rules::check_answers(answers)) {
             eprintln!("  ! {warning}");
         }
         self.check(q, answers)
