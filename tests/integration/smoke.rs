@@ -266,6 +266,17 @@ async fn setup_ends_with_both_pods_answering_through_an_nlb_and_teardown_leaves_
     let (code, status, err) = wizard(&env, bucket, &["status"]);
     assert_eq!(code, 0, "{err}");
     assert!(status.contains("smoke test   passed"), "{status}");
+    // status asks AWS the final check's questions: at least what this test itself finds (it
+    // asks fewer kinds), and the kinds it saw.
+    let tagged = tagged_for_cluster(&aws).await.len();
+    let line = status.lines().find_map(|l| l.trim().strip_prefix("in AWS now")).unwrap_or("");
+    let count: usize = line.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(count >= tagged && tagged > 0, "{tagged}\n{status}");
+    for kind in
+        ["EC2 instance", "EBS volume", "security group", "load balancer", "Auto Scaling group"]
+    {
+        assert!(line.contains(kind), "{kind}: {line}");
+    }
 
     // A disk a PersistentVolume made: kept by default, and named.
     let disk = pv_volume(&aws, "pvc-data").await;
@@ -284,6 +295,11 @@ async fn setup_ends_with_both_pods_answering_through_an_nlb_and_teardown_leaves_
     let left = tagged_for_cluster(&aws).await;
     assert_eq!(left, vec![format!("volume {disk}")], "only the PV's disk stays");
     assert!(out.contains(&disk) && out.contains("--delete-volumes"), "{out}");
+    let (_, status, _) = wizard(&env, bucket, &["status"]);
+    assert!(
+        status.contains("in AWS now   1 resource(s) tagged for the cluster: EBS volume"),
+        "{status}"
+    );
 }
 
 #[tokio::test]
