@@ -43,13 +43,21 @@ impl Kind {
     /// Whether teardown deletes (or keeps) it as a thing of its own; bucket settings go with
     /// the bucket, the deployment with the cluster.
     pub fn torn_down(self) -> bool {
-        !matches!(
-            self,
+        match self {
             Kind::BucketVersioning
-                | Kind::BucketEncryption
-                | Kind::BucketPublicAccessBlock
-                | Kind::ClusterDeployed
-        )
+            | Kind::BucketEncryption
+            | Kind::BucketPublicAccessBlock
+            | Kind::ClusterDeployed => false,
+            Kind::IamGroup
+            | Kind::IamPolicyAttachment
+            | Kind::IamUser
+            | Kind::IamGroupMembership
+            | Kind::AccessKey
+            | Kind::Profile
+            | Kind::Bucket
+            | Kind::SshKey
+            | Kind::Cluster => true,
+        }
     }
 
     /// What lives on one machine (a profile in its AWS files, a key pair in its `~/.ssh`):

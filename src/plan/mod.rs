@@ -304,15 +304,21 @@ impl<A: PlanAction> Plan<A> {
 }
 
 fn is_iam(kind: Kind) -> bool {
-    matches!(
-        kind,
+    match kind {
         Kind::IamGroup
-            | Kind::IamUser
-            | Kind::IamGroupMembership
-            | Kind::IamPolicyAttachment
-            | Kind::AccessKey
-            | Kind::Profile
-    )
+        | Kind::IamUser
+        | Kind::IamGroupMembership
+        | Kind::IamPolicyAttachment
+        | Kind::AccessKey
+        | Kind::Profile => true,
+        Kind::Bucket
+        | Kind::BucketVersioning
+        | Kind::BucketEncryption
+        | Kind::BucketPublicAccessBlock
+        | Kind::SshKey
+        | Kind::Cluster
+        | Kind::ClusterDeployed => false,
+    }
 }
 
 /// A resource as the journal names it.

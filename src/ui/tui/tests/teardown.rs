@@ -350,6 +350,17 @@ fn nothing_left_is_exit_0_and_a_leftover_is_exit_1_naming_it() {
     assert_eq!(out.code, 0, "{}", out.summary);
     assert!(out.summary.contains("nothing left that the wizard created"), "{}", out.summary);
 
+    // A PersistentVolume's disk is kept: exit 0, and named on the page and in the summary.
+    let mut s = emptying();
+    all_done(&mut s);
+    let disk = "EBS volume vol-0pv0000000000001 (made for PersistentVolume pvc-data)".to_string();
+    update(&mut s, Msg::TeardownEnded(Ended::Checked(vec![], vec![disk.clone()])));
+    snap("teardown-kept-disk", &s);
+    assert!(screen(&s, 120, 40).contains("vol-0pv0000000000001"));
+    let out = summary(&s);
+    assert_eq!(out.code, 0, "{}", out.summary);
+    assert!(out.summary.contains(&disk), "{}", out.summary);
+
     let mut s = emptying();
     all_done(&mut s);
     update(

@@ -346,18 +346,31 @@ pub fn result(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, th
         })
         .sum();
     match &t.ended {
-        Some(Ended::Checked(left, _)) if left.is_empty() => {
+        Some(Ended::Checked(left, kept)) if left.is_empty() => {
             lines.push(Line::styled(format!("✔ Nothing left of {name}."), theme.ok()));
             for l in wrap(
                 &format!(
-                    "The final check asked AWS and kops for everything this teardown deleted \
-                     ({} actions in {}): none of it exists any more.",
+                    "The final check asked AWS for everything this teardown deleted and for \
+                     everything tagged for the cluster ({} actions in {}): none of it exists \
+                     any more.",
                     t.rows.len(),
                     secs(took)
                 ),
                 width,
             ) {
                 lines.push(Line::raw(l));
+            }
+            if !kept.is_empty() {
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    "Kept (they may hold data; --delete-volumes deletes them):",
+                    theme.warn(),
+                ));
+                for k in kept {
+                    for (i, l) in wrap(k, width.saturating_sub(4)).into_iter().enumerate() {
+                        lines.push(Line::raw(format!("  {} {l}", if i == 0 { "-" } else { " " })));
+                    }
+                }
             }
         }
         Some(Ended::Checked(left, _)) => {
