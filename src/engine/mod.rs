@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod credentials;
 pub mod events;
 pub mod iam;
+pub mod kinds;
 pub mod kops;
 pub mod lease;
 pub mod ownership;

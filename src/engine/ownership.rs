@@ -392,36 +392,10 @@ pub async fn look_up(
 ) -> Result<Vec<(Resource, bool)>, OwnershipError> {
     let mut found = Vec::new();
     for e in journal.entries.iter().filter(|e| e.state != State::Failed) {
-        let exists = match e.kind {
-            Kind::Bucket => c.bucket_access(&e.id).await? == BucketAccess::Yours,
-            Kind::IamUser => c.user_exists(&e.id).await?,
-            Kind::IamGroup => c.group_exists(&e.id).await?,
-            Kind::AccessKey => match &e.detail {
-                Some(id) => {
-                    c.user_exists(&e.id).await?
-                        && c.access_keys(&e.id).await?.iter().any(|k| k.id == *id)
-                }
-                None => continue,
-            },
-            Kind::Profile => files.read_key(&e.id)?.is_some(),
-            Kind::SshKey => crate::fsutil::expand_home(&e.id).exists(),
-            Kind::Cluster => match journal.state_store.as_deref().and_then(super::s3::bucket_of) {
-                Some(bucket) => {
-                    c.bucket_access(&bucket).await? == BucketAccess::Yours
-                        && c.object_exists(&bucket, &format!("{}/config", e.id)).await?
-                }
-                None => false,
-            },
-            // Nothing to look up on their own: they go with their group, user, bucket or
-            // cluster, shown above.
-            Kind::IamPolicyAttachment
-            | Kind::IamGroupMembership
-            | Kind::BucketVersioning
-            | Kind::BucketEncryption
-            | Kind::BucketPublicAccessBlock
-            | Kind::ClusterDeployed => continue,
-        };
-        found.push((Resource::of(e), exists));
+        let r = Resource::of(e);
+        if let Some(exists) = super::kinds::exists_now(c, files, journal, &r).await? {
+            found.push((r, exists));
+        }
     }
     Ok(found)
 }

@@ -524,16 +524,10 @@ async fn settle_intents(
         let exists = match e.kind {
             Kind::IamGroup => c.group_presence(&e.id).await? == Presence::Marked,
             Kind::IamUser => c.user_presence(&e.id).await? == Presence::Marked,
-            Kind::IamPolicyAttachment => {
-                c.group_exists(&e.id).await?
-                    && c.attached_group_policies(&e.id)
-                        .await?
-                        .iter()
-                        .any(|p| Some(p.as_str()) == detail)
-            }
-            Kind::IamGroupMembership => {
-                c.user_exists(&e.id).await?
-                    && c.user_groups(&e.id).await?.iter().any(|g| Some(g.as_str()) == detail)
+            // No mark of their own: there means the intent's change was made.
+            Kind::IamPolicyAttachment | Kind::IamGroupMembership => {
+                let r = crate::plan::Resource::of(&e);
+                super::kinds::exists_now(c, files, journal, &r).await? == Some(true)
             }
             Kind::Bucket => {
                 c.bucket_access(&e.id).await? == BucketAccess::Yours
@@ -1131,64 +1125,37 @@ impl Prepared {
         let name = &self.journal.cluster;
         let mut left = Vec::new();
         for action in plan.actions() {
-            match action {
-                TeardownAction::DeleteCluster { .. } => {
-                    let bucket = self.journal.state_store.as_deref().and_then(bucket_of);
-                    if let Some(bucket) = &bucket
-                        && c.bucket_access(bucket).await? == BucketAccess::Yours
-                        && c.object_exists(bucket, &format!("{name}/config")).await?
-                    {
-                        left.push(format!("cluster {name} is still in s3://{bucket}"));
-                    }
-                }
-                TeardownAction::DeleteBucket { bucket }
-                    if c.bucket_access(bucket).await? != BucketAccess::Free =>
-                {
-                    left.push(format!("bucket {bucket}"));
-                }
-                TeardownAction::PurgeClusterState { bucket, cluster }
-                    if c.bucket_access(bucket).await? == BucketAccess::Yours
-                        && c.purge_cluster_state_count(bucket, cluster).await? > 0 =>
-                {
-                    left.push(format!("object versions under {cluster}/ in bucket {bucket}"));
-                }
-                TeardownAction::DeleteUser { user } if c.user_exists(user).await? => {
-                    left.push(format!("IAM user {user}"))
-                }
-                TeardownAction::DeleteAccessKey { user, key_id }
-                    if c.user_exists(user).await?
-                        && c.access_keys(user).await?.iter().any(|k| k.id == *key_id) =>
-                {
-                    left.push(format!("access key {key_id} of user {user}"))
-                }
-                TeardownAction::DeleteGroup { group } if c.group_exists(group).await? => {
-                    left.push(format!("IAM group {group}"))
-                }
-                TeardownAction::RemoveProfile { profile }
-                    if self.files.read_key(profile)?.is_some() =>
-                {
-                    left.push(format!("AWS profile {profile}"))
-                }
-                // Asked of AWS by the cluster's tags after the plan (`cloud_left`).
-                TeardownAction::DeleteServices { .. } | TeardownAction::DeleteVolumes { .. } => {}
-                // Nothing of their own to look for: a preview deletes nothing; an emptied
-                // bucket, a membership or an attachment goes with the bucket, user or group
-                // looked for above; a plan with no key id deletes nothing; a key pair that is
-                // not the one setup generated is kept with a warning, never a leftover.
-                TeardownAction::PreviewDelete { .. }
-                | TeardownAction::EmptyBucket { .. }
-                | TeardownAction::DeleteAccessKeys { .. }
-                | TeardownAction::RemoveUserFromGroup { .. }
-                | TeardownAction::DetachGroupPolicy { .. }
-                | TeardownAction::DeleteSshKey { .. } => {}
-                // Looked for above, and gone.
-                TeardownAction::DeleteBucket { .. }
-                | TeardownAction::PurgeClusterState { .. }
-                | TeardownAction::DeleteUser { .. }
-                | TeardownAction::DeleteAccessKey { .. }
-                | TeardownAction::DeleteGroup { .. }
-                | TeardownAction::RemoveProfile { .. } => {}
+            // A kept bucket's part for this cluster: its own question.
+            if let TeardownAction::PurgeClusterState { bucket, cluster } = action
+                && c.bucket_access(bucket).await? == BucketAccess::Yours
+                && c.purge_cluster_state_count(bucket, cluster).await? > 0
+            {
+                left.push(format!("object versions under {cluster}/ in bucket {bucket}"));
             }
+            let Some(r) = action.deletes(name) else { continue };
+            if super::kinds::exists_now(c, &self.files, &self.journal, &r).await? != Some(true) {
+                continue;
+            }
+            left.push(match r.kind {
+                Kind::Cluster => {
+                    let store = self.journal.state_store.clone().unwrap_or_default();
+                    format!("cluster {name} is still in {store}")
+                }
+                Kind::Bucket => format!("bucket {}", r.id),
+                Kind::AccessKey => {
+                    format!("access key {} of user {}", r.detail.unwrap_or_default(), r.id)
+                }
+                Kind::IamGroup
+                | Kind::IamUser
+                | Kind::IamPolicyAttachment
+                | Kind::IamGroupMembership
+                | Kind::Profile
+                | Kind::SshKey
+                | Kind::BucketVersioning
+                | Kind::BucketEncryption
+                | Kind::BucketPublicAccessBlock
+                | Kind::ClusterDeployed => format!("{} {}", r.kind.label(), r.id),
+            });
         }
         Ok(left)
     }

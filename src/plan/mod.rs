@@ -339,6 +339,39 @@ impl Resource {
     }
 }
 
+impl TeardownAction {
+    /// The resource this action deletes, as the journal names it: what teardown's final check
+    /// looks for. `None` for what deletes nothing of its own (a preview), goes with something
+    /// else (a bucket's contents), or is looked for another way (the cluster's tagged cloud).
+    pub fn deletes(&self, cluster: &str) -> Option<Resource> {
+        let r = |kind, id: &str, detail: Option<&str>| {
+            Some(Resource { kind, id: id.to_string(), detail: detail.map(str::to_string) })
+        };
+        match self {
+            TeardownAction::DeleteCluster { .. } => r(Kind::Cluster, cluster, None),
+            TeardownAction::DeleteBucket { bucket } => r(Kind::Bucket, bucket, None),
+            TeardownAction::DeleteUser { user } => r(Kind::IamUser, user, None),
+            TeardownAction::DeleteAccessKey { user, key_id } => {
+                r(Kind::AccessKey, user, Some(key_id))
+            }
+            TeardownAction::DeleteGroup { group } => r(Kind::IamGroup, group, None),
+            TeardownAction::RemoveProfile { profile } => r(Kind::Profile, profile, None),
+            // A key pair that is not the one setup generated is kept with a warning, so the
+            // pair's presence says nothing; a plan with no key id deletes nothing; a membership
+            // or an attachment goes with its user or group.
+            TeardownAction::DeleteServices { .. }
+            | TeardownAction::DeleteVolumes { .. }
+            | TeardownAction::PreviewDelete { .. }
+            | TeardownAction::EmptyBucket { .. }
+            | TeardownAction::PurgeClusterState { .. }
+            | TeardownAction::DeleteAccessKeys { .. }
+            | TeardownAction::RemoveUserFromGroup { .. }
+            | TeardownAction::DetachGroupPolicy { .. }
+            | TeardownAction::DeleteSshKey { .. } => None,
+        }
+    }
+}
+
 /// What the engine found before planning a teardown, beyond this cluster's journal: what must
 /// stay although this cluster's setup made it (another cluster still uses it, or it no longer
 /// carries the wizard's mark), and what this teardown inherits (found by this setup, made by
