@@ -276,7 +276,7 @@ fn dispatch_advice(detail: &str, endpoint: Option<&str>) -> String {
 }
 
 /// The error and its sources on one line: the SDK's top-level messages alone say little.
-fn chain(err: &dyn StdError) -> String {
+pub(crate) fn chain(err: &dyn StdError) -> String {
     let mut parts = vec![err.to_string()];
     let mut source = err.source();
     while let Some(e) = source {

@@ -17,7 +17,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::aws::AwsError;
+use super::aws::{AwsError, chain};
 use super::cloud::Cloud;
 use crate::journal::SmokePassed as Passed;
 pub use crate::plan::smoke::{APP, NAMESPACE, REPLICAS, URL_OVERRIDE};
@@ -69,19 +69,6 @@ fn api_error(op: &str, server: &str, e: kube::Error) -> SmokeError {
         }
         other => SmokeError::Unreachable { server: server.to_string(), reason: chain(&other) },
     }
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        if !text.contains(&more) {
-            text = format!("{text}: {more}");
-        }
-        source = s.source();
-    }
-    text
 }
 
 /// Creates `obj` unless it exists (a rerun finds what the last run made).
