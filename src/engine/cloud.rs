@@ -192,6 +192,24 @@ pub struct ServiceBalancer {
     pub service: Option<String>,
 }
 
+impl ServiceBalancer {
+    /// The one reading of ELBv2's answer, for the smoke test's look-up by DNS name and
+    /// teardown's look-up by tags alike.
+    fn of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer, service: Option<&str>) -> Self {
+        ServiceBalancer {
+            arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+            name: lb.load_balancer_name().unwrap_or_default().to_string(),
+            dns: lb.dns_name().unwrap_or_default().to_string(),
+            state: lb
+                .state()
+                .and_then(|s| s.code())
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default(),
+            service: service.map(str::to_string),
+        }
+    }
+}
+
 impl Cloud {
     pub fn new(clients: &Clients) -> Cloud {
         let config = &clients.config;
@@ -543,17 +561,7 @@ impl Cloud {
             if !belongs(pairs.clone(), cluster) {
                 continue;
             }
-            out.push(ServiceBalancer {
-                name: lb.load_balancer_name().unwrap_or_default().to_string(),
-                dns: lb.dns_name().unwrap_or_default().to_string(),
-                state: lb
-                    .state()
-                    .and_then(|s| s.code())
-                    .map(|c| c.as_str().to_string())
-                    .unwrap_or_default(),
-                service: tag(pairs, SERVICE_TAG).map(str::to_string),
-                arn,
-            });
+            out.push(ServiceBalancer::of(&lb, tag(pairs, SERVICE_TAG)));
         }
         Ok(out)
     }
@@ -630,19 +638,11 @@ impl Cloud {
             "elasticloadbalancing:DescribeLoadBalancers",
             self.elbv2.describe_load_balancers()
         )?;
-        Ok(pages.iter().flat_map(|p| p.load_balancers()).find(|l| l.dns_name() == Some(dns)).map(
-            |l| ServiceBalancer {
-                arn: l.load_balancer_arn().unwrap_or_default().into(),
-                name: l.load_balancer_name().unwrap_or_default().into(),
-                dns: dns.into(),
-                state: l
-                    .state()
-                    .and_then(|s| s.code())
-                    .map(|c| c.as_str().to_string())
-                    .unwrap_or_default(),
-                service: None,
-            },
-        ))
+        Ok(pages
+            .iter()
+            .flat_map(|p| p.load_balancers())
+            .find(|l| l.dns_name() == Some(dns))
+            .map(|l| ServiceBalancer::of(l, None)))
     }
 
     /// The load balancer's targets: (healthy, total, the reasons of the unhealthy ones).
