@@ -288,21 +288,10 @@ pub enum AnswersError {
 pub fn parse(text: &str, path: &Path) -> Result<Answers, AnswersError> {
     toml::from_str(text).map_err(|e| AnswersError::Parse {
         path: path.to_path_buf(),
-        message: printable(e.to_string().trim_end()),
+        // The parser quotes the offending line; a control character in it (TOML refuses them
+        // raw, which is why the line is quoted) is shown escaped, never sent to the terminal.
+        message: crate::text::escaped(e.to_string().trim_end()),
     })
-}
-
-/// The parser quotes the offending line; a control character in it (TOML refuses them raw,
-/// which is why the line is quoted) would reach the terminal as is, so it is escaped.
-fn printable(message: &str) -> String {
-    message
-        .chars()
-        .map(|c| match c {
-            '\n' => c.to_string(),
-            c if c.is_control() => c.escape_default().to_string(),
-            c => c.to_string(),
-        })
-        .collect()
 }
 
 /// Loads the answers: an explicit file must be readable and valid; the default file is used

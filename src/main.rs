@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         Ok(code) => exit::exit_code(code),
         Err(err) => {
             tracing::error!("{err:#}");
-            eprintln!("error: {err:#}");
+            kops_wizard::safe_eprintln!("error: {err:#}");
             exit::exit_code(exit::code_for(&err))
         }
     }
@@ -88,7 +88,10 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             };
             io::stdout().write_all(script.as_bytes())?;
             if !placeholders.is_empty() {
-                eprintln!("note: placeholders in this plan: {}", placeholders.join(", "));
+                kops_wizard::safe_eprintln!(
+                    "note: placeholders in this plan: {}",
+                    placeholders.join(", ")
+                );
             }
             Ok(0)
         }
@@ -116,13 +119,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             if !cli.global.dry_run {
                 require_terminal_or_yes(&cli.global)?;
             }
-            // Deleting without a question must not fall back to a default cluster name.
-            if cli.global.yes && source == Source::Defaults {
-                return Err(UsageError(
-                    "teardown --yes needs the answers file that names the cluster: pass --config FILE".into(),
-                )
-                .into());
-            }
+            // Deleting without a question never falls back to a default cluster name: with no
+            // answers file it acts on the one cluster this machine (or KOPS_STATE_STORE) knows.
+            let answers = if cli.global.yes && source == Source::Defaults {
+                the_known_cluster(answers, args.cluster.as_deref(), &paths)?
+            } else {
+                answers
+            };
             let _log = logging::init(&paths.log_file())?;
             let request = teardown::Request {
                 answers: &answers,
@@ -175,6 +178,69 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
+/// `teardown --yes` without an answers file: the answers of the one cluster there is something
+/// to tear down of, on this machine or in the state store `KOPS_STATE_STORE` names (`--cluster`
+/// picks among several). None, or several without a pick, is a usage error that lists them.
+fn the_known_cluster(
+    mut answers: Answers,
+    wanted: Option<&str>,
+    paths: &Paths,
+) -> anyhow::Result<Answers> {
+    use kops_wizard::engine::known;
+    let store = std::env::var("KOPS_STATE_STORE").ok().filter(|s| !s.is_empty());
+    let local = known::on_this_machine(&paths.state_dir, store.as_deref())?;
+    let remote = match &store {
+        Some(store) => tokio::runtime::Runtime::new()?.block_on(async {
+            let creds = kops_wizard::engine::aws::Credentials {
+                profile: answers.aws.admin_profile.clone(),
+                region: answers.aws.region.clone(),
+            };
+            let clients = kops_wizard::engine::aws::Clients::from_env(&creds).await;
+            known::in_store(&clients, store).await
+        })?,
+        None => Vec::new(),
+    };
+    let all = known::merged(remote, local);
+    let whence = match &store {
+        Some(store) => format!("this machine's journals and {store} (KOPS_STATE_STORE)"),
+        None => format!("this machine's journals ({})", paths.state_dir.display()),
+    };
+    let listed = || all.iter().map(|k| format!("\n  {}", k.describe())).collect::<String>();
+    let picked = match (wanted, all.as_slice()) {
+        (Some(name), _) => all.iter().find(|k| k.cluster == name).ok_or_else(|| {
+            UsageError(format!(
+                "--cluster {name}: {whence} know no cluster of that name with anything to tear \
+                 down; they know:{}",
+                if all.is_empty() { " none".into() } else { listed() }
+            ))
+        })?,
+        (None, [one]) => one,
+        (None, []) => {
+            return Err(UsageError(format!(
+                "teardown --yes: {whence} know no cluster with anything to tear down; pass \
+                 --config FILE (the answers file that names the cluster), or set \
+                 KOPS_STATE_STORE to the team's state store"
+            ))
+            .into());
+        }
+        (None, _) => {
+            return Err(UsageError(format!(
+                "teardown --yes: {whence} know {} clusters; name one with --cluster NAME or \
+                 pass --config FILE:{}",
+                all.len(),
+                listed()
+            ))
+            .into());
+        }
+    };
+    kops_wizard::safe_eprintln!("teardown --yes: no answers file; acting on {}", picked.describe());
+    answers.cluster.name = picked.cluster.clone();
+    answers.aws.region = picked.region.clone();
+    answers.state_store.bucket =
+        picked.state_store.as_deref().and_then(kops_wizard::engine::s3::bucket_of);
+    Ok(answers)
+}
+
 fn teardown_options(args: &kops_wizard::cli::TeardownArgs) -> TeardownOptions {
     TeardownOptions {
         keep_bucket: args.keep_bucket,
@@ -219,7 +285,7 @@ fn setup(
         let (joined, join) = tokio::runtime::Runtime::new()?
             .block_on(kops_wizard::engine::team::setup_plan(&answers, &steps, &paths.state_dir));
         if let Some(join) = &join {
-            println!("{}", kops_wizard::engine::team::join_note(&answers, join));
+            kops_wizard::safe_println!("{}", kops_wizard::engine::team::join_note(&answers, join));
             plan = joined;
         }
         // Read-only: the preflight checks, then the plan. Nothing is created or changed.
@@ -238,7 +304,10 @@ fn setup(
         kops: global.kops.as_deref(),
     };
     let journal = ui::headless::setup(request).context("setup stopped")?;
-    print!("{}", ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps));
+    kops_wizard::safe_print!(
+        "{}",
+        ui::headless::done_text(&answers, &journal, &paths.log_file(), &steps)
+    );
     Ok(0)
 }
 

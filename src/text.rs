@@ -35,6 +35,18 @@ pub const KOPS_POLICIES: &[&str] = &[
     "arn:aws:iam::aws:policy/AmazonEventBridgeFullAccess",
 ];
 
+/// Said before anything changes (Review, `--plain`'s review, `--dry-run`'s plan, the README):
+/// a key with IAMFullAccess can make itself anything, so the user should know what it is,
+/// where it is kept and that teardown takes it back. `None` when no such policy is attached.
+/// `policies` are short names (`IAMFullAccess`), `kept_in` the credentials file.
+pub fn admin_disclosure(policies: &[&str], kept_in: &str) -> Option<String> {
+    let admin = policies.iter().find(|p| matches!(**p, "IAMFullAccess" | "AdministratorAccess"))?;
+    Some(format!(
+        "{admin} is among them: the kops user's key can do anything an admin can. It is kept \
+         only in {kept_in}; teardown deletes the user and its key."
+    ))
+}
+
 pub const MISSING_POLICY: &str = "kops's documentation lists seven policies; without \
 AmazonSQSFullAccess and AmazonEventBridgeFullAccess `kops delete cluster` fails with AccessDenied";
 
@@ -82,4 +94,111 @@ this script";
 pub fn elapsed(d: std::time::Duration) -> String {
     let s = d.as_secs();
     if s >= 60 { format!("{}m{:02}s", s / 60, s % 60) } else { format!("{:.1}s", d.as_secs_f64()) }
+}
+
+/// Text from outside (kops's output and errors, AWS's messages, file and object names) as it
+/// may reach a terminal: escape sequences (CSI, OSC, DCS and the other string controls, in
+/// their 7-bit and 8-bit forms) are dropped whole, so that none can retitle, clear or move
+/// about the user's terminal, and so are other control characters but the newline and the tab
+/// (a bare carriage return could draw over a line). The journal and the log keep the original,
+/// escaped by their formats (JSON, tracing's own sanitising).
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\u{1b}' => match chars.next() {
+                // CSI: parameters and intermediates up to one final byte in @..~.
+                Some('[') => skip_csi(&mut chars),
+                // OSC, DCS, SOS, PM, APC: a string up to BEL or ST (ESC \).
+                Some(']' | 'P' | 'X' | '^' | '_') => skip_string(&mut chars),
+                // A two-character sequence (ESC c resets the terminal), or a lone ESC.
+                Some(_) | None => {}
+            },
+            '\u{9b}' => skip_csi(&mut chars),
+            '\u{9d}' | '\u{90}' | '\u{98}' | '\u{9e}' | '\u{9f}' => skip_string(&mut chars),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Parameters and intermediates (0x20..0x3F), then one final byte (0x40..0x7E); a character
+/// that is neither ends a malformed sequence and is read again as text.
+fn skip_csi(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(&c) = chars.peek() {
+        if ('\u{20}'..='\u{3f}').contains(&c) {
+            chars.next();
+        } else {
+            if ('\u{40}'..='\u{7e}').contains(&c) {
+                chars.next();
+            }
+            return;
+        }
+    }
+}
+
+fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{7}' | '\u{9c}' => return,
+            '\u{1b}' if chars.peek() == Some(&'\\') => {
+                chars.next();
+                return;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Control characters made visible (`\u{1b}`), for a message that quotes bad input back so the
+/// user can see what is wrong with it; newlines stay.
+pub fn escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_drops_every_escape_sequence_whole_and_keeps_the_words() {
+        let cases = [
+            // A title change by OSC, ended by BEL and by ST.
+            ("a\u{1b}]0;owned\u{7}b", "ab"),
+            ("a\u{1b}]2;owned\u{1b}\\b", "ab"),
+            // Clear screen, cursor home, colours.
+            ("\u{1b}[2J\u{1b}[Hx\u{1b}[31;1my\u{1b}[0m", "xy"),
+            // 8-bit CSI and OSC.
+            ("a\u{9b}2Jb\u{9d}0;t\u{9c}c", "abc"),
+            // DCS and APC strings, a terminal reset, a lone ESC at the end.
+            ("a\u{1b}Pq#0\u{1b}\\b\u{1b}_x\u{7}c\u{1b}cd\u{1b}", "abcd"),
+            // A carriage return and a backspace could draw over what was printed.
+            ("safe\rEVIL\u{8}", "safeEVIL"),
+            // A malformed CSI ends at the first character that cannot be in one.
+            ("\u{1b}[12\u{e9}t\u{e9}", "\u{e9}t\u{e9}"),
+            ("línea 1\n\tlínea 2 ✔", "línea 1\n\tlínea 2 ✔"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(printable(raw), shown, "{raw:?}");
+            assert!(!printable(raw).chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+        }
+        assert!(matches!(printable("plain text"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escaped_shows_control_characters_and_keeps_newlines() {
+        assert_eq!(escaped("a\u{1b}[2J\nb"), "a\\u{1b}[2J\nb");
+    }
 }

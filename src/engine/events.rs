@@ -118,8 +118,10 @@ impl Sink {
         (Sink(tx), rx)
     }
 
+    /// Every event's text reaches the front ends terminal-safe: kops's lines, AWS's messages
+    /// and names from outside lose their control sequences here, once, for all three.
     pub fn send(&self, event: Event) {
-        let _ = self.0.send(event);
+        let _ = self.0.send(event.printable());
     }
 
     pub fn item(
@@ -181,5 +183,88 @@ impl SmokePhase {
                 )
             }
         }
+    }
+}
+
+/// Drops control sequences from text in place ([`crate::text::printable`]).
+fn clean(text: &mut String) {
+    if let std::borrow::Cow::Owned(safe) = crate::text::printable(text) {
+        *text = safe;
+    }
+}
+
+impl Event {
+    /// The event with every string in it terminal-safe. Destructured whole, so a new field of
+    /// text cannot slip past.
+    fn printable(mut self) -> Event {
+        match &mut self {
+            Event::Note { message } => clean(message),
+            Event::PlanChanged { steps: _, why } => clean(why),
+            Event::Item { step: _, change: _, message, elapsed: _ } => clean(message),
+            Event::Output { step: _, line } => clean(line),
+            Event::Validation(v) => {
+                let Attempt {
+                    phase: _,
+                    groups,
+                    nodes,
+                    failures,
+                    ready_nodes: _,
+                    expected_nodes: _,
+                    detail,
+                } = &mut v.attempt;
+                for g in groups {
+                    clean(&mut g.name);
+                }
+                for n in nodes {
+                    let crate::engine::validate::Node { name, zone, role, hostname, ready: _ } = n;
+                    [name, zone, role, hostname].into_iter().for_each(clean);
+                }
+                for f in failures {
+                    let crate::engine::validate::Failure { kind, name, message, instance_group } =
+                        f;
+                    [kind, name, message].into_iter().for_each(clean);
+                    instance_group.iter_mut().for_each(clean);
+                }
+                detail.iter_mut().for_each(clean);
+            }
+            Event::Smoke { step: _, phase } => match phase {
+                SmokePhase::Balancer { name, state } => [name, state].into_iter().for_each(clean),
+                SmokePhase::Answers { pods, wanted: _ } => pods.iter_mut().for_each(clean),
+                SmokePhase::Applying
+                | SmokePhase::Pods { .. }
+                | SmokePhase::Address
+                | SmokePhase::Targets { .. } => {}
+            },
+            Event::CloudDeleted { step: _, resource, elapsed: _ } => clean(resource),
+            Event::CloudBlocked { step: _, resources } => resources.iter_mut().for_each(clean),
+            Event::StepFailed { step: _, error, elapsed: _ } => clean(error),
+            Event::StepStarted { .. }
+            | Event::ActionStarted { .. }
+            | Event::ActionFinished { .. }
+            | Event::Progress { .. }
+            | Event::StepFinished { .. } => {}
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_sink_sends_carries_no_control_sequence() {
+        let (sink, mut rx) = Sink::channel();
+        let step = StepId::Setup(crate::plan::SetupStep::Cluster);
+        sink.send(Event::Output { step, line: "I1204 \u{1b}]0;owned\u{7}done\u{1b}[2J".into() });
+        sink.send(Event::StepFailed {
+            step,
+            error: "AccessDenied: \u{9b}31mno".into(),
+            elapsed: Duration::ZERO,
+        });
+        let Some(Event::Output { line, .. }) = rx.try_recv().ok() else { panic!("no output") };
+        assert_eq!(line, "I1204 done");
+        let Some(Event::StepFailed { error, .. }) = rx.try_recv().ok() else { panic!("no error") };
+        assert_eq!(error, "AccessDenied: no");
     }
 }

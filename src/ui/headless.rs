@@ -11,6 +11,7 @@ use crate::engine::events::{Change, Event};
 use crate::engine::validate::Phase;
 use crate::journal::{Journal, State};
 use crate::rules;
+use crate::text::printable;
 
 /// `14:02:11`, local time.
 pub fn clock() -> String {
@@ -90,7 +91,7 @@ pub async fn print_events(mut events: UnboundedReceiver<Event>) {
     while let Some(event) = events.recv().await {
         if let Some(line) = lines.line(&event, &clock()) {
             // A closed stdout (`| head`) must not stop the engine mid-change.
-            let _ = writeln!(io::stdout().lock(), "{line}");
+            crate::safe_println!("{line}");
         }
     }
 }
@@ -117,17 +118,17 @@ async fn interruptible<T, E>(work: impl Future<Output = Result<T, E>>) -> anyhow
 where
     E: std::error::Error + Send + Sync + 'static,
 {
-    // SIGTERM (a closed CI job, `kill`) stops the same way: left to its default, it would end
-    // the wizard without dropping the work, and kops would run on alone.
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // SIGTERM and SIGHUP stop the same way: left to their default, they would end the wizard
+    // without dropping the work, and kops would run on alone.
+    let mut stops = crate::ui::signals::Stops::watch()?;
     tokio::select! {
         result = work => Ok(result?),
         _ = tokio::signal::ctrl_c() => {
             tracing::warn!("interrupted by the user");
             Err(crate::exit::Interrupted.into())
         }
-        _ = term.recv() => {
-            tracing::warn!("stopped by SIGTERM");
+        name = stops.recv() => {
+            tracing::warn!("stopped by {name}");
             Err(crate::exit::Interrupted.into())
         }
     }
@@ -197,19 +198,20 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
             return Err(e.into());
         }
     };
-    print!("{}", describe_teardown(&prepared.inventory()));
+    crate::safe_print!("{}", describe_teardown(&prepared.inventory()));
     if dry_run {
         runtime.block_on(prepared.release());
-        println!("\ndry run: nothing was deleted or changed.");
+        crate::safe_println!("\ndry run: nothing was deleted or changed.");
         return Ok(0);
     }
-    if prepared.is_empty() {
+    if prepared.is_empty() && !prepared.only_lets_go() {
         runtime.block_on(prepared.release());
         return Ok(0);
     }
-    if !yes && !super::confirm::confirm_typed(&answers.cluster.name)? {
+    // Letting go deletes nothing, so it is not asked about.
+    if !prepared.only_lets_go() && !yes && !super::confirm::confirm_typed(&answers.cluster.name)? {
         runtime.block_on(prepared.release());
-        println!("Aborted: the name did not match. Nothing was deleted.");
+        crate::safe_println!("Aborted: the name did not match. Nothing was deleted.");
         return Ok(crate::exit::FAILED);
     }
     let outcome =
@@ -218,21 +220,21 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
     let _ = runtime.block_on(printer);
     let outcome = outcome?;
     if !outcome.kept_volumes.is_empty() {
-        println!("\nkept (they may hold data; --delete-volumes deletes them):");
+        crate::safe_println!("\nkept (they may hold data; --delete-volumes deletes them):");
         for kept in &outcome.kept_volumes {
-            println!("  - {kept}");
+            crate::safe_println!("  - {kept}");
         }
     }
     if outcome.leftovers.is_empty() {
-        println!(
+        crate::safe_println!(
             "\nteardown done: nothing left that the wizard created. Journal: {}",
             outcome.journal.path().display()
         );
         Ok(0)
     } else {
-        println!("\nteardown finished, but these are still there:");
+        crate::safe_println!("\nteardown finished, but these are still there:");
         for left in &outcome.leftovers {
-            println!("  - {left}");
+            crate::safe_println!("  - {left}");
         }
         Ok(crate::exit::FAILED)
     }
@@ -259,19 +261,19 @@ pub fn unlock(answers: &crate::answers::Answers, yes: bool) -> anyhow::Result<u8
     let _ = runtime.block_on(printer);
     let (current, clients) = result?;
     let Some((holder, etag)) = current else {
-        println!("s3://{bucket} is not locked: nothing to do.");
+        crate::safe_println!("s3://{bucket} is not locked: nothing to do.");
         return Ok(0);
     };
-    println!("s3://{bucket} is locked by {}.", holder.describe());
+    crate::safe_println!("s3://{bucket} is locked by {}.", holder.describe());
     if !yes && !super::confirm::confirm_unlock(&bucket)? {
-        println!("The lock is left as it is.");
+        crate::safe_println!("The lock is left as it is.");
         return Ok(crate::exit::FAILED);
     }
     if runtime.block_on(lease::break_lease(&clients, &bucket, &etag))? {
-        println!("Lock broken: it was {}'s.", holder.by.describe());
+        crate::safe_println!("Lock broken: it was {}'s.", holder.by.describe());
         Ok(0)
     } else {
-        println!("The lock changed meanwhile (its holder is alive): left as it is.");
+        crate::safe_println!("The lock changed meanwhile (its holder is alive): left as it is.");
         Ok(crate::exit::FAILED)
     }
 }
@@ -372,12 +374,6 @@ pub enum Now {
     Gone,
 }
 
-/// Journal text on a terminal: control characters (an escape sequence in a hand-edited
-/// journal) are shown, not obeyed.
-fn printable(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
-}
-
 /// Prints what the journals record, one table per cluster: each resource with who made it,
 /// what AWS says of it now (where `now` knows), the validation result while the cluster
 /// exists, and a teardown that did not finish.
@@ -401,7 +397,7 @@ pub fn print_status(
         writeln!(out, "{}\n", printable(note))?;
     }
     for journal in journals {
-        let p = |t: &str| printable(t);
+        let p = |t: &str| printable(t).into_owned();
         writeln!(out, "cluster {} (region {})", p(&journal.cluster), p(&journal.region))?;
         writeln!(out, "  journal      {}", journal.path().display())?;
         if let Some(copy) = &journal.copy_of {

@@ -9,7 +9,50 @@ pub mod headless;
 pub mod inventory;
 pub mod plain;
 pub mod review;
+pub mod signals;
 pub mod tui;
+
+use std::io::Write;
+
+/// Writes text that may carry words from outside (kops, AWS, file and object names) to a
+/// terminal-facing stream, through [`crate::text::printable`]: the line-mode front ends and
+/// the summaries after the full screen print with these, never with `print!` directly.
+pub fn write_safe(mut to: impl Write, text: std::fmt::Arguments<'_>) {
+    let text = text.to_string();
+    // A closed pipe (`| head`) is no reason to fail a run that changed AWS.
+    let _ = to.write_all(crate::text::printable(&text).as_bytes());
+    let _ = to.flush();
+}
+
+/// `print!` through [`write_safe`].
+#[macro_export]
+macro_rules! safe_print {
+    ($($arg:tt)*) => { $crate::ui::write_safe(std::io::stdout().lock(), format_args!($($arg)*)) };
+}
+
+/// `println!` through [`write_safe`].
+#[macro_export]
+macro_rules! safe_println {
+    () => { $crate::safe_print!("\n") };
+    ($($arg:tt)*) => {
+        $crate::ui::write_safe(std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `eprint!` through [`write_safe`].
+#[macro_export]
+macro_rules! safe_eprint {
+    ($($arg:tt)*) => { $crate::ui::write_safe(std::io::stderr().lock(), format_args!($($arg)*)) };
+}
+
+/// `eprintln!` through [`write_safe`].
+#[macro_export]
+macro_rules! safe_eprintln {
+    () => { $crate::safe_eprint!("\n") };
+    ($($arg:tt)*) => {
+        $crate::ui::write_safe(std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 /// A panic in front of a user: `restore` puts the terminal back first (raw mode off, the
 /// alternate screen left), then the message names the log, then the previous hook prints the

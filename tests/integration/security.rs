@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use crate::support::tmux::Tmux;
 use crate::support::{Moto, TestEnv, run};
 
 fn answers(extra: &str) -> String {
@@ -69,6 +70,42 @@ async fn delete_ssh_key_deletes_the_pair_setup_generated() {
     let (code, out, err) = wizard(&env, &a, &["teardown", "--yes", "--delete-ssh-key"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(!private.exists() && !private.with_extension("pub").exists(), "{out}");
+}
+
+/// `--delete-ssh-key` deletes a private key only as the pair of setup's own `.pub`: a private
+/// key swapped in beside it, or one whose `.pub` is gone, is kept byte for byte.
+#[tokio::test]
+async fn delete_ssh_key_keeps_a_private_key_that_is_not_the_pair_of_setups_pub() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    let a = answers("");
+    let only_key = ["setup", "--yes", "--only", "ssh-key"];
+    let private = env.home().join(".ssh/kops");
+    let public = private.with_extension("pub");
+
+    // Setup's .pub stays; the private key beside it is another one.
+    let (code, out, err) = wizard(&env, &a, &only_key);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let other = env.path("other");
+    keygen(&other, "ed25519");
+    fs::copy(&other, &private).unwrap();
+    let before = (fs::read(&private).unwrap(), fs::read(&public).unwrap());
+    let (code, out, err) = wizard(&env, &a, &["teardown", "--yes", "--delete-ssh-key"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("kept: it is not the private key of ~/.ssh/kops.pub"), "{out}");
+    assert!((fs::read(&private).unwrap(), fs::read(&public).unwrap()) == before, "{out}");
+
+    // A new pair from setup, then its .pub is gone: the private key cannot be told apart.
+    fs::remove_file(&private).unwrap();
+    fs::remove_file(&public).unwrap();
+    let (code, out, err) = wizard(&env, &a, &only_key);
+    assert_eq!(code, 0, "{out}\n{err}");
+    fs::remove_file(&public).unwrap();
+    let before = fs::read(&private).unwrap();
+    let (code, out, err) = wizard(&env, &a, &["teardown", "--yes", "--delete-ssh-key"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("its ~/.ssh/kops.pub is missing"), "{out}");
+    assert_eq!(fs::read(&private).unwrap(), before, "a private key without its .pub was deleted");
 }
 
 #[tokio::test]
@@ -204,5 +241,67 @@ fn status_shows_escape_sequences_in_a_journal_instead_of_obeying_them() {
         !out.contains('\u{1b}') && !out.contains('\u{7}'),
         "escapes reached the terminal: {out:?}"
     );
-    assert!(out.contains("kops?]0;owned??[2J"), "{out}");
+    // Dropped whole, the title's text included; the words around it stay.
+    assert!(!out.contains("owned") && !out.contains("[2J"), "{out}");
+    assert!(out.contains("kops"), "{out}");
+}
+
+/// No control character but newline and tab in `text`.
+fn terminal_safe(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// kops's words from outside (a title change, a screen clear, a cursor move, an 8-bit CSI) in
+/// a failing `create cluster`: headless prints the words and no control sequence, the full
+/// screen and `--plain` leave the terminal's title alone, and the log keeps the text escaped.
+#[tokio::test]
+async fn control_sequences_from_kops_never_reach_the_terminal_in_any_mode() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    env.set("FAKE_KOPS_SAY", "from the cloud \u{1b}]0;pwned\u{7}\u{1b}[2J\u{1b}[H\u{9b}31mred");
+    // kops's only output: that line on stderr, then exit 1; its stderr is in the error.
+    env.set("FAKE_KOPS_VALIDATE", "silent-failure");
+    let a = answers("");
+    let (code, out, err) = wizard(&env, &a, &["setup", "--yes"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(terminal_safe(&out) && terminal_safe(&err), "{out:?}\n{err:?}");
+    assert!(err.contains("from the cloud red"), "kops's words stay, stripped: {err}");
+    let log = fs::read_to_string(env.path("state/kops-wizard/kops-wizard.log")).unwrap();
+    assert!(!log.contains('\u{1b}') && log.contains("from the cloud"), "{log}");
+
+    let file = env.answers(&a);
+    for mode in [None, Some("--plain")] {
+        let mut argv = vec![crate::support::bin()];
+        argv.extend(mode.map(String::from));
+        argv.extend(["-c".to_string(), file.display().to_string()]);
+        let term = Tmux::start(&env, &argv, 160, 50);
+        let title = term.title();
+        match mode {
+            None => {
+                term.wait_for("moto @ 123456789012", std::time::Duration::from_secs(30));
+                term.enter_until("Review: what setup will do", 40);
+                term.keys(&["Enter"]);
+            }
+            Some(_) => {
+                for q in kops_wizard::questions::QUESTIONS {
+                    if q.key != "cluster.bastion" {
+                        crate::plain::answer(&term, q.label, &["Enter"]);
+                    }
+                }
+                crate::plain::answer(&term, "Start setup now?", &["y", "Enter"]);
+            }
+        }
+        let shown = match mode {
+            None => "Setup stopped",
+            Some(_) => "from the cloud red",
+        };
+        term.wait_for(shown, std::time::Duration::from_secs(120));
+        assert_eq!(term.title(), title, "{mode:?}: kops's words retitled the terminal");
+        assert!(!term.joined().contains("pwned"), "{mode:?}: {}", term.joined());
+        if mode.is_none() {
+            term.keys(&["q"]);
+        }
+        let (code, _) = term.finished(std::time::Duration::from_secs(30));
+        assert_eq!(code, 1, "{mode:?}: {}", term.joined());
+    }
 }

@@ -2605,6 +2605,10 @@ def print_help(key):
 
 def run(argv, env):
     settings = Settings(env)
+    # FAKE_KOPS_SAY: one more klog line on stderr, as kops prints names and messages from the
+    # cloud; the terminal-safety tests put control sequences in it.
+    if env.get("FAKE_KOPS_SAY"):
+        klog("W", "fake.go:1", env["FAKE_KOPS_SAY"])
     ctx = Context(settings, env, argv)
     commands = build_commands()
     parse_error = None

@@ -53,7 +53,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         Ok(Next::Exit(code)) => return Ok(code),
         // Nothing was changed yet: no journal to point at, unlike an interrupted run.
         Err(e) if e.is::<Interrupted>() => {
-            eprintln!("\nkops-wizard quit before changing anything.");
+            crate::safe_eprintln!("\nkops-wizard quit before changing anything.");
             return Ok(exit::INTERRUPTED);
         }
         Err(e) => return Err(e),
@@ -62,7 +62,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
     let steps =
         if args.only.is_empty() { SetupStep::value_variants().to_vec() } else { args.only.clone() };
     tracing::info!(?steps, "setup started from the line mode");
-    eprintln!(
+    crate::safe_eprintln!(
         "\nSetting up: one line per change. Ctrl-C stops; a rerun continues from the journal."
     );
     let request = crate::engine::setup::Request {
@@ -76,7 +76,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
     // the intent.
     prompting.store(false, Ordering::SeqCst);
     let journal = headless::setup(request).context("setup stopped")?;
-    print!("{}", headless::done_text(&answers, &journal, &paths.log_file(), &steps));
+    crate::safe_print!("{}", headless::done_text(&answers, &journal, &paths.log_file(), &steps));
     Ok(0)
 }
 
@@ -91,17 +91,18 @@ fn sigterm_while_prompting() -> anyhow::Result<Arc<AtomicBool>> {
         .build()
         .context("cannot start the signal watcher")?;
     // Registered here, before any prompt, so no SIGTERM can slip past it.
-    let mut term = runtime
-        .block_on(async {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        })
-        .context("cannot watch for SIGTERM")?;
+    let mut stops = runtime
+        .block_on(async { crate::ui::signals::Stops::watch() })
+        .context("cannot watch for SIGTERM and SIGHUP")?;
     std::thread::spawn(move || {
         runtime.block_on(async {
-            while term.recv().await.is_some() {
+            loop {
+                let name = stops.recv().await;
                 if flag.load(Ordering::SeqCst) {
                     let _ = crossterm::terminal::disable_raw_mode();
-                    eprintln!("\nkops-wizard stopped (SIGTERM) before changing anything.");
+                    crate::safe_eprintln!(
+                        "\nkops-wizard stopped ({name}) before changing anything."
+                    );
                     std::process::exit(i32::from(exit::INTERRUPTED));
                 }
             }
@@ -132,7 +133,7 @@ fn interview(
     save_to: Option<&Path>,
 ) -> anyhow::Result<Next> {
     let mut session = Session::new()?;
-    eprintln!(
+    crate::safe_eprintln!(
         "kops-wizard setup, line by line. Answers from {source}; Enter keeps the value shown. \
          Ctrl-C or Esc quits: nothing changes before the last question."
     );
@@ -147,7 +148,7 @@ fn interview(
         &paths.state_dir,
     ));
     if let Some(join) = &join {
-        eprintln!("\n{}", crate::engine::team::join_note(&answers, join));
+        crate::safe_eprintln!("\n{}", crate::engine::team::join_note(&answers, join));
     }
     let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
         .unwrap_or_else(|e| {
@@ -157,7 +158,7 @@ fn interview(
     let resume = journal.as_ref().and_then(review::resume_note);
     let warnings = session.warnings(&report, &answers);
     let unsaved = matches!(source, Source::Defaults) || answers != loaded;
-    eprint!(
+    crate::safe_eprint!(
         "{}",
         text::review(&text::Review {
             answers: &answers,
@@ -168,7 +169,7 @@ fn interview(
             resume: resume.as_deref(),
         })
     );
-    eprintln!();
+    crate::safe_eprintln!();
     if unsaved
         && let Some(path) = save_to
         && offer_save(&answers, path)?
@@ -179,19 +180,21 @@ fn interview(
     if global.dry_run {
         let ctx = script::Context { answers: &answers, source: &source, report: &report };
         io::stdout().write_all(script::render(&plan, &ctx).as_bytes())?;
-        eprintln!("dry run: nothing was created or changed.");
+        crate::safe_eprintln!("dry run: nothing was created or changed.");
         return Ok(Next::Exit(0));
     }
     // No default: an Enter typed ahead must not start something that costs money.
     let go = asked(
         inquire::Confirm::new("Start setup now?")
+            // With no default inquire shows no choices; the user must see that y/n is asked.
+            .with_placeholder("y/n")
             .with_help_message(
                 "y makes the changes above in AWS (they cost money until `kops-wizard teardown`); n quits",
             )
             .prompt(),
     )?;
     if !go {
-        eprintln!("Not started: nothing was changed.");
+        crate::safe_eprintln!("Not started: nothing was changed.");
         return Ok(Next::Exit(exit::INTERRUPTED));
     }
     Ok(Next::Run(Box::new(Interview { answers, plan })))
@@ -219,17 +222,17 @@ fn offer_save(answers: &Answers, path: &Path) -> anyhow::Result<bool> {
                 .prompt(),
         )?;
         if !overwrite {
-            eprintln!("  not saved: the file was kept as it is");
+            crate::safe_eprintln!("  not saved: the file was kept as it is");
             return Ok(false);
         }
     }
     match answers::save(answers, path) {
         Ok(()) => {
-            eprintln!("  ✔ answers saved to {}", path.display());
+            crate::safe_eprintln!("  ✔ answers saved to {}", path.display());
             Ok(true)
         }
         Err(e) => {
-            eprintln!("  ✘ could not save the answers: {e}");
+            crate::safe_eprintln!("  ✘ could not save the answers: {e}");
             Ok(false)
         }
     }
@@ -265,10 +268,13 @@ impl Session {
         while let Some(q) = QUESTIONS.get(at) {
             if step != Some(q.step) {
                 step = Some(q.step);
-                eprint!("{}", text::step_header(q.step));
+                crate::safe_eprint!("{}", text::step_header(q.step));
                 if q.step == Step::SshKey {
                     let dir = expand_home("~/.ssh");
-                    eprint!("{}", text::found_keys(&checks::scan_ssh_dir(&dir, checks::tilde)));
+                    crate::safe_eprint!(
+                        "{}",
+                        text::found_keys(&checks::scan_ssh_dir(&dir, checks::tilde))
+                    );
                 }
             }
             if self.ask_one(q, answers)? == Then::Next {
@@ -291,17 +297,17 @@ impl Session {
         {
             // A value from the answers file (or made wrong by an earlier answer): say why
             // before the prompt offers it again.
-            eprintln!("  ✘ {}: {rule}", q.key);
+            crate::safe_eprintln!("  ✘ {}: {rule}", q.key);
         }
         let value = self.prompt(q, answers)?;
         if let Some(why) = prompts::refusal(q, answers, &value) {
             // Selects and toggles have no validator of their own: the rule speaks here.
-            eprintln!("  ✘ {why}");
+            crate::safe_eprintln!("  ✘ {why}");
             return Ok(Then::AskAgain);
         }
         q.set(answers, &value).map_err(|e| anyhow::anyhow!("{}: {e}", q.key))?;
         for warning in q.warnings(&crate::rules::check_answers(answers)) {
-            eprintln!("  ! {warning}");
+            crate::safe_eprintln!("  ! {warning}");
         }
         self.check(q, answers)
     }
@@ -315,7 +321,7 @@ impl Session {
         };
         match prompts::ask(q, answers, &self.ctx, suggestion.as_deref()) {
             Ask::Given { value, why } => {
-                eprintln!("{}: {why}", q.label);
+                crate::safe_eprintln!("{}: {why}", q.label);
                 Ok(value)
             }
             Ask::Text { default, help } => {
@@ -341,7 +347,7 @@ impl Session {
             }
             Ask::Select { options, start, unavailable, help } => {
                 for why in &unavailable {
-                    eprintln!("  ✘ not offered: {why}");
+                    crate::safe_eprintln!("  ✘ not offered: {why}");
                 }
                 let label = |picked: ListOption<&Opt>| picked.value.label.clone();
                 let prompt = inquire::Select::new(q.label, options)
@@ -386,17 +392,17 @@ impl Session {
         match q.check {
             Check::None => Ok(Then::Next),
             Check::Identity => {
-                eprintln!("  … asking STS who these credentials are");
+                crate::safe_eprintln!("  … asking STS who these credentials are");
                 let result = self.wait(async move {
                     Clients::from_env(&creds).await.whoami().await.map_err(|e| e.to_string())
                 })?;
-                eprintln!("{}", text::identity_line(&result));
+                crate::safe_eprintln!("{}", text::identity_line(&result));
                 self.account = result.as_ref().ok().map(|id| id.account.clone());
                 if result.is_ok() {
                     return Ok(Then::Next);
                 }
                 if self.ctx.profiles.is_empty() && self.ctx.env_key.is_none() {
-                    eprintln!("{}", text::NO_CREDENTIALS);
+                    crate::safe_eprintln!("{}", text::NO_CREDENTIALS);
                 }
                 let again = asked(
                     inquire::Confirm::new("Check the credentials again?")
@@ -417,20 +423,20 @@ impl Session {
                 let Some(bucket) = answers.state_store.bucket.clone() else {
                     return Ok(Then::Next);
                 };
-                eprintln!("  … is the name free");
+                crate::safe_eprintln!("  … is the name free");
                 let result = self.wait(async move {
                     let clients = Clients::from_env(&creds).await;
                     clients.bucket_access(&bucket).await.map_err(|e| e.to_string())
                 })?;
                 let (line, then) = text::bucket_line(&result);
-                eprintln!("{line}");
+                crate::safe_eprintln!("{line}");
                 self.bucket = Some(result);
                 Ok(then)
             }
             Check::SshKeyFiles => {
                 let result = checks::ssh_found(&expand_home(&answers.ssh.public_key));
                 let (line, then) = text::ssh_line(&result);
-                eprintln!("{line}");
+                crate::safe_eprintln!("{line}");
                 self.ssh = result.ok();
                 Ok(then)
             }

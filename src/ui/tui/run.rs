@@ -72,7 +72,6 @@ pub fn setup(
     args: &crate::cli::SetupArgs,
     paths: &crate::paths::Paths,
 ) -> anyhow::Result<u8> {
-    use std::io::Write as _;
     let (answers, source) =
         crate::answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
     let _log = crate::logging::init(&paths.log_file())?;
@@ -103,7 +102,7 @@ pub fn setup(
         size: (80, 24),
     };
     let outcome = run(start, global.kops.clone())?;
-    io::stdout().write_all(outcome.summary.as_bytes())?;
+    crate::safe_print!("{}", outcome.summary);
     Ok(outcome.code)
 }
 
@@ -114,7 +113,6 @@ pub fn teardown(
     opts: crate::plan::TeardownOptions,
     paths: &crate::paths::Paths,
 ) -> anyhow::Result<u8> {
-    use std::io::Write as _;
     let (answers, source) =
         crate::answers::load(global.config.as_deref(), paths.default_config.as_deref())?;
     let report = crate::rules::check_answers(&answers);
@@ -141,7 +139,7 @@ pub fn teardown(
         size: (80, 24),
     };
     let outcome = run(start, global.kops.clone())?;
-    io::stdout().write_all(outcome.summary.as_bytes())?;
+    crate::safe_print!("{}", outcome.summary);
     Ok(outcome.code)
 }
 
@@ -180,8 +178,8 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
     // lines cannot hold the spinner still; it is only polled while something spins.
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("cannot watch for SIGTERM")?;
+    let mut stops =
+        crate::ui::signals::Stops::watch().context("cannot watch for SIGTERM and SIGHUP")?;
     while state.exit.is_none() {
         let ticking = state.needs_tick();
         let msg = tokio::select! {
@@ -195,7 +193,10 @@ async fn event_loop(start: Start, kops: Option<PathBuf>) -> anyhow::Result<State
             },
             Some(msg) = rx.recv() => Some(msg),
             _ = ticker.tick(), if ticking => Some(Msg::Tick(now_since(started))),
-            _ = sigterm.recv() => Some(Msg::Terminate),
+            name = stops.recv() => {
+                tracing::warn!("stopped by {name}");
+                Some(Msg::Terminate)
+            }
         };
         // A key that means nothing here changes nothing: no frame.
         let Some(msg) = msg else { continue };

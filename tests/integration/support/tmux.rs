@@ -86,6 +86,24 @@ impl Tmux {
         assert!(status.success());
     }
 
+    /// The terminal's title, as programs set it with OSC 0 or 2.
+    pub fn title(&self) -> String {
+        let out = self
+            .tmux()
+            .args(["display-message", "-p", "#{pane_title}"])
+            .output()
+            .expect("tmux display-message");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Closes the terminal window as a user closing it would: the pane goes, and the kernel
+    /// sends SIGHUP to what ran in it. Nothing is left to look at afterwards.
+    pub fn close_window(&self) {
+        let _ = self.screen();
+        let status = self.tmux().arg("kill-session").status().expect("tmux kill-session");
+        assert!(status.success(), "tmux kill-session");
+    }
+
     /// The pid of the program the pane's shell runs (its only child).
     pub fn program_pid(&self) -> Option<u32> {
         let out = self.tmux().args(["list-panes", "-F", "#{pane_pid}"]).output().ok()?;
