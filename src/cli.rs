@@ -81,6 +81,10 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct TeardownArgs {
+    /// With --yes and no answers file: the cluster to tear down, when this machine (or the
+    /// state store in KOPS_STATE_STORE) knows several
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
     /// Keep the state bucket
     #[arg(long)]
     pub keep_bucket: bool,

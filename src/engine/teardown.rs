@@ -199,6 +199,13 @@ impl Prepared {
         self.plan.steps.is_empty()
     }
 
+    /// Whether the journal still uses something it deletes nothing of (another cluster's
+    /// bucket or user, found by this cluster's setup): an empty plan must still run, to let
+    /// go of them, or the other cluster's teardown would keep them for this one forever.
+    pub fn only_lets_go(&self) -> bool {
+        self.is_empty() && self.journal.entries.iter().any(|e| e.kind.torn_down() && e.in_use())
+    }
+
     /// Plans again with other options (the toggles of the full-screen inventory). The
     /// journal, the holds and kops's list stay as prepare found them.
     pub fn set_options(&mut self, opts: TeardownOptions) {
@@ -910,18 +917,40 @@ impl Prepared {
                  put there since; delete it by hand if it is the cluster's"
             )));
         };
+        let private = expand_home(private_key);
         if !public.exists() {
-            return Ok(None);
+            // Without its .pub, a private key at that path cannot be told from one put there
+            // since: it is never deleted on the record's word alone.
+            return Ok(private.exists().then(|| {
+                format!(
+                    "SSH key {private_key} kept: its {id} is missing, so it cannot be told from a \
+                     key put there since; delete it by hand if it is the cluster's"
+                )
+            }));
         }
         let now = super::ssh::read_public(public).map(|k| k.fingerprint).map_err(|e| {
             TeardownError::Blocked(format!("cannot read {}: {e}: not deleted", public.display()))
         })?;
-        Ok((now != recorded).then(|| {
-            format!(
+        if now != recorded {
+            return Ok(Some(format!(
                 "SSH key {id} kept: it is not the pair setup generated (it is {now}, setup made \
                  {recorded}), so it was put there since"
-            )
-        }))
+            )));
+        }
+        // The .pub is setup's; the private key beside it must be its pair too.
+        if !private.exists() {
+            return Ok(None);
+        }
+        Ok(match super::ssh::private_fingerprint(&private) {
+            Ok(fp) if fp == recorded => None,
+            Ok(fp) => Some(format!(
+                "SSH key {private_key} kept: it is not the private key of {id} (it is {fp}, setup \
+                 made {recorded}), so it was put there since"
+            )),
+            Err(e) => Some(format!(
+                "SSH key {private_key} kept: it cannot be read as the private key of {id} ({e})"
+            )),
+        })
     }
 
     async fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {

@@ -92,10 +92,14 @@ async fn setup_then_teardown_leaves_nothing() {
         "{status}"
     );
 
-    // --yes never falls back to the default cluster name.
+    // --yes never falls back to the default cluster name: with the only cluster torn down,
+    // no answers file names nothing to act on.
     let (code, _, err) = run(env.wizard().args(["teardown", "--yes"]));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("needs the answers file that names the cluster"), "{err}");
+    assert!(
+        err.contains("know no cluster with anything to tear down; pass --config FILE"),
+        "{err}"
+    );
 
     // A second teardown has nothing to do and says so.
     let (code, out, _) = wizard(&env, &["teardown", "--yes"]);
@@ -329,4 +333,46 @@ async fn the_typed_confirmation_guards_the_deletion() {
     tmux(&["kill-server"]);
     assert!(text.contains("second-exit=0"), "{text}");
     assert!(!j.user_exists("kops").await);
+}
+
+/// `teardown --yes` with no answers file acts on the one cluster this machine knows; with two,
+/// it lists them, deletes nothing, and `--cluster` picks one. Judged by what AWS still has.
+#[tokio::test]
+async fn teardown_yes_without_an_answers_file_acts_on_the_one_known_cluster() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    let j = Judge::new(&moto).await;
+    let second = ANSWERS.replace("td.example.com", "second.example.com");
+    let second_file = env.path("second.toml");
+    fs::write(&second_file, second).unwrap();
+    let only = ["setup", "--yes", "--only", "credentials,state-store"];
+    assert_eq!(wizard(&env, &only).0, 0);
+    let (code, out, err) = run(env.wizard().args(only).arg("-c").arg(&second_file));
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    let (code, out, err) = run(env.wizard().args(["teardown", "--yes"]));
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("know 2 clusters; name one with --cluster NAME"), "{err}");
+    assert!(err.contains("\n  second.example.com (us-east-1, s3://teardown-kops-state)"), "{err}");
+    assert!(err.contains("\n  td.example.com (us-east-1, s3://teardown-kops-state)"), "{err}");
+    assert_eq!(j.users().await, ["kops"], "nothing is deleted when the cluster is not clear");
+    assert_eq!(j.buckets().await, ["teardown-kops-state"]);
+
+    let (code, _, err) = run(env.wizard().args(["teardown", "--yes", "--cluster", "nope"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--cluster nope: ") && err.contains("td.example.com"), "{err}");
+
+    // The picked one goes; what the other still uses (the shared bucket and user) stays.
+    let (code, out, err) =
+        run(env.wizard().args(["teardown", "--yes", "--cluster", "second.example.com"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("acting on second.example.com (us-east-1, s3://teardown-kops-state)"));
+    assert_eq!(j.users().await, ["kops"], "the other cluster's user is kept");
+    assert_eq!(j.buckets().await, ["teardown-kops-state"], "the other cluster's bucket is kept");
+
+    // One left: no name needed, and then nothing is left.
+    let (code, out, err) = run(env.wizard().args(["teardown", "--yes"]));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(err.contains("acting on td.example.com"), "{err}");
+    nothing_left(&moto, &env).await;
 }
