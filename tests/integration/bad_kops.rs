@@ -7,7 +7,7 @@ use std::fs;
 
 use serde_json::Value;
 
-use crate::support::{Moto, TestEnv, run};
+use crate::support::{Moto, TestEnv, dies_within, run};
 
 /// A long validation wait: a setup that retried an error that waiting does not fix would run
 /// into it, and the call count shows it.
@@ -65,25 +65,6 @@ fn journal_settled_but(env: &TestEnv, kind: Option<&str>) {
         .filter(|e| e["state"] == "intent" && Some(e["kind"].as_str().unwrap_or("")) != kind)
         .collect();
     assert!(intents.is_empty(), "half-done changes in the journal: {intents:?}");
-}
-
-/// Whether process `pid` is gone or dead within a few seconds: a SIGKILLed child is a zombie
-/// until someone reaps it, and that is as dead as it gets.
-fn dies(pid: &str) -> bool {
-    let stat = format!("/proc/{pid}/stat");
-    for _ in 0..50 {
-        match fs::read_to_string(&stat) {
-            Err(_) => return true,
-            // The state follows the command name in parentheses: `123 (python3) Z ...`.
-            Ok(text)
-                if text.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')) =>
-            {
-                return true;
-            }
-            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(100)),
-        }
-    }
-    false
 }
 
 fn no_panic(err: &str) {
@@ -159,7 +140,11 @@ fn a_kops_that_hangs_is_stopped_after_the_wizards_timeout_and_a_rerun_finishes()
         );
         assert!(err.contains("KOPS_WIZARD_KOPS_TIMEOUT"), "{err}");
         let pid = fs::read_to_string(env.path("fake-kops/hang.pid")).expect("the stand-in hung");
-        assert!(dies(pid.trim()), "{verb}: the hung kops (pid {pid}) is still running");
+        let pid: u32 = pid.trim().parse().expect("a pid");
+        assert!(
+            dies_within(pid, std::time::Duration::from_secs(5)),
+            "{verb}: the hung kops (pid {pid}) is still running"
+        );
         no_panic(&err);
         journal_settled_but(&env, unsettled);
     }

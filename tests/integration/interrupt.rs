@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::support::judge::Judge;
 use crate::support::tmux::Tmux;
-use crate::support::{Moto, TestEnv, run};
+use crate::support::{Moto, TestEnv, dies_within, hung_kops, run};
 
 /// In the order setup reaches them, so each killed run gets one point further than the last.
 const SETUP_POINTS: [&str; 24] = [
@@ -208,9 +208,7 @@ async fn sigkill_at_every_setup_and_teardown_point_then_reruns_leave_one_of_each
     );
 }
 
-fn bin() -> String {
-    env!("CARGO_BIN_EXE_kops-wizard").to_string()
-}
+use crate::support::bin;
 
 /// The tmux pane's program died by SIGKILL (the shell reports 128 + 9). A killed full-screen
 /// UI cannot restore the terminal, so the shell's report lands wherever its cursor was: look
@@ -271,17 +269,16 @@ async fn sigkill_inside_the_full_screen_and_plain_runs_then_a_rerun_finishes_wit
     nothing_left(&moto, &env).await;
 }
 
-/// Sends SIGTERM to `pid`.
-fn sigterm(pid: u32) {
-    let sent = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    assert!(sent.is_ok_and(|s| s.success()), "kill -TERM {pid}");
+/// Sends `signal` (`TERM`, `HUP`) to `pid`.
+fn kill(signal: &str, pid: u32) {
+    let sent =
+        std::process::Command::new("kill").args([&format!("-{signal}"), &pid.to_string()]).status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -{signal} {pid}");
 }
 
-/// kops is not running and starts no more: the call log stands still.
-fn kops_stopped(env: &TestEnv) {
-    let calls = env.kops_calls().len();
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(env.kops_calls().len(), calls, "kops kept running");
+/// The hung kops `pid` (a real process when the signal came) is gone: the wizard stopped it.
+fn kops_gone(pid: u32, when: &str) {
+    assert!(dies_within(pid, Duration::from_secs(10)), "{when}: kops (pid {pid}) kept running");
 }
 
 fn journal_has_no_intent(env: &TestEnv) {
@@ -290,8 +287,12 @@ fn journal_has_no_intent(env: &TestEnv) {
     assert!(!journal.contains("\"intent\""), "a change was left half done: {journal}");
 }
 
+/// SIGTERM, SIGHUP (a closed terminal window) and Ctrl-C while a kops is really running (the
+/// stand-in hangs in `validate`): in every mode the wizard ends with 130, the kops process is
+/// gone, the terminal is back in its normal mode and the journal holds no half-done change; a
+/// rerun finishes with one of each.
 #[tokio::test]
-async fn sigterm_and_ctrl_c_stop_kops_keep_the_journal_and_restore_the_terminal_in_every_mode() {
+async fn sigterm_sighup_and_ctrl_c_stop_a_running_kops_keep_the_journal_and_restore_the_terminal() {
     use std::io::BufRead;
     let moto = Moto::start();
     let mut env = TestEnv::new(Some(&moto));
@@ -302,74 +303,99 @@ async fn sigterm_and_ctrl_c_stop_kops_keep_the_journal_and_restore_the_terminal_
          name = \"{CLUSTER}\"\n[validate]\nwait = \"10m\"\ninterval = \"1s\"\n"
     ));
     let path = file.display().to_string();
-    env.set("FAKE_KOPS_VALIDATE", "never-ready");
+    env.set("FAKE_KOPS_HANG", "validate");
+    env.set("KOPS_WIZARD_KOPS_TIMEOUT", "10m");
 
-    // Headless: SIGTERM while validation waits.
-    let mut child = env
-        .wizard()
-        .args(["setup", "--yes", "-c"])
-        .arg(&file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("start the wizard");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    assert!(
-        lines.by_ref().map_while(Result::ok).any(|l| l.contains("validate: nodes joining")),
-        "validation never started"
-    );
-    sigterm(child.id());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{status:?}");
-    kops_stopped(&env);
-    journal_has_no_intent(&env);
-
-    // Full screen: Ctrl-C twice (the second answers "quit?") while validation waits.
-    let term = Tmux::start(&env, &[bin(), "-c".into(), path.clone()], 100, 30);
-    term.wait_for("moto @ 123456789012", Duration::from_secs(30));
-    term.enter_until("Review: what setup will do", 40);
-    term.keys(&["Enter"]);
-    term.wait_for("Validate: nodes joining", Duration::from_secs(120));
-    term.keys(&["C-c"]);
-    term.wait_for("Quit kops-wizard?", Duration::from_secs(10));
-    term.keys(&["C-c"]);
-    let (code, stty) = term.finished(Duration::from_secs(30));
-    assert_eq!(code, 130, "{}", term.screen());
-    assert!(crate::support::tmux::cooked(&stty), "the terminal was left raw: {stty}");
-    drop(term);
-    kops_stopped(&env);
-    journal_has_no_intent(&env);
-
-    // Line mode: SIGTERM at a prompt (inquire has the terminal raw), then during the run.
-    let plain = [bin(), "--plain".into(), "-c".into(), path.clone()];
-    let term = Tmux::start(&env, &plain, 160, 50);
-    crate::plain::prompt(&term, "Admin profile", Duration::from_secs(60));
-    sigterm(term.program_pid().expect("the wizard's pid"));
-    let (code, stty) = term.finished(Duration::from_secs(30));
-    assert_eq!(code, 130, "{}", term.joined());
-    assert!(
-        crate::support::tmux::cooked(&stty),
-        "SIGTERM at a prompt left the terminal raw: {stty}"
-    );
-    drop(term);
-
-    let term = Tmux::start(&env, &plain, 160, 50);
-    for q in kops_wizard::questions::QUESTIONS.iter().filter(|q| q.key != "cluster.bastion") {
-        crate::plain::answer(&term, q.label, &["Enter"]);
+    // Headless: SIGTERM, then SIGHUP, while `kops validate` runs.
+    for signal in ["TERM", "HUP"] {
+        let _ = fs::remove_file(env.path("fake-kops/hang.pid"));
+        let mut child = env
+            .wizard()
+            .args(["setup", "--yes", "-c"])
+            .arg(&file)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start the wizard");
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+        });
+        let kops = hung_kops(&env, Duration::from_secs(120));
+        kill(signal, child.id());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "SIG{signal}: {status:?}");
+        kops_gone(kops, &format!("headless SIG{signal}"));
+        journal_has_no_intent(&env);
+        let lines = reader.join().unwrap();
+        // Stopped inside validation: the steps before it finished, nothing after it ran.
+        assert!(lines.iter().any(|l| l.contains("deploy: done")), "SIG{signal}: {lines:?}");
+        assert!(!lines.iter().any(|l| l.contains("validate: done")), "SIG{signal}: {lines:?}");
     }
-    crate::plain::answer(&term, "Start setup now?", &["y", "Enter"]);
-    term.wait_for("validate: nodes joining", Duration::from_secs(120));
-    sigterm(term.program_pid().expect("the wizard's pid"));
-    let (code, stty) = term.finished(Duration::from_secs(30));
-    assert_eq!(code, 130, "{}", term.joined());
-    assert!(crate::support::tmux::cooked(&stty), "{stty}");
-    drop(term);
-    kops_stopped(&env);
-    journal_has_no_intent(&env);
+
+    // Full screen: Ctrl-C twice (the second answers "quit?"), then SIGHUP, while kops runs.
+    for stop in ["C-c", "HUP"] {
+        let term = Tmux::start(&env, &[bin(), "-c".into(), path.clone()], 100, 30);
+        term.wait_for("moto @ 123456789012", Duration::from_secs(30));
+        term.enter_until("Review: what setup will do", 40);
+        let _ = fs::remove_file(env.path("fake-kops/hang.pid"));
+        term.keys(&["Enter"]);
+        let kops = hung_kops(&env, Duration::from_secs(120));
+        if stop == "C-c" {
+            term.keys(&["C-c"]);
+            term.wait_for("Quit kops-wizard?", Duration::from_secs(10));
+            term.keys(&["C-c"]);
+        } else {
+            kill(stop, term.program_pid().expect("the wizard's pid"));
+        }
+        let (code, stty) = term.finished(Duration::from_secs(30));
+        assert_eq!(code, 130, "{stop}: {}", term.screen());
+        assert!(crate::support::tmux::cooked(&stty), "{stop} left the terminal raw: {stty}");
+        drop(term);
+        kops_gone(kops, &format!("full screen {stop}"));
+        journal_has_no_intent(&env);
+    }
+
+    // Line mode: SIGTERM and SIGHUP at a prompt (inquire has the terminal raw).
+    let plain = [bin(), "--plain".into(), "-c".into(), path.clone()];
+    for signal in ["TERM", "HUP"] {
+        let term = Tmux::start(&env, &plain, 160, 50);
+        crate::plain::prompt(&term, "Admin profile", Duration::from_secs(60));
+        kill(signal, term.program_pid().expect("the wizard's pid"));
+        let (code, stty) = term.finished(Duration::from_secs(30));
+        assert_eq!(code, 130, "{}", term.joined());
+        assert!(crate::support::tmux::cooked(&stty), "SIG{signal} at a prompt left it raw: {stty}");
+        assert!(term.joined().contains(&format!("stopped (SIG{signal}) before changing anything")));
+    }
+
+    // Line mode during the run: SIGTERM; then the terminal window itself is closed (tmux
+    // kills the pane: the kernel sends SIGHUP), which leaves no terminal to look at, so the
+    // wizard and kops being gone and the journal are what is judged.
+    for closed in [false, true] {
+        let term = Tmux::start(&env, &plain, 160, 50);
+        for q in kops_wizard::questions::QUESTIONS.iter().filter(|q| q.key != "cluster.bastion") {
+            crate::plain::answer(&term, q.label, &["Enter"]);
+        }
+        let _ = fs::remove_file(env.path("fake-kops/hang.pid"));
+        crate::plain::answer(&term, "Start setup now?", &["y", "Enter"]);
+        let kops = hung_kops(&env, Duration::from_secs(120));
+        let wizard = term.program_pid().expect("the wizard's pid");
+        if closed {
+            term.close_window();
+            assert!(dies_within(wizard, Duration::from_secs(10)), "the wizard outlived its window");
+        } else {
+            kill("TERM", wizard);
+            let (code, stty) = term.finished(Duration::from_secs(30));
+            assert_eq!(code, 130, "{}", term.joined());
+            assert!(crate::support::tmux::cooked(&stty), "{stty}");
+        }
+        drop(term);
+        kops_gone(kops, if closed { "line mode, window closed" } else { "line mode SIGTERM" });
+        journal_has_no_intent(&env);
+    }
 
     // And a rerun finishes with one of each.
-    env.unset("FAKE_KOPS_VALIDATE");
+    env.unset("FAKE_KOPS_HANG");
     let (code, out, err) = run(env.wizard().args(["setup", "--yes", "-c"]).arg(&file));
     assert_eq!(code, 0, "{out}\n{err}");
     exactly_one_of_each(&moto, &env, bucket).await;

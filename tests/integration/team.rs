@@ -11,7 +11,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use crate::support::judge::Judge;
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, admin_clients, run, verbs};
+use crate::support::{Moto, TestEnv, admin_clients, alive, kops_processes, run, verbs};
 
 const BUCKET: &str = "team-kops-state";
 const CLUSTER: &str = "team.example.com";
@@ -457,39 +457,6 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
     assert_eq!(j.buckets().await, [BUCKET]);
 }
 
-/// The stand-in's processes of this test's environment (its `FAKE_KOPS_HOME`, since other
-/// tests run the stand-in with the same bucket name at the same time) running `verb`
-/// against `bucket`, found in /proc by their argv and environment.
-fn kops_processes(env: &TestEnv, verb: &str, bucket: &str) -> Vec<u32> {
-    let home = format!("FAKE_KOPS_HOME={}", env.get("FAKE_KOPS_HOME").expect("the stand-in"));
-    let mut found = Vec::new();
-    for entry in fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
-        let argv: Vec<String> =
-            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-        let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
-        let ours = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
-        if argv.iter().any(|a| a.ends_with("fake_kops.py"))
-            && argv.iter().any(|a| a == verb)
-            && argv.iter().any(|a| a == &format!("s3://{bucket}"))
-            && ours
-            && alive(pid)
-        {
-            found.push(pid);
-        }
-    }
-    found
-}
-
-/// A process that exists and is not a zombie (a killed child nobody reaped yet is gone).
-fn alive(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| stat.rsplit(')').next().map(|rest| rest.trim_start().starts_with('Z')))
-        .is_some_and(|zombie| !zombie)
-}
-
 #[tokio::test]
 async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_when_it_dies() {
     let moto = Moto::start();
@@ -523,7 +490,7 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
 
     // A dies without a word (SIGKILL): its `kops update --yes` dies with it, and its lease
     // stops being renewed so B takes it over.
-    let kops = kops_processes(&a, "update", BUCKET);
+    let kops = kops_processes(&a, Some("update"));
     assert_eq!(kops.len(), 1, "A's hung kops update is running: {kops:?}");
     holder.kill().unwrap();
     holder.wait().unwrap();

@@ -11,9 +11,7 @@ use crate::support::{Moto, TestEnv, admin_clients, run};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-fn bin() -> String {
-    env!("CARGO_BIN_EXE_kops-wizard").to_string()
-}
+use crate::support::bin;
 
 fn ready_env(moto: &Moto) -> TestEnv {
     let mut env = TestEnv::new(Some(moto));
@@ -64,9 +62,7 @@ async fn an_answers_file_walks_to_a_validated_cluster_and_quitting_resumes() {
     assert!(first.contains("Run `kops-wizard` again to resume"), "{first}");
     drop(term);
     // kops was stopped with the wizard: no validate call is still running or starts later.
-    let calls = env.kops_calls().len();
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(env.kops_calls().len(), calls, "kops kept running after the wizard quit");
+    crate::support::no_kops_running(&env, "after the wizard quit");
 
     // Second run: the journal is on the first screen; Enter to the end reaches Done.
     env.unset("FAKE_KOPS_VALIDATE");
@@ -127,9 +123,7 @@ async fn sigterm_during_validation_stops_kops_restores_the_terminal_and_a_rerun_
     assert_ne!(code, 0, "{}", term.screen());
     assert!(cooked(&stty), "the terminal was not restored after SIGTERM: {stty}");
     drop(term);
-    let calls = env.kops_calls().len();
-    std::thread::sleep(Duration::from_millis(2500));
-    assert_eq!(env.kops_calls().len(), calls, "kops kept running after SIGTERM");
+    crate::support::no_kops_running(&env, "after SIGTERM");
     // The journal holds no half-done change: only validation was under way.
     let journal = read(&env.path("state/kops-wizard/journal/kops.k8s.local.json"));
     assert!(!journal.contains("\"intent\""), "{journal}");

@@ -483,3 +483,83 @@ pub fn verbs(calls: &[serde_json::Value]) -> Vec<String> {
         })
         .collect()
 }
+
+/// A process that exists and is not a zombie (a killed child nobody reaped yet is gone).
+pub fn alive(pid: u32) -> bool {
+    // The state follows the command name in parentheses: `123 (python3) Z ...`.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit(')').next().map(|rest| rest.trim_start().starts_with('Z')))
+        .is_some_and(|zombie| !zombie)
+}
+
+/// Whether `pid` is gone within `limit`, polled.
+pub fn dies_within(pid: u32, limit: Duration) -> bool {
+    let started = Instant::now();
+    while alive(pid) {
+        if started.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}
+
+/// The pid of the stand-in kops that is hanging now (`FAKE_KOPS_HANG`), once it has started:
+/// the signal tests send theirs while a real kops process runs. Remove `hang.pid` first.
+pub fn hung_kops(env: &TestEnv, limit: Duration) -> u32 {
+    let path = env.path("fake-kops/hang.pid");
+    let started = Instant::now();
+    loop {
+        if let Some(pid) = fs::read_to_string(&path).ok().and_then(|t| t.trim().parse().ok())
+            && alive(pid)
+        {
+            return pid;
+        }
+        assert!(started.elapsed() < limit, "no kops hung within {limit:?} ({})", path.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The stand-in kops processes of this environment (its `FAKE_KOPS_HOME`: other tests run the
+/// stand-in at the same time) that are alive now, running `verb` when one is given; found in
+/// /proc by their argv and environment.
+pub fn kops_processes(env: &TestEnv, verb: Option<&str>) -> Vec<u32> {
+    let home = format!("FAKE_KOPS_HOME={}", env.get("FAKE_KOPS_HOME").expect("the stand-in"));
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(cmdline) = fs::read(entry.path().join("cmdline")) else { continue };
+        let argv: Vec<String> =
+            cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
+        let ours = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
+        if argv.iter().any(|a| a.ends_with("fake_kops.py"))
+            && verb.is_none_or(|verb| argv.iter().any(|a| a == verb))
+            && ours
+            && alive(pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// After the wizard stopped: no kops of this environment is alive (polled briefly, for a
+/// child being reaped), judged by the processes, not by a quiet call log.
+pub fn no_kops_running(env: &TestEnv, when: &str) {
+    let started = Instant::now();
+    loop {
+        let left = kops_processes(env, None);
+        if left.is_empty() {
+            return;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{when}: kops {left:?} kept running");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The wizard's binary, for a terminal's command line.
+pub fn bin() -> String {
+    env!("CARGO_BIN_EXE_kops-wizard").to_string()
+}
