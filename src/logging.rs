@@ -11,6 +11,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
 
 /// Starts logging to `file`; keep the guard alive until exit so the last lines are flushed.
 pub fn init(file: &Path) -> anyhow::Result<WorkerGuard> {
@@ -28,14 +30,32 @@ pub fn init(file: &Path) -> anyhow::Result<WorkerGuard> {
         .with_context(|| format!("cannot make the log file {} private", file.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(log);
     let wanted = std::env::var("KOPS_WIZARD_LOG").unwrap_or_else(|_| "info".into());
-    let filter = filter(&wanted);
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer)
-        .with_ansi(false)
+    tracing_subscriber::registry()
+        .with(layer(writer, &wanted))
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))?;
     Ok(guard)
+}
+
+/// The log's one layer: the user's filter, and under it a gate no filter can open. A span
+/// directive (`[x]=trace`) enables events of every crate inside such spans, the SDK's signing
+/// and HTTP lines included, whatever the per-crate caps say; the gate lets only the wizard's
+/// own lines (and kops's output) below `info`, so no filter can make the log hold a secret.
+fn layer<S, W>(writer: W, wanted: &str) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + 'static,
+{
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::{FilterExt as _, LevelFilter, Targets};
+    let gate = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("kops_wizard", LevelFilter::TRACE)
+        .with_target("kops", LevelFilter::TRACE);
+    tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(false)
+        .with_filter(filter(wanted).and(gate))
 }
 
 /// The crates whose verbose lines can hold credentials (signing, HTTP, the SDK's runtime).
@@ -86,5 +106,42 @@ mod tests {
         assert!(text.contains("aws_sigv4=info") && !text.contains("aws_sigv4=trace"), "{text}");
         assert!(text.contains("kops_wizard=debug"), "{text}");
         assert_eq!(filter("=[").to_string(), "info");
+    }
+
+    /// A writer into a shared buffer, to read what the layer wrote.
+    #[derive(Clone, Default)]
+    struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_filter_opens_the_sdk_crates_below_info_span_directives_included() {
+        for wanted in ["[x]=trace", "[]=trace", "[x]=trace,aws_sigv4=trace", "trace", "{}=trace"] {
+            let buffer = Buffer::default();
+            let out = buffer.clone();
+            let subscriber =
+                tracing_subscriber::registry().with(layer(move || out.clone(), wanted));
+            tracing::subscriber::with_default(subscriber, || {
+                let span = tracing::info_span!("x");
+                let _in = span.enter();
+                tracing::trace!(target: "aws_sigv4::http_request", "canonical request: SECRET-SIG");
+                tracing::debug!(target: "aws_smithy_runtime", "x-amz-security-token: SECRET-TOK");
+                tracing::trace!(target: "kube_client", "Authorization: Bearer SECRET-BEARER");
+                tracing::info!(target: "kops_wizard::engine", "own line");
+            });
+            let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+            assert!(!text.contains("SECRET"), "{wanted}: {text}");
+            if wanted != "[]=trace" && wanted != "{}=trace" {
+                assert!(text.contains("own line"), "{wanted}: {text}");
+            }
+        }
     }
 }

@@ -372,6 +372,12 @@ pub fn kubernetes_version(version: &str) -> Rule {
     }
 }
 
+/// A duration set in the environment (`KOPS_WIZARD_*`: `90s`, `10m`); `None` when unset,
+/// empty, zero or not a duration, so the caller's default applies.
+pub fn env_duration(name: &str) -> Option<std::time::Duration> {
+    parse_duration(&std::env::var(name).ok()?).ok().filter(|d| !d.is_zero())
+}
+
 /// Parses a Go-style duration as kops takes them (`10m`, `30s`, `1h30m`, `500ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     const RULE: &str = "durations are a number and a unit (h, m, s or ms), e.g. 10m, 30s or 1h30m";

@@ -13,8 +13,15 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 /// A dead endpoint must fail in seconds, not hang; the operation budget leaves room for the
 /// standard mode's retries of throttling and 5xx answers.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
+/// The longest an AWS operation may take, its retries included; each attempt gets a third.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
+/// Shortens [`OPERATION_TIMEOUT`] (a duration: `6s`); never lengthens it, because how long a
+/// CreateAccessKey can still take effect after its intent is reckoned with the default.
+pub const TIMEOUT_VAR: &str = "KOPS_WIZARD_AWS_TIMEOUT";
+
+fn operation_timeout() -> Duration {
+    crate::rules::env_duration(TIMEOUT_VAR).map_or(OPERATION_TIMEOUT, |d| d.min(OPERATION_TIMEOUT))
+}
 
 /// Which credentials to load: a named profile, or the default chain.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,8 +38,8 @@ pub async fn load(creds: &Credentials) -> SdkConfig {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                .operation_timeout(OPERATION_TIMEOUT)
+                .operation_attempt_timeout(operation_timeout() / 3)
+                .operation_timeout(operation_timeout())
                 .build(),
         );
     if let Some(profile) = &creds.profile {

@@ -185,6 +185,25 @@ impl SharedFiles {
         Ok(())
     }
 
+    /// Makes an existing credentials or config file that others may read or write 0600, and
+    /// returns each one changed with the mode it had, for the caller to say so. A symlink is
+    /// left alone (its target may be shared on purpose); so is a file that is not ours to chmod.
+    pub fn tighten(&self) -> Result<Vec<(PathBuf, u32)>, CredentialsError> {
+        use std::os::unix::fs::PermissionsExt;
+        let mut changed = Vec::new();
+        for path in [&self.credentials, &self.config] {
+            let Ok(meta) = fs::symlink_metadata(path) else { continue };
+            let mode = meta.permissions().mode() & 0o777;
+            if !meta.file_type().is_file() || mode & 0o077 == 0 {
+                continue;
+            }
+            fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o700))
+                .map_err(|error| CredentialsError::Write { path: path.clone(), error })?;
+            changed.push((path.clone(), mode));
+        }
+        Ok(changed)
+    }
+
     /// Saves the key as `[profile]` in the credentials file (removing a stale session token
     /// there) and `region` in the config file's section for the profile, creating the files and
     /// a 0700 directory as needed. Both files end up mode 0600.
@@ -904,6 +923,25 @@ mod tests {
             read(&files.credentials),
             format!("\u{feff}[kops]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n")
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn tighten_makes_loose_files_private_and_says_which_and_what_they_were() {
+        use std::os::unix::fs::PermissionsExt;
+        let (_home, files) = setup();
+        files.save("kops", &key(ID, SECRET), "eu-west-1").unwrap();
+        assert!(files.tighten().unwrap().is_empty(), "0600 files are left as they are");
+        fs::set_permissions(&files.credentials, fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(&files.config, fs::Permissions::from_mode(0o660)).unwrap();
+        let changed = files.tighten().unwrap();
+        assert_eq!(
+            changed,
+            [(files.credentials.clone(), 0o644), (files.config.clone(), 0o660)],
+            "each loose file, with the mode it had"
+        );
+        assert_eq!(mode(&files.credentials), 0o600);
+        assert_eq!(mode(&files.config), 0o600);
     }
 
     #[cfg(unix)]

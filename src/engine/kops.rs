@@ -163,8 +163,7 @@ pub const TIMEOUT_VAR: &str = "KOPS_WIZARD_KOPS_TIMEOUT";
 /// against AWS, so that only a kops that hangs meets it; `delete cluster` waits up to kops's
 /// own `--wait` (10m) for dependencies first.
 pub fn timeout_for(args: &[String]) -> Duration {
-    let set = std::env::var(TIMEOUT_VAR).ok().and_then(|v| crate::rules::parse_duration(&v).ok());
-    if let Some(limit) = set {
+    if let Some(limit) = crate::rules::env_duration(TIMEOUT_VAR) {
         return limit;
     }
     let minutes = match verb(args).as_str() {

@@ -27,16 +27,12 @@ pub fn lock_key() -> String {
 
 /// How long a lease lives without a heartbeat (`KOPS_WIZARD_LEASE_TTL` in tests).
 pub fn ttl() -> Duration {
-    env_duration("KOPS_WIZARD_LEASE_TTL").unwrap_or(Duration::from_secs(60))
+    crate::rules::env_duration("KOPS_WIZARD_LEASE_TTL").unwrap_or(Duration::from_secs(60))
 }
 
 /// How long a run waits for a lease another machine holds (`KOPS_WIZARD_LOCK_WAIT`).
 pub fn max_wait() -> Duration {
-    env_duration("KOPS_WIZARD_LOCK_WAIT").unwrap_or(Duration::from_secs(300))
-}
-
-fn env_duration(name: &str) -> Option<Duration> {
-    crate::rules::parse_duration(&std::env::var(name).ok()?).ok()
+    crate::rules::env_duration("KOPS_WIZARD_LOCK_WAIT").unwrap_or(Duration::from_secs(300))
 }
 
 /// What the lease object says: who holds it, for what, since when.

@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod events;
 pub mod iam;
 pub mod kinds;
+pub mod known;
 pub mod kops;
 pub mod lease;
 pub mod ownership;

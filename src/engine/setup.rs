@@ -802,6 +802,18 @@ impl Setup<'_> {
         region: &str,
     ) -> Result<(), SetupError> {
         let started = Instant::now();
+        // Keys kept in a file others can read are not private, whichever run wrote them.
+        for (path, mode) in self.files.tighten()? {
+            self.sink.item(
+                step,
+                Change::Warning,
+                format!(
+                    "{} was {mode:o} (others could read the keys in it): it is 600 now",
+                    path.display()
+                ),
+                started.elapsed(),
+            );
+        }
         let c = self.clients;
         let mut keys = c.access_keys(user).await?;
         let saved = self.files.read_key(profile)?;

@@ -130,11 +130,7 @@ pub async fn run(
 
 /// Each wait's bound: `KOPS_WIZARD_SMOKE_WAIT` (a duration like 90s or 10m), else ten minutes.
 fn wait() -> Duration {
-    std::env::var(WAIT_VAR)
-        .ok()
-        .and_then(|v| crate::rules::parse_duration(&v).ok())
-        .filter(|d| !d.is_zero())
-        .unwrap_or(WAIT)
+    crate::rules::env_duration(WAIT_VAR).unwrap_or(WAIT)
 }
 
 async fn run_with(

@@ -112,6 +112,12 @@ pub fn fingerprint_of(openssh: &str) -> Option<String> {
     PublicKey::from_openssh(openssh.trim()).ok().map(|k| k.fingerprint(HashAlg::Sha256).to_string())
 }
 
+/// The `SHA256:…` fingerprint of the public half of an OpenSSH private key file (readable
+/// without its passphrase), to tell whether it is the private key of a given `.pub`.
+pub fn private_fingerprint(path: &Path) -> Result<String, SshError> {
+    read_private(path).map(|k| k.public_key().fingerprint(HashAlg::Sha256).to_string())
+}
+
 /// Reads and checks a public key file: a valid OpenSSH RSA or ed25519 key; anything else (DSA,
 /// ECDSA, garbage) is an error naming the file and what was found.
 pub fn read_public(path: &Path) -> Result<KeyInfo, SshError> {

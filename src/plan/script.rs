@@ -112,6 +112,15 @@ pub fn render<A: Scripted>(plan: &Plan<A>, ctx: &Context<'_>) -> String {
             out.push_str(&comment(&format!("Departs from the old procedure: {note}"), WIDTH));
         }
         for action in &step.actions {
+            // Before the key is made: what it can do, where it is kept, who takes it back.
+            if action.needs().save_key {
+                let names: Vec<&str> =
+                    a.iam.policies.iter().map(|p| p.rsplit('/').next().unwrap_or(p)).collect();
+                if let Some(line) = text::admin_disclosure(&names, "the AWS CLI's credentials file")
+                {
+                    out.push_str(&comment(&line, WIDTH));
+                }
+            }
             out.push_str(&action.command(&vars, &a.cluster.name));
         }
     }

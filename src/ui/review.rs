@@ -27,12 +27,35 @@ pub fn describe(actions: &[SetupAction]) -> Vec<String> {
                 if out.iter().any(|l: &String| l.starts_with("attach ")) {
                     continue;
                 }
-                format!("attach {} policies to {group}: {}", policies.len(), policies.join(", "))
+                let attach = format!(
+                    "attach {} policies to {group}: {}",
+                    policies.len(),
+                    policies.join(", ")
+                );
+                let names: Vec<&str> = actions
+                    .iter()
+                    .filter_map(|a| match a {
+                        SetupAction::AttachGroupPolicy { policy_arn, .. } => {
+                            policy_arn.rsplit('/').next()
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(line) = crate::text::admin_disclosure(&names, &credentials_file()) {
+                    out.push(attach);
+                    line
+                } else {
+                    attach
+                }
             }
             SetupAction::CreateUser { user } => format!("IAM user {user}"),
             SetupAction::AddUserToGroup { user, group } => format!("{user} joins group {group}"),
             SetupAction::CreateAccessKey { user, profile, .. } => {
-                format!("an access key for {user}, saved as profile {profile} (never shown)")
+                format!(
+                    "an access key for {user}, saved as profile {profile} in {} (0600, never \
+                     shown)",
+                    credentials_file()
+                )
             }
             SetupAction::CreateBucket { bucket, region } => {
                 format!("S3 bucket {bucket} in {region}")
@@ -56,6 +79,14 @@ pub fn describe(actions: &[SetupAction]) -> Vec<String> {
         out.push(line);
     }
     out
+}
+
+/// Where the access key is saved, as the user would type it.
+fn credentials_file() -> String {
+    match crate::engine::credentials::SharedFiles::from_env() {
+        Ok(files) => crate::ui::checks::tilde(&files.credentials),
+        Err(_) => "the AWS credentials file".into(),
+    }
 }
 
 /// The rules' warnings, and what the checks found that setup will reuse rather than create:

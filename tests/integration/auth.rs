@@ -319,3 +319,65 @@ async fn a_damaged_saved_secret_is_replaced_and_leaves_one_key() {
         boto3_try(&moto.endpoint(), &new_id, &new_secret, "sts.get_caller_identity()");
     assert_eq!(code, 0, "the new saved key signs: {err}");
 }
+
+/// Admin credentials as people really have them: temporary ones from an assumed role (with a
+/// session token), then a `credential_process` in the config file. moto checks each signature
+/// (the token included) and each action; setup and teardown are judged by IAM's state.
+#[tokio::test]
+async fn admin_credentials_from_an_assumed_role_and_from_credential_process_work_end_to_end() {
+    let moto = Moto::start_with_auth();
+    let mut env = TestEnv::new(Some(&moto));
+    env.install_fake_kops();
+    let j = Judge::new(&moto).await;
+    let assumed = j.boto3(
+        r#"
+import json
+trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+         "Principal": {"AWS": "arn:aws:iam::123456789012:user/admin"}}]}
+iam.create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps(trust))
+iam.put_role_policy(RoleName="ops", PolicyName="all", PolicyDocument=json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+c = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/ops", RoleSessionName="setup")
+c = c["Credentials"]
+print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
+"#,
+    );
+    let [id, secret, token]: [String; 3] = serde_json::from_str(&assumed).expect("three strings");
+    assert!(!token.is_empty());
+    env.set("AWS_ACCESS_KEY_ID", &id);
+    env.set("AWS_SECRET_ACCESS_KEY", &secret);
+    env.set("AWS_SESSION_TOKEN", &token);
+    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "credentials"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("assumed-role/ops/setup"), "the admin is the assumed role: {out}");
+    let users = j.users().await;
+    assert!(users.contains(&"kops".to_string()), "{users:?}");
+    let credentials = fs::read_to_string(env.home().join(".aws/credentials")).unwrap();
+    assert!(!credentials.contains("aws_session_token"), "{credentials}");
+    let (kops_id, _) = saved_key(&env);
+    assert!(kops_id.starts_with("AKIA"), "the saved key is the user's own, long-term: {kops_id}");
+
+    // The admin key from a credential process; no key in the environment.
+    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        env.unset(var);
+    }
+    let (admin_id, admin_secret) = moto.admin_key();
+    let config = env.home().join(".aws/config");
+    let before = fs::read_to_string(&config).unwrap_or_default();
+    let process = serde_json::json!({
+        "Version": 1, "AccessKeyId": admin_id, "SecretAccessKey": admin_secret
+    });
+    fs::write(
+        &config,
+        format!("{before}\n[profile admin]\ncredential_process = printf '%s' '{process}'\n"),
+    )
+    .unwrap();
+    let file = env.answers(&format!("{ANSWERS}\n[aws]\nadmin_profile = \"admin\"\n"));
+    let (code, out, err) = run(env.wizard().args(["teardown", "--yes", "-c"]).arg(file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let users = j.users().await;
+    assert!(
+        !users.contains(&"kops".to_string()),
+        "teardown signed by the process's key: {users:?}"
+    );
+}

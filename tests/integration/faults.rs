@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::support::faults::{Fault, FaultProxy, Rule};
 use crate::support::judge::{Judge, journal_disagreements};
 use crate::support::{Moto, TestEnv};
+use kops_wizard::engine::aws::TIMEOUT_VAR;
 
 const CLUSTER: &str = "faults.example.com";
 const BUCKET: &str = "faults-kops-state";
@@ -258,9 +259,17 @@ struct Bed {
 /// the bound, the error names the operation and the endpoint, and the journal claims nothing
 /// AWS lacks.
 async fn persistent(rule: Rule, operation: &str, says: &str) -> Bed {
+    persistent_with(rule, operation, says, &[]).await
+}
+
+/// [`persistent`] with more variables in the wizard's environment.
+async fn persistent_with(rule: Rule, operation: &str, says: &str, vars: &[(&str, &str)]) -> Bed {
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto);
-    let env = env_through(&moto, &proxy);
+    let mut env = env_through(&moto, &proxy);
+    for (name, value) in vars {
+        env.set(name, *value);
+    }
     proxy.add(rule.every());
     let ran = wizard(&env, &["setup", "--yes"], BOUND);
     eprintln!(
@@ -329,8 +338,12 @@ async fn every_create_access_key_answer_lost_leaves_no_key_behind() {
 /// IAM that never answers in time: each attempt's timeout (20 s), the operation's (60 s).
 #[tokio::test]
 async fn an_iam_that_never_answers_in_time_ends_setup() {
-    let rule = Rule::new("iam", "CreateGroup", Fault::Slow(Duration::from_secs(25)));
-    persistent(rule, "iam:CreateGroup", "in time").await.rerun_finishes().await;
+    // Each attempt may take a third of the (shortened) operation timeout: 2 s here.
+    let rule = Rule::new("iam", "CreateGroup", Fault::Slow(Duration::from_secs(8)));
+    persistent_with(rule, "iam:CreateGroup", "in time", &[(TIMEOUT_VAR, "6s")])
+        .await
+        .rerun_finishes()
+        .await;
 }
 
 /// Teardown with every DeleteObjects refused: exit 1 with the bucket, its state and IAM

@@ -250,6 +250,8 @@ async fn admin_credentials_from_a_profile_work_too() {
     fs::create_dir_all(&aws).unwrap();
     let other = "[admin]\naws_access_key_id = AKIAADMINPROFILE0001\naws_secret_access_key = admin-profile-secret\n\n# keep me\n[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other-secret\n";
     fs::write(aws.join("credentials"), other).unwrap();
+    // Left readable by everyone, as `echo >` makes it: tightened, and said.
+    fs::set_permissions(aws.join("credentials"), fs::Permissions::from_mode(0o644)).unwrap();
     let answers = env.answers(&format!("{ANSWERS}\n[aws]\nadmin_profile = \"admin\"\n"));
     let (code, out, err) =
         run(env.wizard().args(["setup", "--yes", "--only", "credentials", "-c"]).arg(answers));
@@ -257,6 +259,15 @@ async fn admin_credentials_from_a_profile_work_too() {
     let text = fs::read_to_string(aws.join("credentials")).unwrap();
     assert!(text.starts_with(other), "other profiles and comments are kept byte for byte:\n{text}");
     assert!(text.contains("[kops]"), "{text}");
+    let mode = fs::metadata(aws.join("credentials")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{out}");
+    assert!(
+        out.contains(&format!(
+            "{} was 644 (others could read the keys in it): it is 600 now",
+            aws.join("credentials").display()
+        )),
+        "{out}"
+    );
 }
 
 #[test]

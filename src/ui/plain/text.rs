@@ -178,7 +178,17 @@ mod tests {
         assert!(text.contains("   - IAM group kops\n"), "{text}");
         assert!(text.contains("attach 7 policies to kops: EC2, "), "{text}");
         assert!(text.contains("   - S3 bucket acme-review in us-east-1\n"), "{text}");
-        assert!(text.contains("saved as profile kops (never shown)"), "{text}");
+        assert!(text.contains("saved as profile kops in "), "{text}");
+        assert!(text.contains("(0600, never shown)"), "{text}");
+        // Before anything changes, what the key can do, where it is kept, who takes it back.
+        assert!(
+            text.contains(
+                "   - IAMFullAccess is among them: the kops user's key can do anything an admin \
+                 can. It is kept only in "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("teardown deletes the user and its key.\n"), "{text}");
         assert!(text.contains("   - kops create cluster "), "{text}");
         // The gossip name's warning (a rule's) and the reused bucket's (a check's).
         assert!(text.contains("\nWarnings\n ! cluster.name = \"kops.k8s.local\""), "{text}");
