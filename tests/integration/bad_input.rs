@@ -230,7 +230,7 @@ impl Outcome {
 /// on to AWS.
 fn run_case(moto: &Moto, build: impl FnOnce(&TestEnv) -> Vec<OsString>) -> Outcome {
     let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
+    env.install_fake_kops_bare();
     let args = build(&env);
     let before_home = tree(&env.home());
     let before = moto.requests().len();

@@ -8,7 +8,7 @@ pub mod judge;
 pub mod tmux;
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -224,6 +224,21 @@ pub struct TestEnv {
     vars: Vec<(String, String)>,
     /// The fake Kubernetes API of the cluster the stand-in brings up, when one runs.
     kube: Option<FakeKube>,
+    /// The stand-in's fork server, once installed.
+    zygote: Option<Zygote>,
+}
+
+/// tests/support/kops_zygote.py: runs each kops call in a fork of a process that imported the
+/// stand-in once. Its children are kops processes as much as the shims that wait for them.
+struct Zygote {
+    child: Child,
+}
+
+impl Drop for Zygote {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// tests/support/fake_k8s.py: the cluster's API server and its AWS cloud controller, over TLS
@@ -281,7 +296,7 @@ impl TestEnv {
             vars.push(("AWS_ACCESS_KEY_ID".into(), id.into()));
             vars.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
         }
-        TestEnv { dir, vars, kube: None }
+        TestEnv { dir, vars, kube: None, zygote: None }
     }
 
     pub fn path(&self, sub: &str) -> PathBuf {
@@ -321,23 +336,60 @@ impl TestEnv {
     /// Installs the kops stand-in as `bin/kops` and gives it a home for its call log and
     /// fake cloud. Returns its path.
     pub fn install_fake_kops(&mut self) -> PathBuf {
+        self.install_kops(false)
+    }
+
+    /// The stand-in alone, without its fork server or the cluster's API: for runs that must
+    /// stop before kops does anything (bad input), where starting those would be most of the
+    /// test's time.
+    pub fn install_fake_kops_bare(&mut self) -> PathBuf {
+        self.install_kops(true)
+    }
+
+    fn install_kops(&mut self, bare: bool) -> PathBuf {
         let home = self.path("fake-kops");
         fs::create_dir_all(&home).expect("fake kops home");
-        let script = repo().join("tests/support/fake_kops.py");
+        // The shim hands each call to this environment's fork server (kops_zygote.py), which
+        // has the stand-in imported already; without one it runs fake_kops.py itself.
+        let shim = repo().join("tests/support/kops_shim.py");
         let kops = self.path("bin/kops");
         fs::write(
             &kops,
-            format!("#!/bin/sh\nexec '{}' '{}' \"$@\"\n", python().display(), script.display()),
+            format!("#!/bin/sh\nexec '{}' -S '{}' \"$@\"\n", python().display(), shim.display()),
         )
         .expect("write the kops wrapper");
         fs::set_permissions(&kops, fs::Permissions::from_mode(0o755)).expect("chmod kops");
         self.set("FAKE_KOPS_HOME", home.display().to_string());
-        if self.get("AWS_ENDPOINT_URL").is_some()
+        if !bare {
+            self.start_zygote(&home);
+        }
+        if !bare
+            && self.get("AWS_ENDPOINT_URL").is_some()
             && repo().join("tests/support/fake_k8s.py").exists()
         {
             self.start_kube(&home);
         }
         kops
+    }
+
+    /// Starts the stand-in's fork server for this environment; it ends when the environment
+    /// is dropped (its stdin closes).
+    fn start_zygote(&mut self, home: &Path) {
+        let log = fs::File::create(home.join("zygote.log")).expect("zygote log");
+        let mut cmd = Command::new(python());
+        self.apply(&mut cmd)
+            .arg(repo().join("tests/support/kops_zygote.py"))
+            .arg("--socket")
+            .arg(home.join("zygote.sock"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut child = cmd.spawn().expect("start the kops stand-in's fork server");
+        let mut stdout = BufReader::new(child.stdout.take().expect("its stdout"));
+        let mut line = String::new();
+        let _ = stdout.read_line(&mut line);
+        assert_eq!(line.trim(), "READY", "the kops fork server did not start: {line:?}");
+        self.zygote = Some(Zygote { child });
     }
 
     /// Starts the fake Kubernetes API for the stand-in's clusters (it writes its CA and client
@@ -372,6 +424,11 @@ impl TestEnv {
         let (api, apps) = (api.to_string(), apps.to_string());
         self.set("KOPS_WIZARD_SMOKE_URL", apps.clone());
         self.kube = Some(FakeKube { child, api, apps });
+    }
+
+    /// The pid of the stand-in's fork server, when one runs.
+    pub fn zygote_pid(&self) -> Option<u32> {
+        self.zygote.as_ref().map(|z| z.child.id())
     }
 
     /// The fake Kubernetes API, when the stand-in runs with one.
@@ -534,15 +591,22 @@ pub fn kops_processes(env: &TestEnv, verb: Option<&str>) -> Vec<u32> {
             cmdline.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         let environ = fs::read(entry.path().join("environ")).unwrap_or_default();
         let ours = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
-        if argv.iter().any(|a| a.ends_with("fake_kops.py"))
-            && verb.is_none_or(|verb| argv.iter().any(|a| a == verb))
-            && ours
-            && alive(pid)
-        {
+        // The shim (or fake_kops.py run directly) carries the call's argv; the zygote's
+        // child running the call shows the zygote's, so it is found by its parent.
+        let shim = argv.iter().any(|a| a.ends_with("fake_kops.py") || a.ends_with("kops_shim.py"))
+            && verb.is_none_or(|verb| argv.iter().any(|a| a == verb));
+        let forked = verb.is_none() && env.zygote_pid().is_some_and(|z| parent(pid) == Some(z));
+        if (shim && ours || forked) && alive(pid) {
             found.push(pid);
         }
     }
     found
+}
+
+/// The parent of `pid`, from /proc.
+fn parent(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')').next()?.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// After the wizard stopped: no kops of this environment is alive (polled briefly, for a

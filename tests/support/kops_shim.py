@@ -1,0 +1,59 @@
+"""`kops` for the tests: hands the call to the stand-in's fork server (kops_zygote.py) when one
+runs for this FAKE_KOPS_HOME, else runs fake_kops.py itself. Started with `python -S`: it needs
+only the standard library, and starts in milliseconds.
+
+It stays the process the wizard started and waits for the call: signals it gets (TERM, INT,
+HUP) go on to the call, the call's exit code (or its killing signal) is its own, and if it is
+killed outright the zygote's child notices the closed connection and ends too."""
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fallback():
+    os.execv(sys.executable, [sys.executable, os.path.join(HERE, "fake_kops.py")] + sys.argv[1:])
+
+
+def main():
+    home = os.environ.get("FAKE_KOPS_HOME", "")
+    path = os.path.join(home, "zygote.sock")
+    if not home or not os.path.exists(path):
+        fallback()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        fallback()
+    body = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+    conn.sendall(struct.pack("!I", len(body)))
+    socket.send_fds(conn, [body], [0, 1, 2])
+    reader = conn.makefile("rb")
+    first = reader.readline()
+    if not first:
+        sys.stderr.write("kops stand-in: the zygote did not start the call\n")
+        sys.exit(2)
+    pid = json.loads(first)["pid"]
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, forward)
+    line = reader.readline()
+    if not line:
+        # The call ended without a word: killed by a signal, as a process would be.
+        sys.exit(137)
+    sys.exit(json.loads(line)["exit"])
+
+
+if __name__ == "__main__":
+    main()
