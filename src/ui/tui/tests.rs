@@ -801,6 +801,40 @@ fn snapshot_done_help_quit_and_too_small() {
 }
 
 #[test]
+fn a_retry_keeps_each_steps_time_from_the_attempts_before() {
+    let mut s = running();
+    let failed = Event::StepFailed {
+        step: step(SetupStep::StateStore),
+        error: "AccessDenied".into(),
+        elapsed: Duration::from_millis(1400),
+    };
+    update(&mut s, Msg::Engine(failed, at(2500, 14, 22)));
+    update(&mut s, Msg::RunEnded(Err("AccessDenied".into())));
+    update(&mut s, Msg::Retry);
+    // The rerun finds IAM done in the journal: a quick pass, added to the first attempt's.
+    for (ms, e) in [
+        (3000, Event::StepStarted { step: step(SetupStep::Credentials) }),
+        (
+            3100,
+            Event::StepFinished {
+                step: step(SetupStep::Credentials),
+                elapsed: Duration::from_millis(100),
+            },
+        ),
+        (3200, Event::StepStarted { step: step(SetupStep::StateStore) }),
+    ] {
+        update(&mut s, Msg::Engine(e, at(ms, 14, 22)));
+    }
+    update(&mut s, Msg::Tick(at(3700, 14, 22)));
+    let text = screen(&s, 80, 24);
+    let row = |name: &str| {
+        text.lines().find(|l| l.contains(&format!(" {name} "))).unwrap_or_default().to_string()
+    };
+    assert!(row("iam").contains("0.9s"), "0.8s + 0.1s:\n{text}");
+    assert!(row("state-store").contains("1.9s"), "1.4s + 0.5s running:\n{text}");
+}
+
+#[test]
 fn the_secret_is_never_on_screen_and_keys_are_masked() {
     let mut s = checked();
     s.ctx.env_key = Some(crate::questions::mask_key("AKIAIOSFODNN7EXAMPLE"));

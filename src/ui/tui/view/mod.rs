@@ -516,16 +516,25 @@ pub fn truncate(text: &str, width: usize) -> String {
     cut
 }
 
-/// The marker and elapsed time of a run step, shared by the Run page.
-pub fn step_status(state: &State, status: &StepStatus, theme: Theme) -> (Span<'static>, String) {
+/// The marker and time of a run step or a teardown action: `earlier` (a retry's earlier
+/// attempts) and the time of this attempt, so every row of a page counts the same way.
+pub fn step_status(
+    state: &State,
+    status: &StepStatus,
+    earlier: std::time::Duration,
+    theme: Theme,
+) -> (Span<'static>, String) {
     use super::update::secs;
-    match status {
-        StepStatus::Waiting => (Span::raw("·"), String::new()),
-        StepStatus::Running { since_ms } => (
-            Span::styled(spinner(state), theme.bold()),
-            secs(std::time::Duration::from_millis(state.now.ms.saturating_sub(*since_ms))),
-        ),
-        StepStatus::Finished { elapsed } => (Span::styled("✔", theme.ok()), secs(*elapsed)),
-        StepStatus::Failed { elapsed } => (Span::styled("✘", theme.bad()), secs(*elapsed)),
-    }
+    let spent = earlier + status.spent(state.now.ms);
+    let time = match status == &StepStatus::Waiting && spent.is_zero() {
+        true => String::new(),
+        false => secs(spent),
+    };
+    let mark = match status {
+        StepStatus::Waiting => Span::raw("·"),
+        StepStatus::Running { .. } => Span::styled(spinner(state), theme.bold()),
+        StepStatus::Finished { .. } => Span::styled("✔", theme.ok()),
+        StepStatus::Failed { .. } => Span::styled("✘", theme.bad()),
+    };
+    (mark, time)
 }

@@ -47,7 +47,7 @@ fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) 
         .steps
         .iter()
         .map(|s| {
-            let (mark, elapsed) = step_status(state, &s.status, theme);
+            let (mark, elapsed) = step_status(state, &s.status, s.earlier, theme);
             let last = s.last.clone().unwrap_or_default();
             Row::new(vec![
                 Cell::from(Line::from(mark)),

@@ -246,7 +246,7 @@ pub fn deleting(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, 
     let cloud = t.cloud_rows();
     let kind_width = cloud.iter().map(|c| c.kind.chars().count()).max().unwrap_or(0).min(20);
     for row in &t.rows {
-        let (mark, elapsed) = step_status(state, &row.status, theme);
+        let (mark, elapsed) = step_status(state, &row.status, Duration::ZERO, theme);
         if current.is_none() && !matches!(row.status, StepStatus::Finished { .. }) {
             current = Some(lines.len());
         }
