@@ -784,6 +784,22 @@ fn snapshot_done_help_quit_and_too_small() {
         "{}",
         out.summary
     );
+    // What is copied is whole and on a line of its own: on the screen, where a row too long
+    // is cut at the edge rather than broken, and in the summary printed after.
+    let url = "http://k8s-kopswiza-hello-0123456789-abcdef0123456789.elb.us-east-1.amazonaws.com/hostname";
+    let mut copied = view::done_usage(&s);
+    copied.push(format!("curl {url}"));
+    for line in &copied {
+        assert!(out.summary.lines().any(|l| l.trim() == line), "{line}:\n{}", out.summary);
+        let wide = screen(&s, 120, 40);
+        assert!(
+            wide.lines().any(|row| row.rsplit('│').next().map(str::trim) == Some(line)),
+            "{wide}"
+        );
+        let narrow = screen(&s, 80, 24);
+        let head: String = line.chars().take(80).collect();
+        assert!(narrow.lines().any(|row| row == head), "{line}:\n{narrow}");
+    }
 
     let mut s = checked();
     go_to_step(&mut s, Step::Cluster);
@@ -798,6 +814,38 @@ fn snapshot_done_help_quit_and_too_small() {
     let s = checked();
     insta::assert_snapshot!("too-small-79x24", screen(&s, 79, 24));
     insta::assert_snapshot!("too-small-100x20", screen(&s, 100, 20));
+}
+
+#[test]
+fn the_step_list_is_a_sidebar_from_100_columns_and_one_line_below() {
+    let s = checked();
+    let narrow = screen(&s, 99, 30);
+    let wide = screen(&s, 100, 30);
+    assert!(narrow.contains(" Step 1 of 7: ▶ ·") && !narrow.contains("┌ Steps"), "{narrow}");
+    assert!(wide.contains("┌ Steps") && !wide.contains("Step 1 of 7"), "{wide}");
+    insta::assert_snapshot!("credentials-99x30", narrow);
+    insta::assert_snapshot!("credentials-100x30", wide);
+}
+
+#[test]
+fn the_log_pane_takes_no_rows_while_it_is_empty() {
+    let s = checked();
+    assert!(s.log.is_empty());
+    assert!(!screen(&s, 80, 24).contains("Log"), "{}", screen(&s, 80, 24));
+    let s = running();
+    assert!(screen(&s, 80, 24).contains("┌ Log"), "{}", screen(&s, 80, 24));
+}
+
+#[test]
+fn a_terminal_too_small_names_the_minimum_and_a_resize_brings_the_page_back() {
+    let mut s = checked();
+    update(&mut s, Msg::Resize(79, 24));
+    assert!(s.too_small());
+    let small = screen(&s, 79, 24);
+    assert!(small.contains("needs at least 80x24; this terminal is 79x24"), "{small}");
+    update(&mut s, Msg::Resize(80, 24));
+    assert!(!s.too_small());
+    assert!(screen(&s, 80, 24).contains("Step 1 of 7"));
 }
 
 #[test]
@@ -832,6 +880,15 @@ fn a_retry_keeps_each_steps_time_from_the_attempts_before() {
     };
     assert!(row("iam").contains("0.9s"), "0.8s + 0.1s:\n{text}");
     assert!(row("state-store").contains("1.9s"), "1.4s + 0.5s running:\n{text}");
+}
+
+#[test]
+fn the_footer_drops_keys_that_do_not_fit_but_keeps_help_and_quit() {
+    let keys =
+        vec![("Enter", "next"), ("Tab", "field"), ("Esc", "back"), ("F1", "help"), ("^C", "quit")];
+    assert_eq!(view::fitting_keys(keys.clone(), 80), keys);
+    let fitted: Vec<&str> = view::fitting_keys(keys, 31).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(fitted, ["Enter", "F1", "^C"]);
 }
 
 #[test]
