@@ -133,10 +133,71 @@ fn screen(state: &State, width: u16, height: u16) -> String {
     out
 }
 
-/// Both sizes the issue asks for.
+/// Both sizes the issue asks for. Every screen is also checked for words broken at a
+/// border, at those sizes and on both sides of the sidebar's boundary.
 fn snap(name: &str, state: &State) {
+    for (width, height) in [(80, 24), (99, 30), (100, 30), (120, 40)] {
+        let text = screen(state, width, height);
+        let broken = mid_word_breaks(&text, width as usize);
+        assert!(broken.is_empty(), "{name} at {width}x{height}: {broken:#?}\n{text}");
+    }
     insta::assert_snapshot!(format!("{name}-80x24"), screen(state, 80, 24));
     insta::assert_snapshot!(format!("{name}-120x40"), screen(state, 120, 40));
+}
+
+/// Not text: box drawing, blocks and shapes (borders, scrollbars, gauges, markers).
+fn drawn(c: char) -> bool {
+    ('\u{2500}'..='\u{25FF}').contains(&c)
+}
+
+/// Each place where a row's text runs into the right border (or the screen's edge) and the
+/// next row's text starts at the same box's left edge: a word (or a URL, a path) broken in
+/// two, or text cut at the border and read on as if it went on. The views keep the last
+/// column free, so a row that reaches the border is never a word that merely filled it.
+fn mid_word_breaks(screen: &str, width: usize) -> Vec<String> {
+    let rows: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let at = |y: usize, x: usize| rows.get(y).and_then(|r| r.get(x)).copied().unwrap_or(' ');
+    let text = |c: char| c != ' ' && !drawn(c);
+    let right_border =
+        |y: usize, x: usize| x == width || matches!(at(y, x), '│' | '║' | '█' | '▲' | '▼');
+    let mut found = Vec::new();
+    for y in 0..rows.len().saturating_sub(1) {
+        for x in 0..width {
+            if !text(at(y, x)) || !right_border(y, x + 1) || !right_border(y + 1, x + 1) {
+                continue;
+            }
+            // The box's left edge: the nearest vertical border to the left, or the screen's.
+            let left =
+                (0..x).rev().find(|&lx| matches!(at(y, lx), '│' | '║')).map_or(0, |lx| lx + 1);
+            if left > 0 && !matches!(at(y + 1, left - 1), '│' | '║') {
+                continue;
+            }
+            if text(at(y + 1, left)) {
+                let row =
+                    |y: usize| rows[y][left..=x.min(rows[y].len() - 1)].iter().collect::<String>();
+                found.push(format!("rows {} and {}: {:?} / {:?}", y, y + 1, row(y), row(y + 1)));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_mid_word_check_finds_a_url_broken_at_the_border() {
+    // Rows of the Done page at 80x24 before this check existed: the URL went on below.
+    let before = "\
+│ ✔ Run            ││  curl                                                    │
+│ ▶ Done           ││http://k8s-kopswiza-hello-0123456789-abcdef0123456789.elb.│
+│                  ││us-east-1.amazonaws.com/hostname                          │
+";
+    let found = mid_word_breaks(before, 80);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("elb."), "{found:?}");
+    // A word cut at the screen's edge, with no border at all.
+    assert_eq!(mid_word_breaks("export KOPS_STA\nTE_STORE=s3://x\n", 15).len(), 1);
+    // Text that stops before the border, or a next row that starts with a space, is fine.
+    let fine = "│a word │\n│next   │\n│ends at│\n│  more │\n";
+    assert!(mid_word_breaks(fine, 9).is_empty(), "{:?}", mid_word_breaks(fine, 9));
 }
 
 fn go_to_step(state: &mut State, step: Step) {
