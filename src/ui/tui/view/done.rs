@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders, Padding, Paragraph};
 
 use super::{Text, Theme, rows};
 use crate::ui::tui::state::State;
@@ -78,7 +78,9 @@ pub fn smoke_words(state: &State) -> Vec<String> {
 /// row of their own, whole and not indented, and the page has no side borders, so a
 /// selection of several rows copies only them.
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
-    let block = Block::new().borders(Borders::TOP).title(" Done ");
+    // Beside the sidebar a column of space keeps the text off its border.
+    let left = u16::from(area.x > 0);
+    let block = Block::new().borders(Borders::TOP).title(" Done ").padding(Padding::left(left));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = inner.width as usize;
