@@ -74,7 +74,11 @@ pub fn describe(actions: &[SetupAction]) -> Vec<String> {
             SetupAction::Validate { wait, interval, .. } => {
                 format!("kops validate cluster every {interval} until ready (up to {wait})")
             }
-            other => format!("{other:?}"),
+            SetupAction::SmokeTest { image, .. } => format!(
+                "namespace {}: 2 pods of {image} behind a Service of type LoadBalancer (an NLB), \
+                 until both answer through it",
+                crate::plan::smoke::NAMESPACE
+            ),
         };
         out.push(line);
     }

@@ -156,6 +156,15 @@ pub struct RunStep {
     pub status: StepStatus,
     /// The step's latest item ("bucket acme created").
     pub last: Option<String>,
+    /// The time the step took in this session's earlier attempts: a retry resumes from the
+    /// journal and runs the step again, quickly, and its row keeps counting the whole.
+    pub earlier: std::time::Duration,
+}
+
+impl RunStep {
+    pub fn waiting(id: StepId) -> RunStep {
+        RunStep { id, status: StepStatus::Waiting, last: None, earlier: std::time::Duration::ZERO }
+    }
 }
 
 /// The latest validation attempt and when it will give up, in wall-clock time.

@@ -9,3 +9,16 @@ pub enum StepStatus {
     Finished { elapsed: Duration },
     Failed { elapsed: Duration },
 }
+
+impl StepStatus {
+    /// The time spent so far: the engine's measure once it ended, the clock's while it runs.
+    pub fn spent(&self, now_ms: u64) -> Duration {
+        match self {
+            StepStatus::Waiting => Duration::ZERO,
+            StepStatus::Running { since_ms } => {
+                Duration::from_millis(now_ms.saturating_sub(*since_ms))
+            }
+            StepStatus::Finished { elapsed } | StepStatus::Failed { elapsed } => *elapsed,
+        }
+    }
+}

@@ -249,10 +249,12 @@ impl Teardown {
                 self.blocked.retain(|r| r != resource);
             }
             Event::CloudBlocked { resources, .. } => self.blocked = resources.clone(),
-            Event::StepFailed { step, elapsed, .. } => {
+            // The failed action's own time, as its row counted it: the event's is the whole
+            // step's, and the rows are actions.
+            Event::StepFailed { step, .. } => {
                 for r in self.rows.iter_mut().filter(|r| r.step == *step) {
                     if let StepStatus::Running { .. } = r.status {
-                        r.status = StepStatus::Failed { elapsed: *elapsed };
+                        r.status = StepStatus::Failed { elapsed: r.status.spent(now_ms) };
                     }
                 }
             }
@@ -260,12 +262,12 @@ impl Teardown {
         }
     }
 
-    pub fn ended(&mut self, ended: Ended) {
+    pub fn ended(&mut self, ended: Ended, now_ms: u64) {
         self.running = false;
         if let Ended::Failed(_) = ended {
             for r in &mut self.rows {
                 if let StepStatus::Running { .. } = r.status {
-                    r.status = StepStatus::Failed { elapsed: Duration::ZERO };
+                    r.status = StepStatus::Failed { elapsed: r.status.spent(now_ms) };
                 }
             }
         }

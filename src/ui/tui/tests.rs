@@ -133,10 +133,71 @@ fn screen(state: &State, width: u16, height: u16) -> String {
     out
 }
 
-/// Both sizes the issue asks for.
+/// Both sizes the issue asks for. Every screen is also checked for words broken at a
+/// border, at those sizes and on both sides of the sidebar's boundary.
 fn snap(name: &str, state: &State) {
+    for (width, height) in [(80, 24), (99, 30), (100, 30), (120, 40)] {
+        let text = screen(state, width, height);
+        let broken = mid_word_breaks(&text, width as usize);
+        assert!(broken.is_empty(), "{name} at {width}x{height}: {broken:#?}\n{text}");
+    }
     insta::assert_snapshot!(format!("{name}-80x24"), screen(state, 80, 24));
     insta::assert_snapshot!(format!("{name}-120x40"), screen(state, 120, 40));
+}
+
+/// Not text: box drawing, blocks and shapes (borders, scrollbars, gauges, markers).
+fn drawn(c: char) -> bool {
+    ('\u{2500}'..='\u{25FF}').contains(&c)
+}
+
+/// Each place where a row's text runs into the right border (or the screen's edge) and the
+/// next row's text starts at the same box's left edge: a word (or a URL, a path) broken in
+/// two, or text cut at the border and read on as if it went on. The views keep the last
+/// column free, so a row that reaches the border is never a word that merely filled it.
+fn mid_word_breaks(screen: &str, width: usize) -> Vec<String> {
+    let rows: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let at = |y: usize, x: usize| rows.get(y).and_then(|r| r.get(x)).copied().unwrap_or(' ');
+    let text = |c: char| c != ' ' && !drawn(c);
+    let right_border =
+        |y: usize, x: usize| x == width || matches!(at(y, x), '│' | '║' | '█' | '▲' | '▼');
+    let mut found = Vec::new();
+    for y in 0..rows.len().saturating_sub(1) {
+        for x in 0..width {
+            if !text(at(y, x)) || !right_border(y, x + 1) || !right_border(y + 1, x + 1) {
+                continue;
+            }
+            // The box's left edge: the nearest vertical border to the left, or the screen's.
+            let left =
+                (0..x).rev().find(|&lx| matches!(at(y, lx), '│' | '║')).map_or(0, |lx| lx + 1);
+            if left > 0 && !matches!(at(y + 1, left - 1), '│' | '║') {
+                continue;
+            }
+            if text(at(y + 1, left)) {
+                let row =
+                    |y: usize| rows[y][left..=x.min(rows[y].len() - 1)].iter().collect::<String>();
+                found.push(format!("rows {} and {}: {:?} / {:?}", y, y + 1, row(y), row(y + 1)));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_mid_word_check_finds_a_url_broken_at_the_border() {
+    // Rows of the Done page at 80x24 before this check existed: the URL went on below.
+    let before = "\
+│ ✔ Run            ││  curl                                                    │
+│ ▶ Done           ││http://k8s-kopswiza-hello-0123456789-abcdef0123456789.elb.│
+│                  ││us-east-1.amazonaws.com/hostname                          │
+";
+    let found = mid_word_breaks(before, 80);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("elb."), "{found:?}");
+    // A word cut at the screen's edge, with no border at all.
+    assert_eq!(mid_word_breaks("export KOPS_STA\nTE_STORE=s3://x\n", 15).len(), 1);
+    // Text that stops before the border, or a next row that starts with a space, is fine.
+    let fine = "│a word │\n│next   │\n│ends at│\n│  more │\n";
+    assert!(mid_word_breaks(fine, 9).is_empty(), "{:?}", mid_word_breaks(fine, 9));
 }
 
 fn go_to_step(state: &mut State, step: Step) {
@@ -784,6 +845,22 @@ fn snapshot_done_help_quit_and_too_small() {
         "{}",
         out.summary
     );
+    // What is copied is whole and on a line of its own: on the screen, where a row too long
+    // is cut at the edge rather than broken, and in the summary printed after.
+    let url = "http://k8s-kopswiza-hello-0123456789-abcdef0123456789.elb.us-east-1.amazonaws.com/hostname";
+    let mut copied = view::done_usage(&s);
+    copied.push(format!("curl {url}"));
+    for line in &copied {
+        assert!(out.summary.lines().any(|l| l.trim() == line), "{line}:\n{}", out.summary);
+        let wide = screen(&s, 120, 40);
+        assert!(
+            wide.lines().any(|row| row.rsplit('│').next().map(str::trim) == Some(line)),
+            "{wide}"
+        );
+        let narrow = screen(&s, 80, 24);
+        let head: String = line.chars().take(80).collect();
+        assert!(narrow.lines().any(|row| row == head), "{line}:\n{narrow}");
+    }
 
     let mut s = checked();
     go_to_step(&mut s, Step::Cluster);
@@ -798,6 +875,81 @@ fn snapshot_done_help_quit_and_too_small() {
     let s = checked();
     insta::assert_snapshot!("too-small-79x24", screen(&s, 79, 24));
     insta::assert_snapshot!("too-small-100x20", screen(&s, 100, 20));
+}
+
+#[test]
+fn the_step_list_is_a_sidebar_from_100_columns_and_one_line_below() {
+    let s = checked();
+    let narrow = screen(&s, 99, 30);
+    let wide = screen(&s, 100, 30);
+    assert!(narrow.contains(" Step 1 of 7: ▶ ·") && !narrow.contains("┌ Steps"), "{narrow}");
+    assert!(wide.contains("┌ Steps") && !wide.contains("Step 1 of 7"), "{wide}");
+    insta::assert_snapshot!("credentials-99x30", narrow);
+    insta::assert_snapshot!("credentials-100x30", wide);
+}
+
+#[test]
+fn the_log_pane_takes_no_rows_while_it_is_empty() {
+    let s = checked();
+    assert!(s.log.is_empty());
+    assert!(!screen(&s, 80, 24).contains("Log"), "{}", screen(&s, 80, 24));
+    let s = running();
+    assert!(screen(&s, 80, 24).contains("┌ Log"), "{}", screen(&s, 80, 24));
+}
+
+#[test]
+fn a_terminal_too_small_names_the_minimum_and_a_resize_brings_the_page_back() {
+    let mut s = checked();
+    update(&mut s, Msg::Resize(79, 24));
+    assert!(s.too_small());
+    let small = screen(&s, 79, 24);
+    assert!(small.contains("needs at least 80x24; this terminal is 79x24"), "{small}");
+    update(&mut s, Msg::Resize(80, 24));
+    assert!(!s.too_small());
+    assert!(screen(&s, 80, 24).contains("Step 1 of 7"));
+}
+
+#[test]
+fn a_retry_keeps_each_steps_time_from_the_attempts_before() {
+    let mut s = running();
+    let failed = Event::StepFailed {
+        step: step(SetupStep::StateStore),
+        error: "AccessDenied".into(),
+        elapsed: Duration::from_millis(1400),
+    };
+    update(&mut s, Msg::Engine(failed, at(2500, 14, 22)));
+    update(&mut s, Msg::RunEnded(Err("AccessDenied".into())));
+    update(&mut s, Msg::Retry);
+    // The rerun finds IAM done in the journal: a quick pass, added to the first attempt's.
+    for (ms, e) in [
+        (3000, Event::StepStarted { step: step(SetupStep::Credentials) }),
+        (
+            3100,
+            Event::StepFinished {
+                step: step(SetupStep::Credentials),
+                elapsed: Duration::from_millis(100),
+            },
+        ),
+        (3200, Event::StepStarted { step: step(SetupStep::StateStore) }),
+    ] {
+        update(&mut s, Msg::Engine(e, at(ms, 14, 22)));
+    }
+    update(&mut s, Msg::Tick(at(3700, 14, 22)));
+    let text = screen(&s, 80, 24);
+    let row = |name: &str| {
+        text.lines().find(|l| l.contains(&format!(" {name} "))).unwrap_or_default().to_string()
+    };
+    assert!(row("iam").contains("0.9s"), "0.8s + 0.1s:\n{text}");
+    assert!(row("state-store").contains("1.9s"), "1.4s + 0.5s running:\n{text}");
+}
+
+#[test]
+fn the_footer_drops_keys_that_do_not_fit_but_keeps_help_and_quit() {
+    let keys =
+        vec![("Enter", "next"), ("Tab", "field"), ("Esc", "back"), ("F1", "help"), ("^C", "quit")];
+    assert_eq!(view::fitting_keys(keys.clone(), 80), keys);
+    let fitted: Vec<&str> = view::fitting_keys(keys, 31).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(fitted, ["Enter", "F1", "^C"]);
 }
 
 #[test]

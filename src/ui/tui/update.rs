@@ -155,7 +155,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::TeardownEnded(ended) => {
             if let Some(t) = &mut state.teardown {
-                t.ended(ended);
+                t.ended(ended, state.now.ms);
             }
             state.page = Page::Result;
             if state.overlay == Some(Overlay::Quit) {
@@ -689,10 +689,21 @@ fn review_key(state: &mut State, msg: Msg) -> Vec<Command> {
 
 fn start_run(state: &mut State) -> Vec<Command> {
     let plan = state.plan();
+    let now_ms = state.now.ms;
+    // A retry: each row keeps the time its step took before, so the row reads the step's
+    // whole time, not only the last attempt's quick pass over what the journal has done.
+    let before = std::mem::take(&mut state.run.steps);
     state.run.steps = plan
         .steps
         .iter()
-        .map(|s| RunStep { id: s.id, status: StepStatus::Waiting, last: None })
+        .map(|s| {
+            let earlier: std::time::Duration = before
+                .iter()
+                .filter(|b| b.id == s.id)
+                .map(|b| b.earlier + b.status.spent(now_ms))
+                .sum();
+            RunStep { earlier, ..RunStep::waiting(s.id) }
+        })
         .collect();
     state.run.running = true;
     state.run.error = None;
@@ -736,11 +747,7 @@ fn engine_event(state: &mut State, event: Event) {
         // The rows follow the steps that run: finished ones stay, the rest are replaced.
         Event::PlanChanged { steps, why } => {
             state.run.steps.retain(|s| matches!(s.status, StepStatus::Finished { .. }));
-            state.run.steps.extend(steps.into_iter().map(|id| RunStep {
-                id,
-                status: StepStatus::Waiting,
-                last: None,
-            }));
+            state.run.steps.extend(steps.into_iter().map(RunStep::waiting));
             state.log.push(format!("[i] {why}"));
             state.run.joined = true;
         }

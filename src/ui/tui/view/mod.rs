@@ -8,16 +8,18 @@ mod questions;
 mod review;
 mod run;
 mod teardown;
+mod wrap;
 
 pub use done::smoke_words;
 pub use done::usage as done_usage;
+pub use wrap::{wrap, wrap_line, wrap_styled};
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{
-    Block, Clear, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap,
+    Block, Clear, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Widget as _,
 };
 
 use super::state::{CheckState, Overlay, Page, State, StepStatus};
@@ -66,33 +68,40 @@ pub fn spinner(state: &State) -> &'static str {
     SPINNER[(state.now.ms / 100 % SPINNER.len() as u64) as usize]
 }
 
+/// From this width on the step list is a 20-column sidebar; below it the list is one line,
+/// "Step 3 of 7: SSH key", and the page gets the columns: at 80x24, the default terminal, the
+/// sidebar left the page 58 columns and its words were cut.
+pub const SIDEBAR_MIN_WIDTH: u16 = 100;
+
+/// The smallest screen the wizard draws on; a smaller one says so and waits for a resize.
+pub const MIN_SIZE: (u16, u16) = (80, 24);
+
 /// Draws the whole screen.
 pub fn render(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
-    if state.too_small() || area.width < 80 || area.height < 24 {
+    if state.too_small() || area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, area);
         return;
     }
     let theme = Theme::new(state.color);
-    // The inventory and the result need the room more than the log (the log file has it all).
-    let log_height = match (area.height >= 36, matches!(state.page, Page::Inventory | Page::Result))
-    {
-        (true, _) => 10,
-        (false, true) => 3,
-        (false, false) => 6,
-    };
+    let sidebar = area.width >= SIDEBAR_MIN_WIDTH;
     let [header, main, log, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(8),
-        Constraint::Length(log_height),
+        Constraint::Length(log_height(state, area.height)),
         Constraint::Length(1),
     ])
     .areas(area);
-    let [steps, content] =
-        Layout::horizontal([Constraint::Length(20), Constraint::Min(40)]).areas(main);
+    let content = if sidebar {
+        let [steps, content] =
+            Layout::horizontal([Constraint::Length(20), Constraint::Min(40)]).areas(main);
+        render_steps(frame, steps, state, theme);
+        content
+    } else {
+        main
+    };
 
     render_header(frame, header, state, theme);
-    render_steps(frame, steps, state, theme);
     match state.page {
         Page::Step(step) => questions::render(frame, content, state, step, theme),
         Page::Review => review::render(frame, content, state, theme),
@@ -109,7 +118,12 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
             }
         }
     }
-    render_log(frame, log, state, theme);
+    if !sidebar {
+        render_counter(frame, content, state, theme);
+    }
+    if log.height > 0 {
+        render_log(frame, log, state);
+    }
     render_footer(frame, footer, state, theme);
 
     match &state.overlay {
@@ -121,8 +135,12 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
             area,
             "Overwrite?",
             vec![
-                Line::from(format!("{} exists.", path.display())),
-                Line::from("Replace it with the answers on screen? (no secrets are written)"),
+                // The path whole on its own row; the question wraps below it.
+                Text::Whole(Line::from(path.display().to_string())),
+                Text::words(
+                    "exists. Replace it with the answers on screen? (no secrets are written)",
+                    Style::new(),
+                ),
             ],
             theme,
         ),
@@ -130,24 +148,48 @@ pub fn render(frame: &mut Frame<'_>, state: &State) {
     }
 }
 
+/// The log pane's rows: none while it is empty, more on a tall screen. The inventory and the
+/// result need the room more than the log (the log file has it all); Done needs every row for
+/// the lines to copy, and names the log file.
+fn log_height(state: &State, height: u16) -> u16 {
+    if state.log.is_empty() {
+        return 0;
+    }
+    if height >= 36 {
+        return 10;
+    }
+    match state.page {
+        Page::Done => 0,
+        Page::Inventory | Page::Result => 3,
+        Page::Existing | Page::Step(_) | Page::Review | Page::Run | Page::Deleting => 6,
+    }
+}
+
 fn too_small(frame: &mut Frame<'_>, area: Rect) {
-    let text = vec![
-        Line::from("Make the window larger").style(Style::new().add_modifier(Modifier::BOLD)),
-        Line::from(""),
-        Line::from(format!(
-            "It is {}x{}; kops-wizard needs at least 80x24.",
+    let (w, h) = MIN_SIZE;
+    let width = area.width as usize;
+    let mut text =
+        vec![Line::from("Make the window larger").style(Style::new().add_modifier(Modifier::BOLD))];
+    for words in [
+        "".to_string(),
+        format!(
+            "kops-wizard needs at least {w}x{h}; this terminal is {}x{}. It goes on as soon \
+             as the window is large enough.",
             area.width, area.height
-        )),
-        Line::from("(or run `kops-wizard setup --yes -c FILE` without questions)"),
-        Line::from(""),
-        Line::from("q quits (a running setup is stopped; a rerun resumes)"),
-    ];
+        ),
+        "(or run `kops-wizard setup --yes -c FILE` without questions)".to_string(),
+        "".to_string(),
+        "q quits (a running setup is stopped; a rerun resumes)".to_string(),
+    ] {
+        match words.is_empty() {
+            true => text.push(Line::from("")),
+            false => text.extend(wrap(&words, width).into_iter().map(Line::from)),
+        }
+    }
     let height = (text.len() as u16).min(area.height);
     let box_area = area.centered_vertically(Constraint::Length(height));
     frame.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: true })
-            .alignment(ratatui::layout::Alignment::Center),
+        Paragraph::new(text).alignment(ratatui::layout::Alignment::Center),
         box_area,
     );
 }
@@ -201,6 +243,52 @@ fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) 
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Steps ")), area);
 }
 
+/// The step list in one line, for screens narrower than [`SIDEBAR_MIN_WIDTH`]: on the page's
+/// top border, right of the page's own title (so it costs the page no row), where we are and
+/// every step's marker; a step to go back to (`!`, `✘`) is named. What does not fit goes,
+/// names first, then markers.
+fn render_counter(frame: &mut Frame<'_>, page: Rect, state: &State, theme: Theme) {
+    let buf = frame.buffer_mut();
+    let y = page.y;
+    // The page's title ends where the border's line starts running to the corner.
+    let corner = page.right().saturating_sub(1);
+    let title_end =
+        (page.x..corner).rev().find(|&x| buf[(x, y)].symbol() != "─").map_or(page.x, |x| x + 1);
+    // One line of the border is kept each side: after the title and before the corner.
+    let room = corner.saturating_sub(title_end + 2) as usize;
+    let Some(line) = counter_lines(state, theme).into_iter().find(|l| l.width() <= room) else {
+        return;
+    };
+    let width = line.width() as u16;
+    let at = Rect { x: corner - 1 - width, y, width, height: 1 };
+    Paragraph::new(line).render(at, buf);
+}
+
+/// The counter, longest first: with the markers and the steps to go back to, with the
+/// markers, alone.
+fn counter_lines(state: &State, theme: Theme) -> Vec<Line<'static>> {
+    let pages = state.pages();
+    let current = state.page_index();
+    let head = format!(" Step {} of {}", current + 1, pages.len());
+    let mut marks = vec![Span::styled(format!("{head}: "), theme.bold())];
+    let mut flagged = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        let (mark, style) = step_mark(state, *page, i, current, theme);
+        if i != current && matches!(mark, "!" | "✘") {
+            flagged.push(Span::styled(format!(" {mark} {}", page.title()), style));
+        }
+        marks.push(Span::styled(mark, style));
+        marks.push(Span::raw(" "));
+    }
+    let mut named = marks.clone();
+    if !flagged.is_empty() {
+        named.pop();
+        named.extend(flagged);
+        named.push(Span::raw(" "));
+    }
+    vec![Line::from(named), Line::from(marks), Line::styled(format!("{head} "), theme.bold())]
+}
+
 fn step_mark(
     state: &State,
     page: Page,
@@ -248,22 +336,31 @@ fn step_mark(
     }
 }
 
-fn render_log(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
+/// The log's latest lines (or those `log_scroll` lines up), each wrapped under its marker;
+/// at the top, a line may show only its end, as a terminal that scrolled would.
+fn render_log(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let inner_height = area.height.saturating_sub(2) as usize;
+    let width = area.width.saturating_sub(2) as usize;
     let total = state.log.len();
     let end = total.saturating_sub(state.log_scroll);
-    let start = end.saturating_sub(inner_height);
-    let lines: Vec<Line> = if total == 0 {
-        vec![Line::styled("The engine's output appears here while it runs.", theme.dim())]
-    } else {
-        state.log[start..end].iter().map(|l| Line::raw(l.as_str())).collect()
-    };
+    let mut rows: Vec<Line> = Vec::new();
+    let mut start = end;
+    for line in state.log[..end].iter().rev() {
+        if rows.len() >= inner_height {
+            break;
+        }
+        let wrapped = wrap_styled(line, Style::new(), width, 4);
+        rows.extend(wrapped.into_iter().rev());
+        start -= 1;
+    }
+    rows.truncate(inner_height);
+    rows.reverse();
     let title = if state.log_scroll > 0 {
         format!(" Log ({} lines up; PgDn follows) ", state.log_scroll)
     } else {
         " Log ".to_string()
     };
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
+    frame.render_widget(Paragraph::new(rows).block(Block::bordered().title(title)), area);
     if total > inner_height {
         let mut bar = ScrollbarState::new(total.saturating_sub(inner_height)).position(start);
         frame.render_stateful_widget(
@@ -359,13 +456,32 @@ pub fn footer_keys(state: &State) -> Vec<(&'static str, &'static str)> {
     }
 }
 
+/// The footer's keys that fit in `room` columns. The list is most useful first, so keys go
+/// from its end; help and quit go last, since help lists every key.
+pub fn fitting_keys(
+    mut keys: Vec<(&'static str, &'static str)>,
+    room: usize,
+) -> Vec<(&'static str, &'static str)> {
+    let width = |keys: &[(&str, &str)]| -> usize {
+        keys.iter().map(|(k, w)| k.chars().count() + 1 + w.chars().count() + 3).sum::<usize>()
+    };
+    let essential = |what: &str| what.starts_with("help") || what.starts_with("quit");
+    while width(&keys) > room + 2 {
+        let drop = keys.iter().rposition(|(_, what)| !essential(what)).unwrap_or(keys.len() - 1);
+        keys.remove(drop);
+    }
+    keys
+}
+
 fn render_footer(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let mut spans = Vec::new();
+    let mut room = area.width as usize;
     if let Some(status) = &state.status {
         spans.push(Span::styled(format!(" {status} "), theme.focus()));
         spans.push(Span::raw(" "));
+        room = room.saturating_sub(status.chars().count() + 3);
     }
-    for (i, (key, what)) in footer_keys(state).into_iter().enumerate() {
+    for (i, (key, what)) in fitting_keys(footer_keys(state), room).into_iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(" · ", theme.dim()));
         } else {
@@ -390,37 +506,56 @@ fn popup(frame: &mut Frame<'_>, area: Rect, width: u16, height: u16, title: &str
     inner
 }
 
-fn ask(frame: &mut Frame<'_>, area: Rect, title: &str, mut text: Vec<Line<'static>>, theme: Theme) {
-    text.push(Line::from(""));
-    text.push(Line::from(vec![
+/// A row of text on a page: words wrap at spaces, hanging `indent` columns on the rows after
+/// the first; an export, a command or a path stays whole on its own row, so a copied line is
+/// complete (a row too long for the screen is cut at the edge, never broken into two).
+pub enum Text {
+    Words(Line<'static>, usize),
+    Whole(Line<'static>),
+}
+
+impl Text {
+    pub fn words(text: impl Into<String>, style: Style) -> Text {
+        Text::Words(Line::styled(text.into(), style), 0)
+    }
+}
+
+/// The rows of `texts` at `width`.
+pub fn rows(texts: Vec<Text>, width: usize) -> Vec<Line<'static>> {
+    texts
+        .into_iter()
+        .flat_map(|t| match t {
+            Text::Words(line, indent) => wrap_line(line, width, indent),
+            Text::Whole(line) => vec![line],
+        })
+        .collect()
+}
+
+fn ask(frame: &mut Frame<'_>, area: Rect, title: &str, mut text: Vec<Text>, theme: Theme) {
+    text.push(Text::Whole(Line::from("")));
+    text.push(Text::Whole(Line::from(vec![
         Span::styled("y", theme.key()),
         Span::raw(" yes   "),
         Span::styled("n", theme.key()),
         Span::raw(" no"),
-    ]));
-    let height = text.len() as u16 + 4;
-    let inner = popup(frame, area, 64, height, title);
-    frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }), inner);
+    ])));
+    let width = 64.min(area.width);
+    let lines = rows(text, width.saturating_sub(2) as usize);
+    let inner = popup(frame, area, width, lines.len() as u16 + 2, title);
+    frame.render_widget(Paragraph::new(lines), inner);
 }
 
 fn quit_question(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let text = if state.teardown_running() {
-        vec![Line::from(
-            "Teardown is deleting. Quitting stops it: kops is stopped and the journal keeps \
-             what is deleted. Run `kops-wizard teardown` again to continue.",
-        )]
+        "Teardown is deleting. Quitting stops it: kops is stopped and the journal keeps what \
+         is deleted. Run `kops-wizard teardown` again to continue."
     } else if state.run.running {
-        vec![Line::from(
-            "Setup is running. Quitting stops it: kops is stopped and the journal keeps what \
-             is done. Run kops-wizard again to resume.",
-        )]
+        "Setup is running. Quitting stops it: kops is stopped and the journal keeps what is \
+         done. Run kops-wizard again to resume."
     } else {
-        vec![Line::from(
-            "Your answers are not saved (s saves them). Nothing has been changed in AWS by \
-             them yet.",
-        )]
+        "Your answers are not saved (s saves them). Nothing has been changed in AWS by them yet."
     };
-    ask(frame, area, "Quit kops-wizard?", text, theme);
+    ask(frame, area, "Quit kops-wizard?", vec![Text::words(text, Style::new())], theme);
 }
 
 /// Every key, for `?` / F1.
@@ -444,13 +579,18 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 fn help(frame: &mut Frame<'_>, area: Rect, theme: Theme) {
+    let width = 78.min(area.width);
     let lines: Vec<Line> = HELP
         .iter()
-        .map(|(key, what)| {
-            Line::from(vec![Span::styled(format!("{key:>15}  "), theme.key()), Span::raw(*what)])
+        .flat_map(|(key, what)| {
+            let line = Line::from(vec![
+                Span::styled(format!("{key:>15}  "), theme.key()),
+                Span::raw(*what),
+            ]);
+            wrap_line(line, width.saturating_sub(2) as usize, 17)
         })
         .collect();
-    let inner = popup(frame, area, 74, lines.len() as u16 + 2, "Keys");
+    let inner = popup(frame, area, width, lines.len() as u16 + 2, "Keys");
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -461,11 +601,12 @@ fn script(frame: &mut Frame<'_>, area: Rect, lines: &[String], scroll: usize, th
         Block::bordered().title(title).title_bottom(Line::styled(" Esc closes ", theme.dim()));
     let inner = block.inner(area);
     frame.render_widget(block, area);
+    let width = inner.width as usize;
     let shown: Vec<Line> = lines
         .iter()
         .skip(scroll)
+        .flat_map(|l| script_rows(l, width))
         .take(inner.height as usize)
-        .map(|l| Line::raw(l.as_str()))
         .collect();
     frame.render_widget(Paragraph::new(shown), inner);
     let mut bar = ScrollbarState::new(lines.len()).position(scroll);
@@ -476,56 +617,41 @@ fn script(frame: &mut Frame<'_>, area: Rect, lines: &[String], scroll: usize, th
     );
 }
 
-/// Splits text into lines of at most `width` characters at spaces (long words are cut).
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(8);
-    let mut lines = Vec::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        let mut word = word.to_string();
-        while word.chars().count() > width {
-            if !line.is_empty() {
-                lines.push(std::mem::take(&mut line));
-            }
-            let head: String = word.chars().take(width).collect();
-            word = word.chars().skip(width).collect();
-            lines.push(head);
+/// One line of the script as rows: a comment wraps at spaces, each row still a comment; a
+/// command stays whole (cut at the edge) so that what is read is what the shell runs.
+fn script_rows(line: &str, width: usize) -> Vec<Line<'static>> {
+    let lead = line.len() - line.trim_start().len();
+    match line.trim_start().strip_prefix("# ") {
+        Some(comment) => {
+            let prefix = format!("{}# ", &line[..lead]);
+            wrap(comment, width.saturating_sub(prefix.len()))
+                .into_iter()
+                .map(|row| Line::raw(format!("{prefix}{row}")))
+                .collect()
         }
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if needed > width && !line.is_empty() {
-            lines.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&word);
+        None => vec![Line::raw(line.to_string())],
     }
-    if !line.is_empty() {
-        lines.push(line);
-    }
-    lines
 }
 
-/// `text`, cut to `width` characters with `…` when longer.
-pub fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
-/// The marker and elapsed time of a run step, shared by the Run page.
-pub fn step_status(state: &State, status: &StepStatus, theme: Theme) -> (Span<'static>, String) {
+/// The marker and time of a run step or a teardown action: `earlier` (a retry's earlier
+/// attempts) and the time of this attempt, so every row of a page counts the same way.
+pub fn step_status(
+    state: &State,
+    status: &StepStatus,
+    earlier: std::time::Duration,
+    theme: Theme,
+) -> (Span<'static>, String) {
     use super::update::secs;
-    match status {
-        StepStatus::Waiting => (Span::raw("·"), String::new()),
-        StepStatus::Running { since_ms } => (
-            Span::styled(spinner(state), theme.bold()),
-            secs(std::time::Duration::from_millis(state.now.ms.saturating_sub(*since_ms))),
-        ),
-        StepStatus::Finished { elapsed } => (Span::styled("✔", theme.ok()), secs(*elapsed)),
-        StepStatus::Failed { elapsed } => (Span::styled("✘", theme.bad()), secs(*elapsed)),
-    }
+    let spent = earlier + status.spent(state.now.ms);
+    let time = match status == &StepStatus::Waiting && spent.is_zero() {
+        true => String::new(),
+        false => secs(spent),
+    };
+    let mark = match status {
+        StepStatus::Waiting => Span::raw("·"),
+        StepStatus::Running { .. } => Span::styled(spinner(state), theme.bold()),
+        StepStatus::Finished { .. } => Span::styled("✔", theme.ok()),
+        StepStatus::Failed { .. } => Span::styled("✘", theme.bad()),
+    };
+    (mark, time)
 }

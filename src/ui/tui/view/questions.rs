@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::{Theme, spinner, truncate, wrap};
+use super::{Theme, spinner, wrap, wrap_line, wrap_styled};
 use crate::engine::aws::Identity;
 use crate::questions::{self, Check, Kind, Question, Source, Step, cost};
 use crate::ui::tui::state::{CheckState, State};
@@ -16,7 +16,12 @@ const LABEL: usize = 22;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, theme: Theme) {
     let number = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
-    let block = Block::bordered().title(format!(" {number}/4 {} ", step.title()));
+    // Without the sidebar the step counter on this border numbers the steps already.
+    let title = match state.size.0 >= super::SIDEBAR_MIN_WIDTH {
+        true => format!(" {number}/{} {} ", Step::ALL.len(), step.title()),
+        false => format!(" {} ", step.title()),
+    };
+    let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
@@ -28,10 +33,11 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, them
     };
     let mut form = fields_area;
     if step == Step::Cluster && cost_area.is_none() {
-        let [f, c] =
-            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(fields_area);
+        let cost = wrap_line(cost_line(state, theme), fields_area.width as usize, 2);
+        let [f, c] = Layout::vertical([Constraint::Min(3), Constraint::Length(cost.len() as u16)])
+            .areas(fields_area);
         form = f;
-        frame.render_widget(Paragraph::new(cost_line(state, theme)), c);
+        frame.render_widget(Paragraph::new(cost), c);
     }
     if let Some(c) = cost_area {
         render_cost(frame, c, state, theme);
@@ -83,7 +89,7 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, them
             let (mark, style) =
                 if k.usable { ("✔", ratatui::style::Style::new()) } else { ("✘", theme.dim()) };
             let text = format!("  {mark} {}  {}", k.path, k.note);
-            lines.push(Line::styled(truncate(&text, width), style));
+            lines.extend(wrap_styled(&text, style, width, 4));
         }
     }
 
@@ -123,10 +129,16 @@ fn field(
     let marker = if focused { "▶ " } else { "  " };
     let label_style = if focused { theme.bold() } else { ratatui::style::Style::new() };
     let error = state.error_of(q);
-    let value_width = width.saturating_sub(LABEL + 2).max(10);
+    // The value's columns: after the marker and the label, and before the last column, which
+    // wrapped rows leave free.
+    let value_width = width.saturating_sub(LABEL + 3).max(10);
     let mut first = vec![
         Span::styled(marker, theme.bold()),
-        Span::styled(format!("{:<LABEL$}", truncate(q.label, LABEL - 1)), label_style),
+        // A label longer than its column pushes the value right rather than being cut.
+        Span::styled(
+            format!("{:<w$}", q.label, w = LABEL.max(q.label.chars().count() + 1)),
+            label_style,
+        ),
     ];
     let mut cursor = None;
     let mut extra: Vec<Line<'static>> = Vec::new();
@@ -159,17 +171,13 @@ fn field(
                 if focused { theme.focus() } else { ratatui::style::Style::new() },
             ));
             if !note.is_empty() {
-                let used = first_len(&first).saturating_sub(LABEL + 2);
-                let room = value_width.saturating_sub(used + 2);
-                first.push(Span::styled(format!("  {}", truncate(&note, room)), theme.dim()));
+                first.push(Span::styled(format!("  {note}"), theme.dim()));
             }
             if focused {
                 for c in choices.iter().filter(|c| c.disabled.is_some()) {
                     let why = c.disabled.unwrap_or_default();
-                    extra.push(Line::styled(
-                        truncate(&format!("    ✘ {}: {why}", c.value), width),
-                        theme.dim(),
-                    ));
+                    let text = format!("    ✘ {}: {why}", c.value);
+                    extra.extend(wrap_styled(&text, theme.dim(), width, 6));
                 }
             }
         }
@@ -179,40 +187,30 @@ fn field(
             extra.extend(flow);
         }
     }
-    let mut lines = vec![Line::from(first)];
+    // A note or a list of values too long for the row continues under the value, not under
+    // the label: the first row holds the text box, so the cursor's place is unchanged.
+    let mut lines = wrap_line(Line::from(first), width, LABEL + 2);
     lines.extend(extra);
     if let Some(check) = check_line(state, q, theme) {
-        lines.push(check);
+        lines.extend(wrap_line(check, width, 6));
     }
+    // The rule and the warnings are whole: a sentence cut after its first row misleads.
     if let Some(e) = &error {
-        for (i, l) in wrap(e, width.saturating_sub(6))
-            .into_iter()
-            .take(if focused { 3 } else { 1 })
-            .enumerate()
-        {
-            let lead = if i == 0 { "    ✘ " } else { "      " };
-            lines.push(Line::styled(format!("{lead}{l}"), theme.bad()));
-        }
+        lines.extend(wrap_styled(&format!("    ✘ {e}"), theme.bad(), width, 6));
     }
     if focused {
-        for w in q.warnings(&state.report).into_iter().take(1) {
-            for (i, l) in wrap(w, width.saturating_sub(6)).into_iter().take(2).enumerate() {
-                let lead = if i == 0 { "    ! " } else { "      " };
-                lines.push(Line::styled(format!("{lead}{l}"), theme.warn()));
-            }
+        for w in q.warnings(&state.report) {
+            lines.extend(wrap_styled(&format!("    ! {w}"), theme.warn(), width, 6));
         }
-        lines.push(Line::styled(truncate(&format!("    {}", q.help), width), theme.dim()));
+        lines.extend(wrap_styled(&format!("    {}", q.help), theme.dim(), width, 4));
     }
     (lines, cursor)
 }
 
-fn first_len(spans: &[Span<'_>]) -> usize {
-    spans.iter().map(|s| s.content.chars().count()).sum()
-}
-
 /// A text field as `[value   ]`, scrolled so the cursor shows; the cursor's column in it.
 fn text_value(state: &State, q: &Question, focused: bool, width: usize) -> (String, usize) {
-    let inner = width.saturating_sub(2).min(44);
+    // Room for a whole bucket name (at most 63 characters) where the screen has it.
+    let inner = width.saturating_sub(2).min(64);
     match state.inputs.get(q.key) {
         Some(input) if focused => {
             let scroll = input.visual_scroll(inner);
@@ -224,7 +222,7 @@ fn text_value(state: &State, q: &Question, focused: bool, width: usize) -> (Stri
             // An empty optional field says what empty means rather than looking forgotten.
             let shown =
                 if value.is_empty() && q.optional { "(not set)".to_string() } else { value };
-            (format!("[{:<inner$}]", truncate(&shown, inner)), 0)
+            (format!("[{shown:<inner$}]"), 0)
         }
     }
 }
@@ -250,7 +248,7 @@ fn multi(
         Source::Zones => chosen.join(", "),
         _ => {
             let names: Vec<&str> = chosen.iter().map(|p| questions::short_policy(p)).collect();
-            truncate(&format!("{} of {}: {}", chosen.len(), choices.len(), names.join(", ")), width)
+            format!("{} of {}: {}", chosen.len(), choices.len(), names.join(", "))
         }
     };
     if !focused {
@@ -364,24 +362,23 @@ fn render_cost(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         frame.render_widget(Paragraph::new("The price data is unreadable."), inner);
         return;
     };
-    let mut lines: Vec<Line> = e
-        .lines
-        .iter()
-        .map(|l| {
-            let amount = money(l.monthly_usd);
-            let room = width.saturating_sub(amount.len() + 1);
-            Line::raw(format!("{:<room$} {amount}", truncate(&l.what, room)))
-        })
-        .collect();
+    let mut lines: Vec<Line> = Vec::new();
+    for l in &e.lines {
+        let amount = money(l.monthly_usd);
+        let room = width.saturating_sub(amount.len() + 2);
+        lines.extend(priced(&l.what, &amount, room, "", amount.len()));
+    }
     for u in &e.unknown {
-        lines.push(Line::styled(
-            truncate(&format!("{u}: not in the catalog, left out"), width),
+        lines.extend(wrap_styled(
+            &format!("{u}: not in the catalog, left out"),
             theme.warn(),
+            width,
+            2,
         ));
     }
     let total = money(e.total_usd);
     lines.push(Line::styled(
-        format!("{:<w$} {total}", "Total", w = width.saturating_sub(total.len() + 1)),
+        format!("{:<w$} {total}", "Total", w = width.saturating_sub(total.len() + 2)),
         theme.bold(),
     ));
     lines.push(Line::raw(""));
@@ -392,6 +389,19 @@ fn render_cost(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
+/// One line of the estimate: what, wrapped in `room` columns, with its amount right-aligned
+/// in `column` columns on the first row.
+fn priced(what: &str, amount: &str, room: usize, lead: &str, column: usize) -> Vec<Line<'static>> {
+    wrap(what, room)
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| match i {
+            0 => Line::raw(format!("{lead}{row:<room$} {amount:>column$}")),
+            _ => Line::raw(format!("{lead}  {row}")),
+        })
+        .collect()
+}
+
 /// The estimate as lines, for Review.
 pub fn cost_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let Some(e) = cost::estimate(&state.answers) else {
@@ -399,11 +409,11 @@ pub fn cost_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static
     };
     let mut lines = Vec::new();
     for l in &e.lines {
-        let amount = money(l.monthly_usd);
-        lines.push(Line::raw(format!("    {:<40} {amount:>9}", truncate(&l.what, 40))));
+        lines.extend(priced(&l.what, &money(l.monthly_usd), 40, "    ", 9));
     }
     for u in &e.unknown {
-        lines.push(Line::styled(format!("    {u}: not in the catalog, left out"), theme.warn()));
+        let text = format!("    {u}: not in the catalog, left out");
+        lines.extend(wrap_styled(&text, theme.warn(), width, 6));
     }
     lines
         .push(Line::styled(format!("    {:<40} {:>9}", "Total", money(e.total_usd)), theme.bold()));

@@ -3,10 +3,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
-use super::{Theme, truncate, wrap};
+use super::{Theme, wrap, wrap_styled};
 use crate::answers::Source;
 use crate::ui::review::describe;
 use crate::ui::tui::state::State;
@@ -50,15 +51,13 @@ fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
         Source::Defaults => "Answers from the defaults and this session".to_string(),
     };
     let unsaved = if state.unsaved { " (changed, not saved: s saves)" } else { "" };
-    out.push(Line::styled(truncate(&format!("{from}{unsaved}"), width), theme.dim()));
+    out.extend(wrap_styled(&format!("{from}{unsaved}"), theme.dim(), width, 2));
     let plan = state.plan();
     for (i, step) in plan.steps.iter().enumerate() {
-        out.push(Line::styled(
-            truncate(&format!("{}. {}", i + 1, step.id.title()), width),
-            theme.bold(),
-        ));
+        let title = format!("{}. {}", i + 1, step.id.title());
+        out.extend(wrap_styled(&title, theme.bold(), width, 3));
         for text in describe(&step.actions) {
-            out.push(Line::raw(truncate(&format!("   - {text}"), width)));
+            out.extend(wrap_styled(&format!("   - {text}"), Style::new(), width, 5));
         }
     }
     let warnings = warnings(state);

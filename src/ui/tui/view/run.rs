@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table, Wrap};
+use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table};
 
-use super::{Theme, step_status, truncate};
+use super::{Theme, step_status, wrap_line, wrap_styled};
 use crate::engine::validate::{Failure, Phase, Role};
 use crate::rules::format_duration;
 use crate::ui::tui::state::{Dashboard, SmokeView, State};
@@ -25,12 +26,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let rows = state.run.steps.len() as u16;
     let r = &state.run;
-    let below = if r.error.is_some() || r.dashboard.is_some() || r.smoke.is_some() { 1 } else { 0 };
+    let steps = step_rows(state, inner.width as usize, theme);
+    // A blank row before the panel below, where the screen has a row to spare for it.
+    let panel = r.error.is_some() || r.dashboard.is_some() || r.smoke.is_some();
+    let below = u16::from(panel && inner.height > 16);
     let [steps_area, rest] =
-        Layout::vertical([Constraint::Length(rows + below), Constraint::Min(0)]).areas(inner);
-    render_steps(frame, steps_area, state, theme);
+        Layout::vertical([Constraint::Length(steps.len() as u16 + below), Constraint::Min(0)])
+            .areas(inner);
+    frame.render_widget(Paragraph::new(steps), steps_area);
     if let Some(error) = &state.run.error {
         render_error(frame, rest, error, theme);
     } else if let Some(smoke) = &state.run.smoke {
@@ -40,29 +44,27 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     }
 }
 
-fn render_steps(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
-    let width = area.width as usize;
-    let rows: Vec<Row> = state
+/// Where the step's latest item starts on its row: after the marker, the step's short name
+/// and its time; a long item wraps under itself.
+const ITEM_COLUMN: usize = 24;
+
+/// A row per step: its marker, its short name, its time (the step's own, every attempt of this
+/// session counted) and its latest item, wrapped under itself.
+fn step_rows(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    state
         .run
         .steps
         .iter()
-        .map(|s| {
-            let (mark, elapsed) = step_status(state, &s.status, theme);
-            let last = s.last.clone().unwrap_or_default();
-            Row::new(vec![
-                Cell::from(Line::from(mark)),
-                Cell::from(s.id.short()),
-                Cell::from(elapsed),
-                Cell::from(truncate(&last, width.saturating_sub(24))),
-            ])
+        .flat_map(|s| {
+            let (mark, elapsed) = step_status(state, &s.status, s.earlier, theme);
+            let line = Line::from(vec![
+                mark,
+                Span::raw(format!(" {:<12} {elapsed:>7}  ", s.id.short())),
+                Span::raw(s.last.clone().unwrap_or_default()),
+            ]);
+            wrap_line(line, width, ITEM_COLUMN)
         })
-        .collect();
-    let table = Table::new(
-        rows,
-        [Constraint::Length(1), Constraint::Length(12), Constraint::Length(8), Constraint::Min(10)],
-    )
-    .column_spacing(1);
-    frame.render_widget(table, area);
+        .collect()
 }
 
 /// The smoke test's waits, one row each: pods, the NLB, its targets, the pods that answered.
@@ -102,12 +104,18 @@ fn smoke_panel(frame: &mut Frame<'_>, area: Rect, smoke: &SmokeView, theme: Them
         },
         smoke.answered.len() >= wanted,
     ));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    // A value too long for its row continues under the value, not under the label.
+    let width = area.width as usize;
+    let rows: Vec<Line> = lines.into_iter().flat_map(|l| wrap_line(l, width, 18)).collect();
+    frame.render_widget(Paragraph::new(rows), area);
 }
 
 fn render_error(frame: &mut Frame<'_>, area: Rect, error: &str, theme: Theme) {
+    let width = area.width as usize;
     let mut lines = vec![Line::styled("✘ Setup stopped:", theme.bad())];
-    lines.extend(error.lines().map(|l| Line::raw(l.to_string())));
+    for l in error.lines() {
+        lines.extend(wrap_styled(l, Style::new(), width, 0));
+    }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
         Span::styled("r", theme.key()),
@@ -117,7 +125,8 @@ fn render_error(frame: &mut Frame<'_>, area: Rect, error: &str, theme: Theme) {
         Span::styled("q", theme.key()),
         Span::raw(" quit"),
     ]));
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let rows: Vec<Line> = lines.into_iter().flat_map(|l| wrap_line(l, width, 0)).collect();
+    frame.render_widget(Paragraph::new(rows), area);
 }
 
 /// What a known failure means while a new cluster boots, in words for someone watching.
@@ -150,33 +159,28 @@ fn dashboard(frame: &mut Frame<'_>, area: Rect, state: &State, d: &Dashboard, th
     let a = &v.attempt;
     let elapsed = v.elapsed + Duration::from_millis(state.now.ms.saturating_sub(d.at_ms));
     let elapsed = Duration::from_secs(elapsed.as_secs());
+    let width = area.width as usize;
+    let phase_style = if a.phase == Phase::Ready { theme.ok() } else { theme.bold() };
+    let head_line = Line::from(vec![
+        Span::styled(format!("Validate: {}", a.phase.describe()), phase_style),
+        Span::raw(format!(" · {}/{} nodes ready", a.ready_nodes, a.expected_nodes)),
+    ]);
+    let attempt = format!(
+        "attempt {} · {} elapsed · {}",
+        v.number,
+        format_duration(elapsed),
+        phase_help(a.phase)
+    );
+    let mut head_lines = wrap_line(head_line, width, 2);
+    head_lines.extend(wrap_styled(&attempt, theme.dim(), width, 2));
     let [head, gauge, groups, nodes, failures] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(head_lines.len() as u16),
         Constraint::Length(1),
         Constraint::Length(a.groups.len() as u16 + 1),
         Constraint::Length(if area.height > 16 { a.nodes.len().min(6) as u16 + 1 } else { 0 }),
         Constraint::Min(0),
     ])
     .areas(area);
-    let phase_style = if a.phase == Phase::Ready { theme.ok() } else { theme.bold() };
-    let head_lines = vec![
-        Line::from(vec![
-            Span::styled(format!("Validate: {}", a.phase.describe()), phase_style),
-            Span::raw(format!(" · {}/{} nodes ready", a.ready_nodes, a.expected_nodes)),
-        ]),
-        Line::styled(
-            truncate(
-                &format!(
-                    "attempt {} · {} elapsed · {}",
-                    v.number,
-                    format_duration(elapsed),
-                    phase_help(a.phase)
-                ),
-                area.width as usize,
-            ),
-            theme.dim(),
-        ),
-    ];
     frame.render_widget(Paragraph::new(head_lines), head);
 
     let ratio = if v.wait.is_zero() {
@@ -296,18 +300,16 @@ fn dashboard(frame: &mut Frame<'_>, area: Rect, state: &State, d: &Dashboard, th
     let width = failures.width as usize;
     let mut lines = Vec::new();
     if let Some(detail) = &a.detail {
-        lines.push(Line::styled(truncate(&format!("kops: {detail}"), width), theme.dim()));
+        lines.extend(wrap_styled(&format!("kops: {detail}"), theme.dim(), width, 6));
     }
     for f in &a.failures {
         // kops's messages carry blank lines ("Validation Failed\n\nThe ..."): one line here.
         let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
-        lines.push(Line::styled(
-            truncate(&format!("• {} {}: {message}", f.kind, f.name), width),
-            theme.warn(),
-        ));
+        let text = format!("• {} {}: {message}", f.kind, f.name);
+        lines.extend(wrap_styled(&text, theme.warn(), width, 2));
         let why = explain(f);
         if !why.is_empty() {
-            lines.push(Line::styled(truncate(&format!("  {why}"), width), theme.dim()));
+            lines.extend(wrap_styled(&format!("  {why}"), theme.dim(), width, 2));
         }
     }
     frame.render_widget(Paragraph::new(lines), failures);

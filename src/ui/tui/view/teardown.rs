@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 
-use super::{Theme, spinner, step_status, truncate, wrap};
+use super::{Theme, spinner, step_status, wrap, wrap_line, wrap_styled};
 use crate::engine::teardown::{Inventory, ItemKind};
 use crate::ui::tui::state::{State, StepStatus};
 use crate::ui::tui::teardown::{CloudState, Ended, Focus, Teardown, Toggle};
@@ -35,21 +36,25 @@ fn preparing(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, the
         }
         Some(Ok(_)) => Vec::new(),
     };
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    let width = area.width as usize;
+    let rows: Vec<Line> = lines.into_iter().flat_map(|l| wrap_line(l, width, 2)).collect();
+    frame.render_widget(Paragraph::new(rows), area);
 }
 
 /// Inventory: what goes, in order, and what stays; below, the toggles and the name field.
 pub fn inventory(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, theme: Theme) {
     let name = &state.answers.cluster.name;
-    let block = Block::bordered().title(format!(" Teardown of {} ", truncate(name, 40)));
+    let block = Block::bordered().title(format!(" Teardown of {name} "));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let Some(inv) = t.ready() else {
         preparing(frame, inner, state, t, theme);
         return;
     };
+    let (control_rows, cursor) = control_lines(state, t, inv, inner.width as usize, theme);
     let [list_area, controls] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(5)]).areas(inner);
+        Layout::vertical([Constraint::Min(3), Constraint::Length(control_rows.len() as u16)])
+            .areas(inner);
     let width = list_area.width as usize;
     let (lines, focused) = inventory_lines(t, inv, width, theme);
     // PgUp / PgDn scroll; a focused resource type is always brought into view.
@@ -77,7 +82,10 @@ pub fn inventory(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown,
         *first = Line::styled(format!("  … {} lines above: PgUp", offset + 1), theme.dim());
     }
     frame.render_widget(Paragraph::new(shown), list_area);
-    render_controls(frame, controls, state, t, inv, theme);
+    frame.render_widget(Paragraph::new(control_rows), controls);
+    if let Some(x) = cursor {
+        frame.set_cursor_position(Position::new(controls.x + x, controls.y + 2));
+    }
 }
 
 /// The inventory as lines, and which line the focused resource type is on.
@@ -134,7 +142,7 @@ fn inventory_lines(
                                     true => format!("         {}", r.id),
                                     false => format!("         {}  {}", r.id, r.name),
                                 };
-                                lines.push(Line::styled(truncate(&text, width), theme.dim()));
+                                lines.extend(wrap_styled(&text, theme.dim(), width, 11));
                             }
                         }
                     }
@@ -168,15 +176,15 @@ fn inventory_lines(
     (lines, focused)
 }
 
-fn render_controls(
-    frame: &mut Frame<'_>,
-    area: Rect,
+/// Below the inventory: the toggles, the name field and what Enter does (whole, however many
+/// rows it takes); and the cursor's column in the name field when it has the focus.
+fn control_lines(
     state: &State,
     t: &Teardown,
     inv: &Inventory,
+    width: usize,
     theme: Theme,
-) {
-    let width = area.width as usize;
+) -> (Vec<Line<'static>>, Option<u16>) {
     let mut toggles = Vec::new();
     for (i, toggle) in Toggle::ALL.into_iter().enumerate() {
         if i > 0 {
@@ -208,13 +216,15 @@ fn render_controls(
             theme.dim(),
         ),
     };
-    let mut lines = vec![Line::styled("─".repeat(width), theme.dim()), Line::from(toggles), field];
-    lines.extend(wrap(&note, width).into_iter().take(2).map(|l| Line::styled(l, style)));
-    frame.render_widget(Paragraph::new(lines), area);
-    if t.focus == Focus::Name && state.overlay.is_none() {
-        let x = label_len + 1 + t.confirm.visual_cursor().saturating_sub(scroll);
-        frame.set_cursor_position(Position::new(area.x + x as u16, area.y + 2));
-    }
+    let mut lines = vec![Line::styled("─".repeat(width), theme.dim())];
+    lines.extend(wrap_line(Line::from(toggles), width, 0));
+    lines.push(field);
+    // A refusal hangs under its ✘; the plain note wraps as prose.
+    let indent = if t.refused.is_some() { 2 } else { 0 };
+    lines.extend(wrap_styled(&note, style, width, indent));
+    let cursor = (t.focus == Focus::Name && state.overlay.is_none())
+        .then(|| (label_len + 1 + t.confirm.visual_cursor().saturating_sub(scroll)) as u16);
+    (lines, cursor)
 }
 
 fn short(toggle: Toggle) -> &'static str {
@@ -229,46 +239,47 @@ fn short(toggle: Toggle) -> &'static str {
 /// type; under the bucket's, its gauge; at the bottom, what is blocked by dependencies now.
 pub fn deleting(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, theme: Theme) {
     let title = match (&t.ended, t.running) {
-        (_, true) => format!(" Deleting {} ", truncate(&state.answers.cluster.name, 40)),
+        (_, true) => format!(" Deleting {} ", state.answers.cluster.name),
         (Some(Ended::Failed(_)), _) => " Teardown stopped ".to_string(),
         _ => " Deleted ".to_string(),
     };
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let blocked_lines = if t.blocked.is_empty() { 0 } else { 2 };
+    let blocked = blocked_lines(&t.blocked, inner.width as usize, theme);
     let [rows_area, blocked_area] =
-        Layout::vertical([Constraint::Min(3), Constraint::Length(blocked_lines)]).areas(inner);
+        Layout::vertical([Constraint::Min(3), Constraint::Length(blocked.len() as u16)])
+            .areas(inner);
     let width = rows_area.width as usize;
 
     let mut lines: Vec<Line<'static>> = Vec::new();
     let mut current = None;
     let cloud = t.cloud_rows();
-    let kind_width = cloud.iter().map(|c| c.kind.chars().count()).max().unwrap_or(0).min(20);
+    let kind_width = cloud.iter().map(|c| c.kind.chars().count()).max().unwrap_or(0);
     for row in &t.rows {
-        let (mark, elapsed) = step_status(state, &row.status, theme);
+        let (mark, elapsed) = step_status(state, &row.status, Duration::ZERO, theme);
         if current.is_none() && !matches!(row.status, StepStatus::Finished { .. }) {
             current = Some(lines.len());
         }
-        let mut spans = vec![mark, Span::raw(" ")];
-        spans.extend(timed(&row.text, &elapsed, width.saturating_sub(2)));
-        lines.push(Line::from(spans));
+        let line = Line::from(vec![mark, Span::raw(" "), Span::raw(row.text.clone())]);
+        lines.extend(timed(line, &elapsed, width, 2));
         match &row.what {
             ItemKind::Cluster => {
                 for c in &cloud {
                     let (mark, words, time) = cloud_words(state, &c.state);
                     let text = format!(
                         "  {mark} {:<kind_width$} {:>3}/{:<3} {words}",
-                        truncate(&c.kind, kind_width),
-                        c.deleted,
-                        c.total
+                        c.kind, c.deleted, c.total
                     );
                     let style = match c.state {
                         CloudState::Blocked(_) => theme.warn(),
                         CloudState::Failed => theme.bad(),
-                        _ => ratatui::style::Style::new(),
+                        CloudState::Waiting | CloudState::Deleting | CloudState::Deleted(_) => {
+                            Style::new()
+                        }
                     };
-                    lines.push(Line::from(timed(&text, &time, width)).style(style));
+                    let indent = kind_width + 13;
+                    lines.extend(timed(Line::raw(text).style(style), &time, width, indent));
                 }
             }
             ItemKind::Versions { count, .. } => {
@@ -291,24 +302,64 @@ pub fn deleting(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, 
     };
     let shown: Vec<Line> = lines.into_iter().skip(offset).take(height).collect();
     frame.render_widget(Paragraph::new(shown), rows_area);
-    if !t.blocked.is_empty() {
-        let list = t.blocked.join(", ");
-        let lines = vec![
-            Line::styled(
-                format!("Blocked by dependencies now ({}), kops retries:", t.blocked.len()),
-                theme.warn(),
-            ),
-            Line::raw(truncate(&list, blocked_area.width as usize)),
-        ];
-        frame.render_widget(Paragraph::new(lines), blocked_area);
-    }
+    frame.render_widget(Paragraph::new(blocked), blocked_area);
 }
 
-/// `text` cut to leave room for `time`, which ends at the right edge of `width`.
-fn timed(text: &str, time: &str, width: usize) -> Vec<Span<'static>> {
-    let room = width.saturating_sub(time.chars().count() + 1);
-    let text = truncate(text, room);
-    vec![Span::raw(format!("{text:<room$} {time}"))]
+/// What kops could not delete in its last round, whole names on at most three rows; the
+/// rest counted (the log has every name).
+fn blocked_lines(blocked: &[String], width: usize, theme: Theme) -> Vec<Line<'static>> {
+    if blocked.is_empty() {
+        return Vec::new();
+    }
+    const ROWS: usize = 3;
+    let mut rows: Vec<String> = vec![String::new()];
+    let mut shown = 0;
+    for (i, name) in blocked.iter().enumerate() {
+        let more = blocked.len() - i;
+        let last = rows.len() == ROWS;
+        // On the last row, room is kept for "and N more" unless this name is the last one.
+        let tail = if last && more > 1 { format!(", and {} more", more - 1).len() } else { 0 };
+        let row = rows.last_mut().map_or(0, |r| r.chars().count());
+        let sep = if row == 0 { 0 } else { 2 };
+        if row + sep + name.chars().count() + tail > width && row > 0 {
+            if last {
+                break;
+            }
+            rows.push(String::new());
+        }
+        if let Some(r) = rows.last_mut() {
+            if !r.is_empty() {
+                r.push_str(", ");
+            }
+            r.push_str(name);
+        }
+        shown += 1;
+    }
+    if shown < blocked.len()
+        && let Some(r) = rows.last_mut()
+    {
+        r.push_str(&format!(", and {} more", blocked.len() - shown));
+    }
+    let mut lines = vec![Line::styled(
+        format!("Blocked by dependencies now ({}), kops retries:", blocked.len()),
+        theme.warn(),
+    )];
+    lines.extend(rows.into_iter().map(Line::raw));
+    lines
+}
+
+/// `line` wrapped in the columns left of `time`, which ends its first row a column before the
+/// right edge (the last column stays free, as in every wrapped row).
+fn timed(line: Line<'static>, time: &str, width: usize, indent: usize) -> Vec<Line<'static>> {
+    let time_width = time.chars().count();
+    let mut rows = wrap_line(line, width.saturating_sub(time_width + 1), indent);
+    if let Some(first) = rows.first_mut()
+        && time_width > 0
+    {
+        let pad = width.saturating_sub(first.width() + time_width + 1);
+        first.spans.push(Span::raw(format!("{:pad$}{time}", "")));
+    }
+    rows
 }
 
 /// `    [██████░░░░░░] 40/68 versions deleted`: text, so it reads the same without colour.
@@ -379,7 +430,7 @@ pub fn result(frame: &mut Frame<'_>, area: Rect, state: &State, t: &Teardown, th
                 theme.bad(),
             ));
             for l in left {
-                lines.push(Line::raw(truncate(&format!("  - {l}"), width)));
+                lines.extend(wrap_styled(&format!("  - {l}"), Style::new(), width, 4));
             }
             lines.push(Line::raw(""));
             lines.push(Line::raw("Run `kops-wizard teardown` again to retry them."));
