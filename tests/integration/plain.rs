@@ -357,7 +357,8 @@ async fn plain_dry_run_asks_everything_changes_nothing_and_prints_the_plan() {
     let out = env.path("plan.sh");
     let argv =
         [bin(), "--plain".into(), "--dry-run".into(), "-c".into(), file.display().to_string()];
-    let term = Tmux::start_to(&env, &argv, 160, 50, Some(&out));
+    // Tall enough for the whole review (with the key's disclosure) after the questions.
+    let term = Tmux::start_to(&env, &argv, 160, 70, Some(&out));
     // Every question but the given ones (the only admin choice; the bastion of a public
     // cluster), each with the file's value or the default kept.
     for q in QUESTIONS.iter().filter(|q| !matches!(q.key, "aws.admin_profile" | "cluster.bastion"))
