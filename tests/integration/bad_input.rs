@@ -579,6 +579,49 @@ fn typed_cases() -> Vec<Typed> {
     cases
 }
 
+/// What the rule a typed case names says of its value: the rule function itself, called here,
+/// where there is one; otherwise the words of the check in `check_answers` or of the
+/// question's parser. A refusal by any other rule fails the case.
+fn rule_says(case: &Typed) -> String {
+    use kops_wizard::rules;
+    let v = case.value.trim();
+    let first_bad = |f: &dyn Fn(&str) -> Result<(), String>| -> String {
+        v.split(',').map(str::trim).find_map(|x| f(x).err()).unwrap_or_default()
+    };
+    let count = |f: fn(u32) -> Result<(), String>| f(v.parse().unwrap()).unwrap_err();
+    match case.rule {
+        "bucket_name" => first_bad(&rules::bucket_name),
+        "iam_name" => {
+            let max = if case.key == "iam.user" { 64 } else { 128 };
+            first_bad(&|x| rules::iam_name(x, max))
+        }
+        "profile_name" => first_bad(&rules::profile_name),
+        "region_format" => first_bad(&rules::region_format),
+        "policy_arn" => rules::policy_arn(&case.value).unwrap_err(),
+        "public_key_path" => rules::public_key_path(v).unwrap_err(),
+        "cluster_name" => first_bad(&rules::cluster_name),
+        "dns_subdomain" => first_bad(&rules::dns_subdomain),
+        "dns_zone" => first_bad(&rules::dns_zone),
+        "zone_in_region" => first_bad(&|z| rules::zone_in_region(z, "us-east-1")),
+        "networking" => first_bad(&rules::networking),
+        "control_plane_count" => count(rules::control_plane_count),
+        "node_count" => count(rules::node_count),
+        "instance_type_format" => first_bad(&rules::instance_type_format),
+        "kubernetes_version" => first_bad(&rules::kubernetes_version),
+        "kops_profile_not_default" => "must not be \"default\"".into(),
+        "kops_profile_differs_from_admin" => "must differ from aws.admin_profile".into(),
+        "policies_not_empty" => "kops needs policies".into(),
+        "zones_unique" => "each zone may be listed once".into(),
+        "bastion_needs_private" => "a bastion needs topology = \"private\"".into(),
+        "kubenet_not_private" => "kubenet cannot be used with a private topology".into(),
+        "key_type" => "is not rsa-4096 or ed25519".into(),
+        "toggle" => "is neither true nor false".into(),
+        "number" => "is not a whole number".into(),
+        "topology" => "is not public or private".into(),
+        other => panic!("typed case names a rule this test does not know: {other}"),
+    }
+}
+
 /// The key whose field a typed case's refusal is shown on: the typed key, except where the
 /// rule is about another answer the value clashes with.
 fn shown_on(case: &Typed) -> &'static str {
@@ -615,9 +658,15 @@ fn typed_values_are_refused_by_their_question() {
                     .map(|rule| format!("{}: {rule}", shown.key))
             }
         };
+        // Refused on its field, and by the rule the case names: its own words in the message.
+        let says = rule_says(case);
+        assert!(!says.is_empty(), "{} = {:?}: {} accepts it", case.key, case.value, case.rule);
         match refusal {
-            Some(message) if message.starts_with(shown_on(case)) => {}
-            Some(message) => failures.push(format!("- {} = {:?}: {message}", case.key, case.value)),
+            Some(message) if message.starts_with(shown_on(case)) && message.contains(&says) => {}
+            Some(message) => failures.push(format!(
+                "- {} = {:?}: {message} (expected the field and {:?}: {says:?})",
+                case.key, case.value, case.rule
+            )),
             None => failures.push(format!("- {} = {:?}: accepted", case.key, case.value)),
         }
     }
