@@ -156,6 +156,49 @@ fn skip_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
     }
 }
 
+/// Whether the terminal's locale says it cannot show UTF-8: `LC_ALL`, else `LC_CTYPE`, else
+/// `LANG` (the first one set) names a charset that is not UTF-8 (`C`, `POSIX`,
+/// `en_US.ISO-8859-1`). With none set the terminal is taken to be UTF-8, as nearly all are.
+pub fn ascii_locale(var: impl Fn(&str) -> Option<String>) -> bool {
+    let Some(locale) =
+        ["LC_ALL", "LC_CTYPE", "LANG"].iter().find_map(|name| var(name).filter(|v| !v.is_empty()))
+    else {
+        return false;
+    };
+    let locale = locale.to_ascii_lowercase();
+    !(locale.contains("utf-8") || locale.contains("utf8"))
+}
+
+/// The symbols the line modes print, in ASCII, for a terminal whose locale is not UTF-8;
+/// any other character outside ASCII becomes `?` rather than bytes the terminal would garble.
+pub fn ascii(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.is_ascii() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '✔' => out.push('+'),
+            '✘' => out.push('x'),
+            '…' => out.push_str("..."),
+            '▶' | '›' => out.push('>'),
+            '‹' => out.push('<'),
+            '·' | '─' | '—' | '–' => out.push('-'),
+            '│' => out.push('|'),
+            '┌' | '┐' | '└' | '┘' => out.push('+'),
+            '×' => out.push('x'),
+            '≈' => out.push('~'),
+            '→' => out.push_str("->"),
+            '←' => out.push_str("<-"),
+            '↑' => out.push('^'),
+            '↓' => out.push('v'),
+            c if c.is_ascii() => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Control characters made visible (`\u{1b}`), for a message that quotes bad input back so the
 /// user can see what is wrong with it; newlines stay.
 pub fn escaped(text: &str) -> String {
@@ -195,6 +238,24 @@ mod tests {
             assert!(!printable(raw).chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
         }
         assert!(matches!(printable("plain text"), std::borrow::Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn a_locale_that_is_not_utf8_gets_ascii_symbols() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
+        assert!(!ascii_locale(env(&[])), "nothing set: a UTF-8 terminal");
+        assert!(!ascii_locale(env(&[("LANG", "en_US.UTF-8")])));
+        assert!(!ascii_locale(env(&[("LANG", "C.utf8")])));
+        assert!(ascii_locale(env(&[("LANG", "C")])));
+        assert!(ascii_locale(env(&[("LANG", "en_US.UTF-8"), ("LC_ALL", "POSIX")])), "LC_ALL wins");
+        assert!(ascii_locale(env(&[("LC_CTYPE", "de_DE.ISO-8859-1"), ("LANG", "de_DE.UTF-8")])));
+        assert_eq!(
+            ascii("[✔] iam: done … ≈ $12 · 3 × t3 → ok ✘ é"),
+            "[+] iam: done ... ~ $12 - 3 x t3 -> ok x ?"
+        );
+        assert!(matches!(ascii("plain"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -15,12 +15,18 @@ pub mod tui;
 use std::io::Write;
 
 /// Writes text that may carry words from outside (kops, AWS, file and object names) to a
-/// terminal-facing stream, through [`crate::text::printable`]: the line-mode front ends and
+/// terminal-facing stream, through [`crate::text::printable`] (and [`crate::text::ascii`] in a
+/// locale that is not UTF-8): the line-mode front ends and
 /// the summaries after the full screen print with these, never with `print!` directly.
 pub fn write_safe(mut to: impl Write, text: std::fmt::Arguments<'_>) {
+    static ASCII: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let ascii = *ASCII.get_or_init(|| crate::text::ascii_locale(|name| std::env::var(name).ok()));
     let text = text.to_string();
+    let text = crate::text::printable(&text);
+    // In a locale that is not UTF-8 the symbols are ASCII (`[+]` for `[✔]`).
+    let text = if ascii { crate::text::ascii(&text).into_owned().into() } else { text };
     // A closed pipe (`| head`) is no reason to fail a run that changed AWS.
-    let _ = to.write_all(crate::text::printable(&text).as_bytes());
+    let _ = to.write_all(text.as_bytes());
     let _ = to.flush();
 }
 

@@ -301,3 +301,25 @@ fn a_dead_endpoint_fails_fast_naming_it() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot reach http://127.0.0.1:9"), "{err}");
 }
+
+/// A terminal whose locale is not UTF-8 gets ASCII symbols, every byte of them; a UTF-8 one
+/// gets the symbols. Judged by the bytes printed, and by AWS for the run itself.
+#[tokio::test]
+async fn a_locale_that_is_not_utf8_gets_plain_ascii() {
+    let moto = Moto::start();
+    let mut env = TestEnv::new(Some(&moto));
+    let answers = env.answers(ANSWERS);
+    let only = ["setup", "--yes", "--only", "credentials,state-store", "-c"];
+    env.set("LANG", "C");
+    let (code, out, err) = run(env.wizard().args(only).arg(&answers));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.is_ascii() && err.is_ascii(), "{out}\n{err}");
+    assert!(out.contains("[+]") && out.contains("iam: group kops created"), "{out}");
+    assert_eq!(Judge::new(&moto).await.users().await, ["kops"]);
+
+    env.set("LANG", "en_US.UTF-8");
+    let (code, out, err) = run(env.wizard().args(only).arg(&answers));
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("[=]") || out.contains("[✔]"), "{out}");
+    assert!(!out.is_ascii(), "a UTF-8 terminal keeps its symbols: {out}");
+}
