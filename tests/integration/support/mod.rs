@@ -54,7 +54,7 @@ pub fn python() -> &'static Path {
 /// A moto server of our own, stopped when dropped. Its request log tells which AWS requests
 /// reached it.
 pub struct Moto {
-    child: Child,
+    server: Server,
     pub port: u16,
     log: PathBuf,
     /// The admin key of a server in auth mode (see [`Moto::start_with_auth`]).
@@ -93,6 +93,20 @@ impl Moto {
             let out = fs::File::create(&log).expect("moto log");
             let err = out.try_clone().expect("moto log");
             let port = free_port();
+            let pooled = match auth_after {
+                None => from_pool(port, &log),
+                // Auth mode's settings are read when moto is imported: never a pool's fork.
+                Some(_) => None,
+            };
+            if let Some(pid) = pooled {
+                drop((out, err));
+                let mut moto =
+                    Moto { server: Server::Forked(pid), port, log, admin: None, _dir: dir };
+                if moto.wait_ready(Duration::from_secs(30)) {
+                    return moto;
+                }
+                continue;
+            }
             let mut cmd = Command::new(python());
             cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
@@ -105,7 +119,7 @@ impl Moto {
                 .stderr(err)
                 .spawn()
                 .expect("start the moto server");
-            let mut moto = Moto { child, port, log, admin: None, _dir: dir };
+            let mut moto = Moto { server: Server::Child(child), port, log, admin: None, _dir: dir };
             // The readiness probe is a /moto-api/ call, which moto does not count.
             if moto.wait_ready(Duration::from_secs(30)) {
                 return moto;
@@ -165,8 +179,12 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
     fn wait_ready(&mut self, limit: Duration) -> bool {
         let start = Instant::now();
         while start.elapsed() < limit {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return false; // exited: the port was taken, or moto is broken
+            let exited = match &mut self.server {
+                Server::Child(child) => matches!(child.try_wait(), Ok(Some(_))),
+                Server::Forked(pid) => !alive(*pid),
+            };
+            if exited {
+                return false; // the port was taken, or moto is broken
             }
             if http_get(self.port, "/moto-api/").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
                 return true;
@@ -187,11 +205,37 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
     }
 }
 
+/// A moto server: a child of this test, or a fork of the suite's moto pool
+/// (tests/support/moto_pool.py, started by scripts/test, named by `KW_MOTO_POOL`).
+enum Server {
+    Child(Child),
+    Forked(u32),
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        match &mut self.server {
+            Server::Child(child) => {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            Server::Forked(pid) => {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+        }
     }
+}
+
+/// A server forked by the moto pool, serving on `port` with its output in `log`: its pid, or
+/// `None` without a pool (the caller then starts moto itself).
+fn from_pool(port: u16, log: &Path) -> Option<u32> {
+    let socket = std::env::var_os("KW_MOTO_POOL")?;
+    let mut conn = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let request = serde_json::json!({ "port": port, "log": log });
+    writeln!(conn, "{request}").ok()?;
+    let mut answer = String::new();
+    BufReader::new(conn).read_line(&mut answer).ok()?;
+    serde_json::from_str::<serde_json::Value>(&answer).ok()?["pid"].as_u64()?.try_into().ok()
 }
 
 fn free_port() -> u16 {
