@@ -199,6 +199,31 @@ pub fn ascii(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// One terminal cell's symbol in ASCII, one character wide (the full screen's borders,
+/// scrollbars and marks); `None` when it is ASCII already.
+pub fn ascii_cell(symbol: &str) -> Option<&'static str> {
+    if symbol.is_ascii() {
+        return None;
+    }
+    Some(match symbol {
+        "─" | "━" | "═" | "·" | "—" | "–" => "-",
+        "│" | "┃" | "║" => "|",
+        "┌" | "┐" | "└" | "┘" | "├" | "┤" | "┬" | "┴" | "┼" | "╭" | "╮" | "╰" | "╯" => {
+            "+"
+        }
+        "✔" => "+",
+        "✘" | "×" => "x",
+        "…" => ".",
+        "▶" | "›" | "→" => ">",
+        "‹" | "←" => "<",
+        "▲" | "↑" => "^",
+        "▼" | "↓" => "v",
+        "█" | "▐" | "▌" => "#",
+        "≈" => "~",
+        _ => "?",
+    })
+}
+
 /// Control characters made visible (`\u{1b}`), for a message that quotes bad input back so the
 /// user can see what is wrong with it; newlines stay.
 pub fn escaped(text: &str) -> String {

@@ -322,4 +322,24 @@ async fn a_locale_that_is_not_utf8_gets_plain_ascii() {
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("[=]") || out.contains("[✔]"), "{out}");
     assert!(!out.is_ascii(), "a UTF-8 terminal keeps its symbols: {out}");
+
+    // The full screen too. tmux itself stays UTF-8 (only the wizard is given LANG=C), so a
+    // symbol the wizard drew would show, not be hidden by the terminal.
+    env.unset("LANG");
+    for (lang, ascii) in [("LANG=C", true), ("LANG=en_US.UTF-8", false)] {
+        let argv = [
+            "env".to_string(),
+            lang.into(),
+            crate::support::bin(),
+            "-c".into(),
+            answers.display().to_string(),
+        ];
+        let term = crate::support::tmux::Tmux::start(&env, &argv, 80, 24);
+        let screen = term.wait_for("moto @ 123456789012", std::time::Duration::from_secs(30));
+        assert_eq!(screen.is_ascii(), ascii, "{lang}:\n{screen}");
+        // Nothing has changed yet, so q quits without asking.
+        term.keys(&["q"]);
+        let (code, _) = term.finished(std::time::Duration::from_secs(30));
+        assert_eq!(code, 130, "{lang}");
+    }
 }

@@ -99,6 +99,7 @@ pub fn setup(
         only: args.only.clone(),
         dry_run: global.dry_run,
         color: colors_wanted(),
+        ascii: crate::text::ascii_locale(|name| std::env::var(name).ok()),
         size: (80, 24),
     };
     let outcome = run(start, global.kops.clone())?;
@@ -136,6 +137,7 @@ pub fn teardown(
         only: Vec::new(),
         dry_run: false,
         color: colors_wanted(),
+        ascii: crate::text::ascii_locale(|name| std::env::var(name).ok()),
         size: (80, 24),
     };
     let outcome = run(start, global.kops.clone())?;

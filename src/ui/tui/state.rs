@@ -304,6 +304,8 @@ pub struct State {
     pub dry_run: bool,
     /// Colours are off with `NO_COLOR`: focus and state then show by markers and reverse.
     pub color: bool,
+    /// The locale is not UTF-8: every cell is drawn in ASCII.
+    pub ascii: bool,
     pub exit: Option<Exit>,
     /// What the state store said when Review opened: the cluster is someone else's, so setup
     /// joins it. Kept with the bucket and cluster it is about, and used only while the answers
@@ -334,6 +336,7 @@ pub struct Start {
     pub only: Vec<SetupStep>,
     pub dry_run: bool,
     pub color: bool,
+    pub ascii: bool,
     pub size: (u16, u16),
 }
 
@@ -381,6 +384,7 @@ impl State {
             only: start.only,
             dry_run: start.dry_run,
             color: start.color,
+            ascii: start.ascii,
             exit: None,
             existing: start.existing,
             join: None,

@@ -57,6 +57,7 @@ fn start_with(answers: Answers, source: Source) -> State {
         only: Vec::new(),
         dry_run: false,
         color: false,
+        ascii: false,
         size: (80, 24),
     })
 }
@@ -839,6 +840,12 @@ fn snapshot_done_help_quit_and_too_small() {
         })),
     );
     snap("done", &s);
+    // A locale that is not UTF-8: the same screen, every cell ASCII.
+    let mut ascii = s.clone();
+    ascii.ascii = true;
+    let text = screen(&ascii, 80, 24);
+    assert!(text.is_ascii(), "{text}");
+    insta::assert_snapshot!("done-ascii-80x24", text);
     let out = super::run::summary(&s);
     assert!(
         out.summary.contains("hello-5d4c8f7b9c-2xkqp, hello-5d4c8f7b9c-9zt4m"),

@@ -78,6 +78,18 @@ pub const MIN_SIZE: (u16, u16) = (80, 24);
 
 /// Draws the whole screen.
 pub fn render(frame: &mut Frame<'_>, state: &State) {
+    draw(frame, state);
+    // A terminal whose locale is not UTF-8 gets every cell in ASCII, borders included.
+    if state.ascii {
+        for cell in &mut frame.buffer_mut().content {
+            if let Some(plain) = crate::text::ascii_cell(cell.symbol()) {
+                cell.set_symbol(plain);
+            }
+        }
+    }
+}
+
+fn draw(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
     if state.too_small() || area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         too_small(frame, area);
