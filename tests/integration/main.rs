@@ -16,6 +16,7 @@ mod plain;
 mod plan;
 mod plan_scripts;
 mod properties;
+mod screens;
 mod secrets_scan;
 mod security;
 mod setup;

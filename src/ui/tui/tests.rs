@@ -820,6 +820,29 @@ fn snapshot_validate_dashboard() {
     snap("validate-ready", &validating(recorded(4, &fixture("validate-ready.json"), "", 260)));
 }
 
+/// A real run's items are long (the key's path, the bucket's settings): at 80x24 they took
+/// every row of the page and the dashboard showed only its gauge. Finished steps then give
+/// up their items (the log has them) and the dashboard is whole.
+#[test]
+fn long_step_items_leave_the_validation_dashboard_its_rows_at_80x24() {
+    let mut s = validating(recorded(3, &fixture("validate-joining.json"), "", 200));
+    let long = "SSH key pair generated: /tmp/.tmpUhEQBq/home/.ssh/kops (private, 0600) and \
+                ~/.ssh/kops.pub (ed25519, SHA256:4Ns7O63lxNPd6wYJqgPc06SKwQ4OqtvATxwWpMu/PD8)";
+    for step in s.run.steps.iter_mut().filter(|st| matches!(st.status, StepStatus::Finished { .. }))
+    {
+        step.last = Some(long.to_string());
+    }
+    let narrow = screen(&s, 80, 24);
+    for shown in ["Validate: nodes joining", "attempt 3", "waiting up to 10m", "nodes-us-east-1a"] {
+        assert!(narrow.contains(shown), "{shown:?} at 80x24:\n{narrow}");
+    }
+    assert!(narrow.contains("✔ ssh-key"), "{narrow}");
+    assert!(mid_word_breaks(&narrow, 80).is_empty(), "{narrow}");
+    // With the room, the items stay.
+    let wide = screen(&s, 120, 40);
+    assert!(wide.contains("SSH key pair generated") && wide.contains("Validate: nodes"), "{wide}");
+}
+
 #[test]
 fn snapshot_done_help_quit_and_too_small() {
     let mut s = running();

@@ -126,6 +126,41 @@ impl Tmux {
         screen
     }
 
+    /// The screen with its styles: SGR escape sequences as tmux renders its cells
+    /// (`capture-pane -e`), for the colour and reverse-video checks.
+    pub fn screen_with_styles(&self) -> String {
+        let out = self.tmux().args(["capture-pane", "-p", "-e"]).output().expect("capture-pane");
+        let screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        self.keep(&screen);
+        screen
+    }
+
+    /// Resizes the window as a user dragging the terminal's corner would: the program gets
+    /// SIGWINCH and the new size.
+    pub fn resize(&self, width: u16, height: u16) {
+        let status = self
+            .tmux()
+            .args(["resize-window", "-x", &width.to_string(), "-y", &height.to_string()])
+            .status()
+            .expect("tmux resize-window");
+        assert!(status.success(), "tmux resize-window {width}x{height}");
+    }
+
+    /// Pastes `text` as a terminal does: through a paste buffer, wrapped in the bracketed-paste
+    /// sequences when the program turned that mode on (`paste-buffer -p`). tmux turns each
+    /// newline into a carriage return, as a terminal sends Enter.
+    pub fn paste(&self, text: &str) {
+        let status =
+            self.tmux().args(["set-buffer", "-b", "t", "--", text]).status().expect("set-buffer");
+        assert!(status.success(), "tmux set-buffer");
+        let status = self
+            .tmux()
+            .args(["paste-buffer", "-p", "-d", "-b", "t"])
+            .status()
+            .expect("tmux paste-buffer");
+        assert!(status.success(), "tmux paste-buffer");
+    }
+
     /// Keeps each distinct screen for the secrets scan (polling repeats most of them).
     fn keep(&self, screen: &str) {
         use std::hash::{Hash, Hasher};

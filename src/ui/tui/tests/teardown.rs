@@ -213,6 +213,35 @@ fn all_done(s: &mut State) {
     }
 }
 
+/// The inventory with a LoadBalancer Service whose address is longer than an 80-column row.
+#[test]
+fn a_long_load_balancer_address_wraps_inside_the_inventory_and_keeps_its_words() {
+    let mut s = opening();
+    let cmds = init(&mut s);
+    answer_checks(&mut s, cmds);
+    let mut inv = inventory_with(TeardownOptions::default());
+    let address = "k8s-kops-wiz-hello-5f0b877df5-1.us-east-1.elb.amazonaws.com";
+    inv.kubernetes =
+        Some(crate::engine::teardown::KubeFound::Api(crate::engine::smoke::KubeCloud {
+            services: vec![("kops-wizard-smoke/hello".into(), Some(address.into()))],
+            volumes: Vec::new(),
+        }));
+    update(&mut s, Msg::Prepared(Ok(inv)));
+    // Tall enough for the whole list: every row of it is on screen.
+    let text = screen(&s, 80, 90);
+    assert!(text.contains(address), "{text}");
+    let words: Vec<&str> = text.split(|c: char| c.is_whitespace() || c == '│').collect();
+    let words = words.into_iter().filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    assert!(words.contains(&format!("{address}): deleted first")), "every word whole:\n{text}");
+    assert!(mid_word_breaks(&text, 80).is_empty(), "{:?}\n{text}", mid_word_breaks(&text, 80));
+    // Inside the page's box no row's text reaches the column before its right border.
+    for row in text.lines().filter(|r| r.starts_with('│') && r.ends_with('│')) {
+        let cells: Vec<char> = row.chars().collect();
+        assert_eq!(cells.len(), 80, "{row:?}");
+        assert!(!cells[78].is_alphanumeric(), "a row runs into the border: {row:?}\n{text}");
+    }
+}
+
 // ---- update ----
 
 #[test]

@@ -27,7 +27,15 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
     frame.render_widget(block, area);
 
     let r = &state.run;
-    let steps = step_rows(state, inner.width as usize, theme);
+    let width = inner.width as usize;
+    let mut steps = step_rows(state, width, false, theme);
+    // The panel below is what the user waits on: when the steps' items (wrapped paths and
+    // messages) would leave it no room, finished steps keep only their marker and time; their
+    // items stay in the log. At 80x24 a real run's items took every row and the validation
+    // dashboard showed only its gauge.
+    if steps.len() + panel_rows(state, width) > inner.height as usize {
+        steps = step_rows(state, width, true, theme);
+    }
     // A blank row before the panel below, where the screen has a row to spare for it.
     let panel = r.error.is_some() || r.dashboard.is_some() || r.smoke.is_some();
     let below = u16::from(panel && inner.height > 16);
@@ -50,21 +58,42 @@ const ITEM_COLUMN: usize = 24;
 
 /// A row per step: its marker, its short name, its time (the step's own, every attempt of this
 /// session counted) and its latest item, wrapped under itself.
-fn step_rows(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
+/// With `compact`, a finished step's row has no item.
+fn step_rows(state: &State, width: usize, compact: bool, theme: Theme) -> Vec<Line<'static>> {
     state
         .run
         .steps
         .iter()
         .flat_map(|s| {
             let (mark, elapsed) = step_status(state, &s.status, s.earlier, theme);
+            let finished = matches!(s.status, crate::ui::tui::state::StepStatus::Finished { .. });
+            let item = match compact && finished {
+                true => String::new(),
+                false => s.last.clone().unwrap_or_default(),
+            };
             let line = Line::from(vec![
                 mark,
                 Span::raw(format!(" {:<12} {elapsed:>7}  ", s.id.short())),
-                Span::raw(s.last.clone().unwrap_or_default()),
+                Span::raw(item),
             ]);
             wrap_line(line, width, ITEM_COLUMN)
         })
         .collect()
+}
+
+/// The rows the panel under the steps needs to say what it is waiting on: the error whole;
+/// the smoke test's rows; the dashboard's phase, attempt, gauge and instance groups.
+fn panel_rows(state: &State, width: usize) -> usize {
+    let r = &state.run;
+    if let Some(error) = &r.error {
+        error.lines().map(|l| super::wrap(l, width).len().max(1)).sum::<usize>() + 3
+    } else if r.smoke.is_some() {
+        5
+    } else if let Some(d) = &r.dashboard {
+        2 + 1 + d.validation.attempt.groups.len() + 1
+    } else {
+        0
+    }
 }
 
 /// The smoke test's waits, one row each: pods, the NLB, its targets, the pods that answered.

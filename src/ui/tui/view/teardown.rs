@@ -160,10 +160,11 @@ fn inventory_lines(
             }
         }
     }
+    // Wrapped at the page's width with the hang inside it: wrapping short of the width and
+    // adding the hang after ran a long load balancer's row past the border, which cut its
+    // last word ("deleted firs").
     for line in crate::ui::inventory::kubernetes(inv).lines() {
-        for (i, l) in wrap(line, width.saturating_sub(2)).into_iter().enumerate() {
-            lines.push(Line::raw(format!("{}{l}", if i == 0 { "" } else { "    " })));
-        }
+        lines.extend(wrap_styled(line, Style::new(), width, 4));
     }
     if !inv.kept.is_empty() {
         lines.push(Line::styled("Will keep:", theme.bold()));
