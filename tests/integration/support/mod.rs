@@ -220,7 +220,10 @@ impl Drop for Moto {
                 let _ = child.wait();
             }
             Server::Forked(pid) => {
+                // Not our child to wait for: gone means gone from /proc (the pool's kernel
+                // reaps it), so its port is closed when drop returns, as with a child.
                 let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                dies_within(*pid, Duration::from_secs(10));
             }
         }
     }
