@@ -314,6 +314,17 @@ async fn setup_at_200x50_reads_whole_on_every_screen_and_done_gives_the_exports_
 
 #[tokio::test]
 async fn teardown_at_80x24_reads_whole_on_every_screen_and_leaves_nothing() {
+    teardown_reads_whole_at(80, 24).await;
+}
+
+#[tokio::test]
+async fn teardown_at_200x50_reads_whole_on_every_screen_and_leaves_nothing() {
+    teardown_reads_whole_at(200, 50).await;
+}
+
+/// A headless setup, then the full-screen teardown at `width` x `height`: every screen read
+/// for cut words, the exports whole, and nothing left in AWS.
+async fn teardown_reads_whole_at(width: u16, height: u16) {
     let moto = Moto::start();
     let env = ready_env(&moto);
     let bucket = "acme-screens-teardown";
@@ -329,8 +340,8 @@ async fn teardown_at_80x24_reads_whole_on_every_screen_and_leaves_nothing() {
     assert!(j.user_exists("kops").await);
 
     let argv = [bin(), "teardown".into(), "-c".into(), answers.display().to_string()];
-    let term = Tmux::start_to(&env, &argv, 80, 24, Some(&env.path("out.txt")));
-    let mut screens = Screens::new(&term, 80);
+    let term = Tmux::start_to(&env, &argv, width, height, Some(&env.path("out.txt")));
+    let mut screens = Screens::new(&term, width);
     screens.wait_for(&format!("Type {cluster} to delete it"), SECS(60));
     screens.wait_for("× autoscaling-group", SECS(30));
     // The rest of the inventory, a page at a time: each page is a screen to read.
