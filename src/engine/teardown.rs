@@ -136,6 +136,10 @@ pub struct Inventory {
     pub opts: TeardownOptions,
     /// What Kubernetes made in the cloud (Services' load balancers, PersistentVolumes).
     pub kubernetes: Option<KubeFound>,
+    /// The journal still uses things it deletes nothing of (another cluster's bucket or user,
+    /// found by this cluster's setup): the run must still happen, to let go of them, or the
+    /// other cluster's teardown would keep them for this one forever.
+    pub lets_go: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,8 +174,9 @@ pub enum ItemKind {
 }
 
 impl Inventory {
+    /// Nothing to run: nothing to delete and nothing to let go of.
     pub fn is_empty(&self) -> bool {
-        self.steps.is_empty()
+        self.steps.is_empty() && !self.lets_go
     }
 
     /// kops's resources counted by type, in kops's order of first appearance.
@@ -195,15 +200,9 @@ impl Prepared {
         }
     }
 
+    /// Nothing to run (see [`Inventory::is_empty`]).
     pub fn is_empty(&self) -> bool {
-        self.plan.steps.is_empty()
-    }
-
-    /// Whether the journal still uses something it deletes nothing of (another cluster's
-    /// bucket or user, found by this cluster's setup): an empty plan must still run, to let
-    /// go of them, or the other cluster's teardown would keep them for this one forever.
-    pub fn only_lets_go(&self) -> bool {
-        self.is_empty() && self.journal.entries.iter().any(|e| e.kind.torn_down() && e.in_use())
+        self.plan.steps.is_empty() && !lets_go(&self.journal)
     }
 
     /// Plans again with other options (the toggles of the full-screen inventory). The
@@ -283,7 +282,14 @@ pub fn inventory_of(
         kept: plan.kept.clone(),
         opts,
         kubernetes: None,
+        lets_go: lets_go(journal),
     }
+}
+
+/// Whether finishing a teardown would change what the journal holds: something it keeps
+/// using (made and still in use, or found and used) that its run releases or leaves.
+fn lets_go(journal: &Journal) -> bool {
+    journal.entries.iter().any(|e| e.kind.torn_down() && e.in_use())
 }
 
 /// One line for what an action deletes; `None` for kops's preview, which deletes nothing.

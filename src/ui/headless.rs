@@ -146,7 +146,7 @@ pub fn describe_teardown(inventory: &crate::engine::teardown::Inventory) -> Stri
     if let Some(made_by) = &inventory.made_by {
         out.push_str(&format!("Cluster {}: {made_by}.\n", inventory.cluster));
     }
-    if inventory.is_empty() {
+    if inventory.steps.is_empty() {
         out.push_str("Nothing to delete: the journal records nothing the wizard created that is still there.\n");
     } else {
         out.push_str("Will delete, in this order:\n");
@@ -204,12 +204,11 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
         crate::safe_println!("\ndry run: nothing was deleted or changed.");
         return Ok(0);
     }
-    if prepared.is_empty() && !prepared.only_lets_go() {
+    if prepared.is_empty() {
         runtime.block_on(prepared.release());
         return Ok(0);
     }
-    // Letting go deletes nothing, so it is not asked about.
-    if !prepared.only_lets_go() && !yes && !super::confirm::confirm_typed(&answers.cluster.name)? {
+    if !yes && !super::confirm::confirm_typed(&answers.cluster.name)? {
         runtime.block_on(prepared.release());
         crate::safe_println!("Aborted: the name did not match. Nothing was deleted.");
         return Ok(crate::exit::FAILED);
