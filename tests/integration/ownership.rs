@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 
-use crate::support::{ADMIN_SECRET, Moto, TestEnv, admin_clients, run};
+use crate::support::{ADMIN_SECRET, Moto, TestEnv, admin_clients, ready_env, run};
 
 const BUCKET: &str = "shared-kops-state";
 
@@ -44,12 +44,6 @@ fn wizard(env: &TestEnv, toml: &str, args: &[&str]) -> (i32, String, String) {
 
 fn fxhash(s: &str) -> u64 {
     s.bytes().fold(0xcbf29ce484222325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
-}
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
 }
 
 /// What AWS holds, read with plain SDK calls.

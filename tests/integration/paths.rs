@@ -9,13 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Moto, TestEnv, admin_clients, python, run};
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
-}
+use crate::support::{Moto, TestEnv, admin_clients, python, ready_env, run};
 
 fn wizard(env: &TestEnv, toml: &str, args: &[&str]) -> (i32, String, String) {
     let file = env.answers(toml);

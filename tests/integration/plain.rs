@@ -3,28 +3,16 @@
 //! once it is on screen; the result is judged by AWS's state (SDK and boto3 calls), the
 //! credentials file, the stand-in's cloud, the exit code and `stty -a` afterwards.
 
-use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use kops_wizard::questions::QUESTIONS;
 
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, admin_clients, foreign_bucket, run};
+use crate::support::{Moto, admin_clients, foreign_bucket, read, ready_env, run};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
 use crate::support::bin;
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
-}
 
 /// Whether the live prompt asks `label`: inquire draws it last, as `? Label ...` with its
 /// `[help]` line below (options in between for a list); an answered prompt keeps its

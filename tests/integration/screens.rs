@@ -5,25 +5,13 @@
 //! views leave the last column of a row free, so text touching it was cut); the results are
 //! judged by AWS (plain SDK calls) and what the terminal and standard output show.
 
-use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::support::judge::Judge;
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, bin, run};
+use crate::support::{Moto, bin, read, ready_env, run};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
-}
 
 /// The screen's words with every run of white space as one space: a sentence the view
 /// wrapped over rows reads as one line again.

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 use crate::support::tmux::Tmux;
-use crate::support::{Moto, TestEnv, run};
+use crate::support::{Moto, TestEnv, ready_env, run};
 
 fn answers(extra: &str) -> String {
     format!(
@@ -20,12 +20,6 @@ fn answers(extra: &str) -> String {
 fn wizard(env: &TestEnv, toml: &str, args: &[&str]) -> (i32, String, String) {
     let file = env.answers(toml);
     run(env.wizard().args(args).arg("-c").arg(file))
-}
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
 }
 
 /// A key pair made by ssh-keygen at `path` (and `path.pub`).

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::{Moto, TestEnv, admin_clients, run};
+use crate::support::{Moto, TestEnv, admin_clients, ready_env, run};
 
 const CLUSTER: &str = "smoke.k8s.local";
 
@@ -24,12 +24,6 @@ node_count = 2
 interval = "1s"
 "#
     )
-}
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
 }
 
 fn wizard(env: &TestEnv, bucket: &str, args: &[&str]) -> (i32, String, String) {

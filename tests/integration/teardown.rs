@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 
 use crate::support::judge::Judge;
-use crate::support::{Moto, TestEnv, admin_clients, run};
+use crate::support::{Moto, TestEnv, admin_clients, ready_env, run};
 
 const ANSWERS: &str = r#"
 [state_store]
@@ -26,12 +26,6 @@ interval = "100ms"
 fn wizard(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     let file = env.answers(ANSWERS);
     run(env.wizard().args(args).arg("-c").arg(file))
-}
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
 }
 
 fn cloud(env: &TestEnv) -> String {

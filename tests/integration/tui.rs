@@ -2,22 +2,15 @@
 //! against a moto server and the kops stand-in, judged by the screen, the summary on standard
 //! output, the terminal's modes afterwards and AWS's state (plain SDK calls).
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, admin_clients, run};
+use crate::support::{Moto, TestEnv, admin_clients, read, ready_env, run};
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
 use crate::support::bin;
-
-fn ready_env(moto: &Moto) -> TestEnv {
-    let mut env = TestEnv::new(Some(moto));
-    env.install_fake_kops();
-    env
-}
 
 async fn key_count(moto: &Moto, user: &str) -> usize {
     let c = admin_clients(moto).await;
@@ -27,10 +20,6 @@ async fn key_count(moto: &Moto, user: &str) -> usize {
 /// boto3 on moto as the admin (the shared judge's; `s3`, `iam`, `sts` ready).
 fn boto3(moto: &Moto, code: &str) -> String {
     crate::support::judge::boto3_as(&moto.endpoint(), moto.admin_key().0, moto.admin_key().1, code)
-}
-
-fn read(path: &Path) -> String {
-    fs::read_to_string(path).unwrap_or_default()
 }
 
 #[tokio::test]

@@ -20,7 +20,6 @@ holds no session, client or environment of any call.
 import argparse
 import json
 import os
-import select
 import signal
 import socket
 import struct
@@ -37,6 +36,7 @@ import botocore.config  # noqa: E402,F401
 import botocore.exceptions  # noqa: E402,F401
 import botocore.session  # noqa: E402,F401
 import fake_kops  # noqa: E402
+import fork_server  # noqa: E402
 
 try:
     import fake_cloud  # noqa: E402,F401
@@ -97,49 +97,27 @@ def child(conn, fds, request):
         os._exit(code if isinstance(code, int) else 1)
 
 
-def serve(path):
-    if os.path.exists(path):
-        os.unlink(path)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(64)
-    # Children are the shims' to wait for, through the connection: never zombies here.
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    print("READY", flush=True)
-    while True:
-        # No thread runs here (a fork would copy its held locks): the loop itself watches
-        # stdin, whose end (the test is over) ends the zygote.
-        ready, _, _ = select.select([server, sys.stdin], [], [])
-        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
-            os._exit(0)
-        if server not in ready:
-            continue
-        conn, _ = server.accept()
-        try:
-            (size,) = HEADER.unpack(recv_exactly(conn, HEADER.size))
-            msg, fds, _, _ = socket.recv_fds(conn, size, 3)
-            while len(msg) < size:
-                msg += recv_exactly(conn, size - len(msg))
-            request = json.loads(msg)
-        except (EOFError, OSError, ValueError):
-            conn.close()
-            continue
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            server.close()
-            child(conn, fds, request)
-        for fd in fds:
-            os.close(fd)
-        conn.close()
+def handle(server, conn):
+    try:
+        (size,) = HEADER.unpack(recv_exactly(conn, HEADER.size))
+        msg, fds, _, _ = socket.recv_fds(conn, size, 3)
+        while len(msg) < size:
+            msg += recv_exactly(conn, size - len(msg))
+        request = json.loads(msg)
+    except (EOFError, OSError, ValueError):
+        return
+    if os.fork() == 0:
+        server.close()
+        child(conn, fds, request)
+    for fd in fds:
+        os.close(fd)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--socket", required=True)
     args = parser.parse_args()
-    serve(args.socket)
+    fork_server.serve(args.socket, handle)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,12 @@ before. The pool ends when its stdin closes.
 import argparse
 import json
 import os
-import select
 import signal
-import socket
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import fork_server  # noqa: E402
 
 import moto.server
 from moto.backends import get_backend
@@ -56,35 +58,17 @@ def child(port, log):
         os._exit(1)
 
 
-def serve(path):
-    if os.path.exists(path):
-        os.unlink(path)
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
-    server.listen(64)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    print("READY", flush=True)
-    while True:
-        # No thread runs here, so a fork copies no held lock; stdin's end ends the pool.
-        ready, _, _ = select.select([server, sys.stdin], [], [])
-        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
-            os._exit(0)
-        if server not in ready:
-            continue
-        conn, _ = server.accept()
-        with conn:
-            try:
-                request = json.loads(conn.makefile("rb").readline())
-            except ValueError:
-                continue
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:
-                server.close()
-                conn.close()
-                child(int(request["port"]), request["log"])
-            conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+def handle(server, conn):
+    try:
+        request = json.loads(conn.makefile("rb").readline())
+    except ValueError:
+        return
+    pid = os.fork()
+    if pid == 0:
+        server.close()
+        conn.close()
+        child(int(request["port"]), request["log"])
+    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
 def main():
@@ -92,7 +76,7 @@ def main():
     parser.add_argument("--socket", required=True)
     args = parser.parse_args()
     warm()
-    serve(args.socket)
+    fork_server.serve(args.socket, handle)
 
 
 if __name__ == "__main__":

@@ -674,3 +674,15 @@ pub fn no_kops_running(env: &TestEnv, when: &str) {
 pub fn bin() -> String {
     env!("CARGO_BIN_EXE_kops-wizard").to_string()
 }
+
+/// An environment on `moto` with the kops stand-in installed, as most end-to-end tests want it.
+pub fn ready_env(moto: &Moto) -> TestEnv {
+    let mut env = TestEnv::new(Some(moto));
+    env.install_fake_kops();
+    env
+}
+
+/// A file's text, or empty when it is not there (what a run printed to it, say).
+pub fn read(path: &Path) -> String {
+    fs::read_to_string(path).unwrap_or_default()
+}
