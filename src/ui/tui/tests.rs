@@ -1024,3 +1024,14 @@ fn dry_run_ends_on_review_with_the_plan_and_a_failed_run_quits_with_1() {
 }
 
 mod teardown;
+
+#[test]
+fn a_log_line_taller_than_the_log_pane_shows_its_start() {
+    let mut s = wizard();
+    let words: Vec<String> = (0..120).map(|i| format!("w{i}")).collect();
+    s.log.push(format!("[i] aws: START {}", words.join(" ")));
+    let text = screen(&s, 80, 24);
+    // The pane holds 4 rows of the line's 6 or more: its first, not its last.
+    assert!(text.contains("[i] aws: START w0 w1"), "{text}");
+    assert!(!text.contains("w119"), "{text}");
+}

@@ -361,7 +361,12 @@ fn render_log(frame: &mut Frame<'_>, area: Rect, state: &State) {
         if rows.len() >= inner_height {
             break;
         }
-        let wrapped = wrap_styled(line, Style::new(), width, 4);
+        let mut wrapped = wrap_styled(line, Style::new(), width, 4);
+        // The newest line taller than the pane shows its start: its tail alone (a wrapped
+        // "123456789012)") would say nothing.
+        if rows.is_empty() && wrapped.len() > inner_height {
+            wrapped.truncate(inner_height);
+        }
         rows.extend(wrapped.into_iter().rev());
         start -= 1;
     }
