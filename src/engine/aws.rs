@@ -12,14 +12,14 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 
 /// A dead endpoint must fail in seconds, not hang; the operation budget leaves room for the
 /// standard mode's retries of throttling and 5xx answers.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// The longest an AWS operation may take, its retries included; each attempt gets a third.
 pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Shortens [`OPERATION_TIMEOUT`] (a duration: `6s`); never lengthens it, because how long a
 /// CreateAccessKey can still take effect after its intent is reckoned with the default.
 pub const TIMEOUT_VAR: &str = "KOPS_WIZARD_AWS_TIMEOUT";
 
-fn operation_timeout() -> Duration {
+pub(crate) fn operation_timeout() -> Duration {
     crate::rules::env_duration(TIMEOUT_VAR).map_or(OPERATION_TIMEOUT, |d| d.min(OPERATION_TIMEOUT))
 }
 
@@ -197,22 +197,9 @@ impl AwsError {
                     .map(str::to_string)
                     .or_else(|| xml_field(&body, "Message"))
                     .unwrap_or_else(|| format!("HTTP {status}"));
-                let text = advice(code.as_deref(), Some(&message));
-                // The SDK has already retried these; which endpoint keeps failing is what
-                // the user needs to know (a local endpoint, a proxy, or AWS itself).
-                match status >= 500 || code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
-                    true => format!(
-                        "{text} (HTTP {status} from {}, after retries: it is busy or failing; \
-                         run the same command again later, it continues where it stopped)",
-                        endpoint.unwrap_or("AWS")
-                    ),
-                    false => text,
-                }
+                return AwsError::answered(operation, code, &message, status, endpoint);
             }
-            SdkError::TimeoutError(_) => format!(
-                "no answer from {} in time; check the network and AWS_ENDPOINT_URL",
-                endpoint.unwrap_or("AWS")
-            ),
+            SdkError::TimeoutError(_) => return AwsError::timed_out(operation, endpoint),
             SdkError::DispatchFailure(_)
             | SdkError::ResponseError(_)
             | SdkError::ConstructionFailure(_) => dispatch_advice(&chain(err), endpoint),
@@ -222,9 +209,48 @@ impl AwsError {
     }
 }
 
+impl AwsError {
+    /// AWS answered with an error (after the retries its kind gets).
+    pub(crate) fn answered(
+        operation: &'static str,
+        code: Option<String>,
+        message: &str,
+        status: u16,
+        endpoint: Option<&str>,
+    ) -> Self {
+        let text = advice(code.as_deref(), Some(message));
+        // The retries are spent; which endpoint keeps failing is what the user needs to
+        // know (a local endpoint, a proxy, or AWS itself).
+        let message =
+            match status >= 500 || code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) {
+                true => format!(
+                    "{text} (HTTP {status} from {}, after retries: it is busy or failing; \
+                 run the same command again later, it continues where it stopped)",
+                    endpoint.unwrap_or("AWS")
+                ),
+                false => text,
+            };
+        AwsError { operation, code, message }
+    }
+
+    /// No answer came in time, retries included.
+    pub(crate) fn timed_out(operation: &'static str, endpoint: Option<&str>) -> Self {
+        let message = format!(
+            "no answer from {} in time; check the network and AWS_ENDPOINT_URL",
+            endpoint.unwrap_or("AWS")
+        );
+        AwsError { operation, code: None, message }
+    }
+
+    /// No answer at all (a refused or dropped connection), retries included.
+    pub(crate) fn unreached(operation: &'static str, detail: &str, endpoint: Option<&str>) -> Self {
+        AwsError { operation, code: None, message: dispatch_advice(detail, endpoint) }
+    }
+}
+
 /// The error codes with which AWS services say they are throttling the caller (the SDK's
 /// own list of throttling errors, the ones IAM, STS and S3 send among them).
-const THROTTLING: &[&str] = &[
+pub(crate) const THROTTLING: &[&str] = &[
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
@@ -271,15 +297,20 @@ fn advice(code: Option<&str>, message: Option<&str>) -> String {
 fn dispatch_advice(detail: &str, endpoint: Option<&str>) -> String {
     let lower = detail.to_lowercase();
     if lower.contains("credential") {
-        return format!(
-            "no AWS credentials found ({detail}); set aws.admin_profile, export AWS_PROFILE, run `aws configure` or `aws sso login`"
-        );
+        return no_credentials(detail);
     }
     if lower.contains("region") {
         return format!("no AWS region ({detail}); set aws.region in the answers or AWS_REGION");
     }
     let target = endpoint.unwrap_or("AWS");
     format!("cannot reach {target} ({detail}); check the network, proxies and AWS_ENDPOINT_URL")
+}
+
+/// No credentials could be loaded, and where they come from.
+pub(crate) fn no_credentials(detail: &str) -> String {
+    format!(
+        "no AWS credentials found ({detail}); set aws.admin_profile, export AWS_PROFILE, run `aws configure` or `aws sso login`"
+    )
 }
 
 /// The error and its sources on one line: the SDK's top-level messages alone say little.

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::aws::{AwsError, Clients, call};
+use super::aws::{AwsError, Clients};
+use super::aws_http::{Api, AwsHttp, parse, xml};
 
 pub use crate::marks::{LEGACY_TAG, SERVICE_TAG, owned_tag};
 
@@ -120,16 +121,11 @@ impl Found {
     }
 }
 
-/// The clients of every service a cluster's resources live in, from the admin's configuration.
+/// The services a cluster's resources live in, asked with the admin's configuration: IAM
+/// through its SDK client, the others through signed requests (`aws_http`).
 #[derive(Debug, Clone)]
 pub struct Cloud {
-    ec2: aws_sdk_ec2::Client,
-    elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    elb: aws_sdk_elasticloadbalancing::Client,
-    autoscaling: aws_sdk_autoscaling::Client,
-    route53: aws_sdk_route53::Client,
-    sqs: aws_sdk_sqs::Client,
-    events: aws_sdk_eventbridge::Client,
+    http: AwsHttp,
     iam: aws_sdk_iam::Client,
     endpoint: Option<String>,
 }
@@ -165,19 +161,38 @@ fn made_for<'t>(tags: impl IntoIterator<Item = (&'t str, &'t str)> + Clone) -> O
         .map(|pv| format!("made for PersistentVolume {pv}"))
 }
 
-fn ec2_tags(tags: &[aws_sdk_ec2::types::Tag]) -> Vec<(&str, &str)> {
-    tags.iter().map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default())).collect()
+/// The EC2 filters that each find resources carrying one of the ownership tags: the owned key,
+/// and `KubernetesCluster=<name>`, as Query-protocol fields. Asked one at a time: AWS ORs a
+/// filter's values, but moto (the test bed) does not, and one query per tag reads the same on
+/// both.
+fn tag_filters(cluster: &str) -> [Vec<(String, String)>; 2] {
+    let filter = |name: String, value: String| {
+        vec![("Filter.1.Name".to_string(), name), ("Filter.1.Value.1".to_string(), value)]
+    };
+    [
+        filter("tag-key".into(), owned_tag(cluster)),
+        filter(format!("tag:{LEGACY_TAG}"), cluster.into()),
+    ]
 }
 
-/// The EC2 filters that each find resources carrying one of the ownership tags: the owned key,
-/// and `KubernetesCluster=<name>`. Asked one at a time: AWS ORs a filter's values, but moto
-/// (the test bed) does not, and one query per tag reads the same on both.
-fn tag_filters(cluster: &str) -> [aws_sdk_ec2::types::Filter; 2] {
-    use aws_sdk_ec2::types::Filter;
-    [
-        Filter::builder().name("tag-key").values(owned_tag(cluster)).build(),
-        Filter::builder().name(format!("tag:{LEGACY_TAG}")).values(cluster).build(),
-    ]
+/// How one EC2 kind is listed: the action, where its items are in the answer, the element
+/// with its id, and whether an item in some state is already gone.
+struct Ec2Listing {
+    operation: &'static str,
+    items: [&'static str; 2],
+    id: &'static str,
+    gone: fn(xml::Node) -> bool,
+}
+
+impl Ec2Listing {
+    const fn of(operation: &'static str, set: &'static str, id: &'static str) -> Self {
+        Ec2Listing { operation, items: [set, "item"], id, gone: |_| false }
+    }
+}
+
+/// The tags of an item of the Query APIs other than EC2 (`Tags`/`member`/`Key`, `Value`).
+fn member_tags<'a>(node: xml::Node<'a, '_>) -> Vec<(&'a str, &'a str)> {
+    xml::tags(node, ["Tags", "member"], ["Key", "Value"])
 }
 
 /// A load balancer a Service made, as the smoke test and teardown follow it.
@@ -193,34 +208,42 @@ pub struct ServiceBalancer {
 }
 
 impl ServiceBalancer {
-    /// The one reading of ELBv2's answer, for the smoke test's look-up by DNS name and
-    /// teardown's look-up by tags alike.
-    fn of(lb: &aws_sdk_elasticloadbalancingv2::types::LoadBalancer, service: Option<&str>) -> Self {
+    /// The one reading of ELBv2's answer (a `LoadBalancers` member), for the smoke test's
+    /// look-up by DNS name and teardown's look-up by tags alike.
+    fn of(lb: xml::Node, service: Option<&str>) -> Self {
+        let text = |path: &[&str]| xml::text(lb, path).unwrap_or_default().to_string();
         ServiceBalancer {
-            arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
-            name: lb.load_balancer_name().unwrap_or_default().to_string(),
-            dns: lb.dns_name().unwrap_or_default().to_string(),
-            state: lb
-                .state()
-                .and_then(|s| s.code())
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default(),
+            arn: text(&["LoadBalancerArn"]),
+            name: text(&["LoadBalancerName"]),
+            dns: text(&["DNSName"]),
+            state: text(&["State", "Code"]),
             service: service.map(str::to_string),
         }
     }
 }
 
+/// The ARN fields of an ELBv2 request: `<name>.member.1`, `.member.2`...
+fn members(name: &str, values: &[String]) -> Vec<(String, String)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("{name}.member.{}", i + 1), v.clone()))
+        .collect()
+}
+
+fn field(name: &str, value: &str) -> Vec<(String, String)> {
+    vec![(name.to_string(), value.to_string())]
+}
+
+/// ELBv2 and the classic ELB page with `Marker`; EC2 and Auto Scaling with `NextToken`.
+const MARKER: (&str, &str) = ("NextMarker", "Marker");
+const EC2_TOKEN: (&str, &str) = ("nextToken", "NextToken");
+const TOKEN: (&str, &str) = ("NextToken", "NextToken");
+
 impl Cloud {
     pub fn new(clients: &Clients) -> Cloud {
-        let config = &clients.config;
         Cloud {
-            ec2: aws_sdk_ec2::Client::new(config),
-            elbv2: aws_sdk_elasticloadbalancingv2::Client::new(config),
-            elb: aws_sdk_elasticloadbalancing::Client::new(config),
-            autoscaling: aws_sdk_autoscaling::Client::new(config),
-            route53: aws_sdk_route53::Client::new(config),
-            sqs: aws_sdk_sqs::Client::new(config),
-            events: aws_sdk_eventbridge::Client::new(config),
+            http: AwsHttp::new(&clients.config),
             iam: clients.iam.clone(),
             endpoint: clients.endpoint.clone(),
         }
@@ -258,239 +281,96 @@ impl Cloud {
     /// The resources of one kind that AWS has for the cluster.
     pub async fn of_kind(&self, kind: CloudKind, cluster: &str) -> Result<Vec<Found>, AwsError> {
         let found = |id: &str, made: Option<String>| Found { kind, id: id.into(), made_for: made };
-        let mut out = Vec::new();
-        match kind {
-            CloudKind::Instance => {
-                use aws_sdk_ec2::types::InstanceStateName as S;
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeInstances",
-                        self.ec2.describe_instances().filters(filter.clone())
-                    )?;
-                    for i in pages.iter().flat_map(|p| p.reservations()).flat_map(|r| r.instances())
-                    {
-                        let gone = matches!(i.state().and_then(|s| s.name()), Some(S::Terminated));
-                        if !gone && belongs(ec2_tags(i.tags()), cluster) {
-                            out.push(found(i.instance_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
+        let listing = match kind {
+            CloudKind::Instance => Ec2Listing {
+                operation: "ec2:DescribeInstances",
+                items: ["instancesSet", "item"],
+                id: "instanceId",
+                gone: |i| xml::text(i, &["instanceState", "name"]) == Some("terminated"),
+            },
+            CloudKind::LaunchTemplate => {
+                Ec2Listing::of("ec2:DescribeLaunchTemplates", "launchTemplates", "launchTemplateId")
+            }
+            CloudKind::Volume => Ec2Listing::of("ec2:DescribeVolumes", "volumeSet", "volumeId"),
+            CloudKind::NetworkInterface => Ec2Listing::of(
+                "ec2:DescribeNetworkInterfaces",
+                "networkInterfaceSet",
+                "networkInterfaceId",
+            ),
+            CloudKind::ElasticIp => {
+                Ec2Listing::of("ec2:DescribeAddresses", "addressesSet", "allocationId")
+            }
+            CloudKind::NatGateway => Ec2Listing {
+                operation: "ec2:DescribeNatGateways",
+                items: ["natGatewaySet", "item"],
+                id: "natGatewayId",
+                gone: |n| matches!(xml::text(n, &["state"]), Some("deleted" | "deleting")),
+            },
+            CloudKind::InternetGateway => Ec2Listing::of(
+                "ec2:DescribeInternetGateways",
+                "internetGatewaySet",
+                "internetGatewayId",
+            ),
+            CloudKind::Subnet => Ec2Listing::of("ec2:DescribeSubnets", "subnetSet", "subnetId"),
+            CloudKind::RouteTable => {
+                Ec2Listing::of("ec2:DescribeRouteTables", "routeTableSet", "routeTableId")
+            }
+            CloudKind::Vpc => Ec2Listing::of("ec2:DescribeVpcs", "vpcSet", "vpcId"),
+            CloudKind::SecurityGroup => {
+                Ec2Listing::of("ec2:DescribeSecurityGroups", "securityGroupInfo", "groupId")
             }
             CloudKind::AutoScalingGroup => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "autoscaling:DescribeAutoScalingGroups",
-                    self.autoscaling.describe_auto_scaling_groups()
-                )?;
-                for g in pages.iter().flat_map(|p| p.auto_scaling_groups()) {
-                    let tags: Vec<_> = g
-                        .tags()
-                        .iter()
-                        .map(|t| (t.key().unwrap_or_default(), t.value().unwrap_or_default()))
-                        .collect();
-                    if belongs(tags, cluster) {
-                        out.push(found(g.auto_scaling_group_name().unwrap_or_default(), None));
-                    }
-                }
-            }
-            CloudKind::LaunchTemplate => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeLaunchTemplates",
-                        self.ec2.describe_launch_templates().filters(filter.clone())
-                    )?;
-                    for t in pages.iter().flat_map(|p| p.launch_templates()) {
-                        if belongs(ec2_tags(t.tags()), cluster) {
-                            out.push(found(t.launch_template_id().unwrap_or_default(), None));
+                let op = "autoscaling:DescribeAutoScalingGroups";
+                let mut out = Vec::new();
+                for page in self.http.query_pages(Api::AutoScaling, op, &[], TOKEN).await? {
+                    let doc = parse(op, &page)?;
+                    for g in xml::all(&doc, &["AutoScalingGroups", "member"]) {
+                        if belongs(member_tags(g), cluster) {
+                            let name = xml::text(g, &["AutoScalingGroupName"]);
+                            out.push(found(name.unwrap_or_default(), None));
                         }
                     }
                 }
-            }
-            CloudKind::Volume => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeVolumes",
-                        self.ec2.describe_volumes().filters(filter.clone())
-                    )?;
-                    for v in pages.iter().flat_map(|p| p.volumes()) {
-                        let tags = ec2_tags(v.tags());
-                        if belongs(tags.clone(), cluster) {
-                            out.push(found(v.volume_id().unwrap_or_default(), made_for(tags)));
-                        }
-                    }
-                }
-            }
-            CloudKind::NetworkInterface => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeNetworkInterfaces",
-                        self.ec2.describe_network_interfaces().filters(filter.clone())
-                    )?;
-                    for n in pages.iter().flat_map(|p| p.network_interfaces()) {
-                        if belongs(ec2_tags(n.tag_set()), cluster) {
-                            out.push(found(n.network_interface_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::ElasticIp => {
-                for filter in tag_filters(cluster) {
-                    let answer = call!(
-                        self,
-                        "ec2:DescribeAddresses",
-                        self.ec2.describe_addresses().filters(filter.clone())
-                    )?;
-                    for a in answer.addresses() {
-                        if belongs(ec2_tags(a.tags()), cluster) {
-                            let id = a.allocation_id().or(a.public_ip()).unwrap_or_default();
-                            out.push(found(id, None));
-                        }
-                    }
-                }
-            }
-            CloudKind::NatGateway => {
-                use aws_sdk_ec2::types::NatGatewayState as S;
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeNatGateways",
-                        self.ec2.describe_nat_gateways().filter(filter.clone())
-                    )?;
-                    for n in pages.iter().flat_map(|p| p.nat_gateways()) {
-                        let gone = matches!(n.state(), Some(S::Deleted | S::Deleting));
-                        if !gone && belongs(ec2_tags(n.tags()), cluster) {
-                            out.push(found(n.nat_gateway_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::InternetGateway => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeInternetGateways",
-                        self.ec2.describe_internet_gateways().filters(filter.clone())
-                    )?;
-                    for g in pages.iter().flat_map(|p| p.internet_gateways()) {
-                        if belongs(ec2_tags(g.tags()), cluster) {
-                            out.push(found(g.internet_gateway_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::Subnet => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeSubnets",
-                        self.ec2.describe_subnets().filters(filter.clone())
-                    )?;
-                    for s in pages.iter().flat_map(|p| p.subnets()) {
-                        if belongs(ec2_tags(s.tags()), cluster) {
-                            out.push(found(s.subnet_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::RouteTable => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeRouteTables",
-                        self.ec2.describe_route_tables().filters(filter.clone())
-                    )?;
-                    for r in pages.iter().flat_map(|p| p.route_tables()) {
-                        if belongs(ec2_tags(r.tags()), cluster) {
-                            out.push(found(r.route_table_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::Vpc => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeVpcs",
-                        self.ec2.describe_vpcs().filters(filter.clone())
-                    )?;
-                    for v in pages.iter().flat_map(|p| p.vpcs()) {
-                        if belongs(ec2_tags(v.tags()), cluster) {
-                            out.push(found(v.vpc_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
-            }
-            CloudKind::SecurityGroup => {
-                for filter in tag_filters(cluster) {
-                    let pages: Vec<_> = pages!(
-                        self,
-                        "ec2:DescribeSecurityGroups",
-                        self.ec2.describe_security_groups().filters(filter.clone())
-                    )?;
-                    for g in pages.iter().flat_map(|p| p.security_groups()) {
-                        if belongs(ec2_tags(g.tags()), cluster) {
-                            out.push(found(g.group_id().unwrap_or_default(), None));
-                        }
-                    }
-                }
+                return Ok(out);
             }
             CloudKind::LoadBalancer => {
-                for lb in self.balancers_v2(cluster).await? {
-                    out.push(found(&lb.name, lb.service.map(|s| format!("made for Service {s}"))));
-                }
+                let lbs = self.balancers_v2(cluster).await?;
+                return Ok(lbs
+                    .into_iter()
+                    .map(|lb| found(&lb.name, lb.service.map(|s| format!("made for Service {s}"))))
+                    .collect());
             }
             CloudKind::ClassicLoadBalancer => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "elasticloadbalancing:DescribeLoadBalancers",
-                    self.elb.describe_load_balancers()
-                )?;
-                let names: Vec<String> = pages
-                    .iter()
-                    .flat_map(|p| p.load_balancer_descriptions())
-                    .filter_map(|d| d.load_balancer_name().map(str::to_string))
-                    .collect();
+                let op = "elasticloadbalancing:DescribeLoadBalancers";
+                let mut names = Vec::new();
+                for page in self.http.query_pages(Api::Elb, op, &[], MARKER).await? {
+                    let doc = parse(op, &page)?;
+                    let all = xml::all(&doc, &["LoadBalancerDescriptions", "member"]);
+                    names.extend(
+                        all.into_iter().filter_map(|d| {
+                            xml::text(d, &["LoadBalancerName"]).map(str::to_string)
+                        }),
+                    );
+                }
+                let mut out = Vec::new();
+                let op = "elasticloadbalancing:DescribeTags";
                 for chunk in names.chunks(20) {
-                    let answer = call!(
-                        self,
-                        "elasticloadbalancing:DescribeTags",
-                        self.elb.describe_tags().set_load_balancer_names(Some(chunk.to_vec()))
-                    )?;
-                    for d in answer.tag_descriptions() {
-                        let tags: Vec<_> = d
-                            .tags()
-                            .iter()
-                            .map(|t| (t.key(), t.value().unwrap_or_default()))
-                            .collect();
+                    let fields = members("LoadBalancerNames", chunk);
+                    let answer = self.http.query(Api::Elb, op, &fields).await?;
+                    let doc = parse(op, &answer)?;
+                    for d in xml::all(&doc, &["TagDescriptions", "member"]) {
+                        let tags = member_tags(d);
                         if belongs(tags.clone(), cluster) {
-                            out.push(found(
-                                d.load_balancer_name().unwrap_or_default(),
-                                made_for(tags),
-                            ));
+                            let name = xml::text(d, &["LoadBalancerName"]).unwrap_or_default();
+                            out.push(found(name, made_for(tags)));
                         }
                     }
                 }
+                return Ok(out);
             }
             CloudKind::TargetGroup => {
-                let pages: Vec<_> = pages!(
-                    self,
-                    "elasticloadbalancing:DescribeTargetGroups",
-                    self.elbv2.describe_target_groups()
-                )?;
-                let groups: BTreeMap<String, String> = pages
-                    .iter()
-                    .flat_map(|p| p.target_groups())
-                    .filter_map(|g| {
-                        Some((
-                            g.target_group_arn()?.to_string(),
-                            g.target_group_name()?.to_string(),
-                        ))
-                    })
-                    .collect();
+                let groups = self.target_groups(&[]).await?;
+                let mut out = Vec::new();
                 for (arn, tags) in self.v2_tags(groups.keys().cloned().collect()).await? {
                     let pairs: Vec<_> =
                         tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -498,44 +378,86 @@ impl Cloud {
                         out.push(found(&groups[&arn], made_for(pairs)));
                     }
                 }
+                return Ok(out);
             }
             // Asked with the cluster's DNS zone, which only `left` knows.
-            CloudKind::DnsRecord => {}
+            CloudKind::DnsRecord => return Ok(Vec::new()),
             CloudKind::IamRole => {
                 let pages: Vec<_> = pages!(self, "iam:ListRoles", self.iam.list_roles())?;
-                for r in pages.iter().flat_map(|p| p.roles()) {
-                    if named_after(r.role_name(), cluster) {
-                        out.push(found(r.role_name(), None));
-                    }
-                }
+                let named = pages.iter().flat_map(|p| p.roles()).map(|r| r.role_name());
+                return Ok(named
+                    .filter(|n| named_after(n, cluster))
+                    .map(|n| found(n, None))
+                    .collect());
             }
             CloudKind::InstanceProfile => {
                 let pages: Vec<_> =
                     pages!(self, "iam:ListInstanceProfiles", self.iam.list_instance_profiles())?;
-                for p in pages.iter().flat_map(|p| p.instance_profiles()) {
-                    if named_after(p.instance_profile_name(), cluster) {
-                        out.push(found(p.instance_profile_name(), None));
-                    }
-                }
+                let named = pages
+                    .iter()
+                    .flat_map(|p| p.instance_profiles())
+                    .map(|p| p.instance_profile_name());
+                return Ok(named
+                    .filter(|n| named_after(n, cluster))
+                    .map(|n| found(n, None))
+                    .collect());
             }
             CloudKind::Queue => {
-                let answer = call!(
-                    self,
-                    "sqs:ListQueues",
-                    self.sqs.list_queues().queue_name_prefix(queue_name(cluster))
-                )?;
-                for url in answer.queue_urls() {
-                    if url.rsplit('/').next() == Some(queue_name(cluster).as_str()) {
-                        out.push(found(url, None));
+                let op = "sqs:ListQueues";
+                let request = serde_json::json!({ "QueueNamePrefix": queue_name(cluster) });
+                let answer = self.http.json(Api::Sqs, op, request).await?;
+                let urls = answer["QueueUrls"].as_array().cloned().unwrap_or_default();
+                return Ok(urls
+                    .iter()
+                    .filter_map(|u| u.as_str())
+                    .filter(|u| u.rsplit('/').next() == Some(queue_name(cluster).as_str()))
+                    .map(|u| found(u, None))
+                    .collect());
+            }
+            CloudKind::EventRule => {
+                let op = "events:ListRules";
+                let mut out = Vec::new();
+                let mut token: Option<String> = None;
+                loop {
+                    let mut request = serde_json::json!({ "NamePrefix": rule_prefix(cluster) });
+                    if let Some(t) = token.take() {
+                        request["NextToken"] = t.into();
+                    }
+                    let answer = self.http.json(Api::EventBridge, op, request).await?;
+                    let rules = answer["Rules"].as_array().cloned().unwrap_or_default();
+                    out.extend(
+                        rules.iter().filter_map(|r| r["Name"].as_str()).map(|n| found(n, None)),
+                    );
+                    token = answer["NextToken"].as_str().map(str::to_string);
+                    if token.is_none() {
+                        return Ok(out);
                     }
                 }
             }
-            CloudKind::EventRule => {
-                let prefix = rule_prefix(cluster);
-                let answer =
-                    call!(self, "events:ListRules", self.events.list_rules().name_prefix(&prefix))?;
-                for r in answer.rules() {
-                    out.push(found(r.name().unwrap_or_default(), None));
+        };
+        self.ec2_tagged(&listing, cluster, found).await
+    }
+
+    /// The items of one EC2 kind carrying the cluster's tags, and not already gone.
+    async fn ec2_tagged(
+        &self,
+        listing: &Ec2Listing,
+        cluster: &str,
+        found: impl Fn(&str, Option<String>) -> Found,
+    ) -> Result<Vec<Found>, AwsError> {
+        let mut out = Vec::new();
+        for filter in tag_filters(cluster) {
+            let op = listing.operation;
+            for page in self.http.query_pages(Api::Ec2, op, &filter, EC2_TOKEN).await? {
+                let doc = parse(op, &page)?;
+                for item in xml::all(&doc, &listing.items) {
+                    let tags = xml::tags(item, ["tagSet", "item"], ["key", "value"]);
+                    if (listing.gone)(item) || !belongs(tags.clone(), cluster) {
+                        continue;
+                    }
+                    // An address outside a VPC has no allocation id, only its IP.
+                    let id = xml::text(item, &[listing.id]).or(xml::text(item, &["publicIp"]));
+                    out.push(found(id.unwrap_or_default(), made_for(tags)));
                 }
             }
         }
@@ -544,24 +466,22 @@ impl Cloud {
 
     /// The cluster's ELBv2 load balancers (kops's API balancer and those Services made).
     pub async fn balancers_v2(&self, cluster: &str) -> Result<Vec<ServiceBalancer>, AwsError> {
-        let pages: Vec<_> = pages!(
-            self,
-            "elasticloadbalancing:DescribeLoadBalancers",
-            self.elbv2.describe_load_balancers()
-        )?;
-        let all: Vec<_> = pages.iter().flat_map(|p| p.load_balancers()).cloned().collect();
-        let tags = self
-            .v2_tags(all.iter().filter_map(|l| l.load_balancer_arn()).map(str::to_string).collect())
-            .await?;
+        let op = "elasticloadbalancing:DescribeLoadBalancers";
+        let pages = self.http.query_pages(Api::Elbv2, op, &[], MARKER).await?;
+        let docs = pages.iter().map(|p| parse(op, p)).collect::<Result<Vec<_>, _>>()?;
+        let all: Vec<_> =
+            docs.iter().flat_map(|d| xml::all(d, &["LoadBalancers", "member"])).collect();
+        let arns = all.iter().filter_map(|l| xml::text(*l, &["LoadBalancerArn"]));
+        let tags = self.v2_tags(arns.map(str::to_string).collect()).await?;
         let mut out = Vec::new();
         for lb in all {
-            let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-            let Some(tags) = tags.get(&arn) else { continue };
+            let arn = xml::text(lb, &["LoadBalancerArn"]).unwrap_or_default();
+            let Some(tags) = tags.get(arn) else { continue };
             let pairs: Vec<_> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             if !belongs(pairs.clone(), cluster) {
                 continue;
             }
-            out.push(ServiceBalancer::of(&lb, tag(pairs, SERVICE_TAG)));
+            out.push(ServiceBalancer::of(lb, tag(pairs, SERVICE_TAG)));
         }
         Ok(out)
     }
@@ -573,30 +493,41 @@ impl Cloud {
         Ok(all)
     }
 
+    /// Target groups (ARN to name), all of them or those of one load balancer.
+    async fn target_groups(
+        &self,
+        filter: &[(String, String)],
+    ) -> Result<BTreeMap<String, String>, AwsError> {
+        let op = "elasticloadbalancing:DescribeTargetGroups";
+        let mut out = BTreeMap::new();
+        for page in self.http.query_pages(Api::Elbv2, op, filter, MARKER).await? {
+            let doc = parse(op, &page)?;
+            for g in xml::all(&doc, &["TargetGroups", "member"]) {
+                let (Some(arn), Some(name)) =
+                    (xml::text(g, &["TargetGroupArn"]), xml::text(g, &["TargetGroupName"]))
+                else {
+                    continue;
+                };
+                out.insert(arn.to_string(), name.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// Tags of ELBv2 resources by ARN, asked 20 at a time (the API's limit).
     async fn v2_tags(
         &self,
         arns: Vec<String>,
     ) -> Result<BTreeMap<String, Vec<(String, String)>>, AwsError> {
+        let op = "elasticloadbalancing:DescribeTags";
         let mut out = BTreeMap::new();
         for chunk in arns.chunks(20) {
-            let answer = call!(
-                self,
-                "elasticloadbalancing:DescribeTags",
-                self.elbv2.describe_tags().set_resource_arns(Some(chunk.to_vec()))
-            )?;
-            for d in answer.tag_descriptions() {
-                let tags = d
-                    .tags()
-                    .iter()
-                    .map(|t| {
-                        (
-                            t.key().unwrap_or_default().to_string(),
-                            t.value().unwrap_or_default().to_string(),
-                        )
-                    })
-                    .collect();
-                out.insert(d.resource_arn().unwrap_or_default().to_string(), tags);
+            let answer = self.http.query(Api::Elbv2, op, &members("ResourceArns", chunk)).await?;
+            let doc = parse(op, &answer)?;
+            for d in xml::all(&doc, &["TagDescriptions", "member"]) {
+                let tags = member_tags(d);
+                let owned = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+                out.insert(xml::text(d, &["ResourceArn"]).unwrap_or_default().to_string(), owned);
             }
         }
         Ok(out)
@@ -605,26 +536,63 @@ impl Cloud {
     /// The records under the cluster's name in its DNS zone's hosted zone.
     async fn dns_records(&self, cluster: &str, zone: Option<&str>) -> Result<Vec<Found>, AwsError> {
         let Some(zone) = zone else { return Ok(Vec::new()) };
-        let pages: Vec<_> =
-            pages!(self, "route53:ListHostedZones", self.route53.list_hosted_zones())?;
         let suffix = format!(".{cluster}.");
         let wanted = format!("{}.", zone.trim_end_matches('.'));
+        let mut hosted = Vec::new();
+        let op = "route53:ListHostedZones";
+        let mut marker: Option<String> = None;
+        loop {
+            let path = match marker.take() {
+                Some(m) => format!("/2013-04-01/hostedzone?marker={}", encode(&m)),
+                None => "/2013-04-01/hostedzone".to_string(),
+            };
+            let answer = self.http.get(Api::Route53, op, &path).await?;
+            let doc = parse(op, &answer)?;
+            for z in xml::all(&doc, &["HostedZones", "HostedZone"]) {
+                if xml::text(z, &["Name"]) == Some(wanted.as_str()) {
+                    hosted.extend(xml::text(z, &["Id"]).map(str::to_string));
+                }
+            }
+            marker = truncated(&doc, "NextMarker");
+            if marker.is_none() {
+                break;
+            }
+        }
+        let op = "route53:ListResourceRecordSets";
         let mut out = Vec::new();
-        for hosted in pages.iter().flat_map(|p| p.hosted_zones()).filter(|z| z.name() == wanted) {
-            let answer = call!(
-                self,
-                "route53:ListResourceRecordSets",
-                self.route53.list_resource_record_sets().hosted_zone_id(hosted.id())
-            )?;
-            for r in answer.resource_record_sets() {
-                use aws_sdk_route53::types::RrType;
-                let kops_kind = matches!(r.r#type(), RrType::A | RrType::Aaaa | RrType::Cname);
-                if kops_kind && r.name().ends_with(&suffix) {
-                    out.push(Found {
-                        kind: CloudKind::DnsRecord,
-                        id: format!("{} {}", r.name().trim_end_matches('.'), r.r#type().as_str()),
-                        made_for: None,
-                    });
+        for id in hosted {
+            let id = id.trim_start_matches("/hostedzone/");
+            let mut next: Option<(String, String)> = None;
+            loop {
+                let mut path = format!("/2013-04-01/hostedzone/{}/rrset", encode(id));
+                if let Some((name, kind)) = next.take() {
+                    path += &format!("?name={}&type={}", encode(&name), encode(&kind));
+                }
+                let answer = self.http.get(Api::Route53, op, &path).await?;
+                let doc = parse(op, &answer)?;
+                for r in xml::all(&doc, &["ResourceRecordSets", "ResourceRecordSet"]) {
+                    let (name, kind) = (
+                        xml::text(r, &["Name"]).unwrap_or_default(),
+                        xml::text(r, &["Type"]).unwrap_or_default(),
+                    );
+                    if matches!(kind, "A" | "AAAA" | "CNAME") && name.ends_with(&suffix) {
+                        out.push(Found {
+                            kind: CloudKind::DnsRecord,
+                            id: format!("{} {kind}", name.trim_end_matches('.')),
+                            made_for: None,
+                        });
+                    }
+                }
+                next = truncated(&doc, "NextRecordName").map(|n| {
+                    (
+                        n,
+                        xml::text(doc.root_element(), &["NextRecordType"])
+                            .unwrap_or_default()
+                            .to_string(),
+                    )
+                });
+                if next.is_none() {
+                    break;
                 }
             }
         }
@@ -633,16 +601,15 @@ impl Cloud {
 
     /// The NLB behind a Service's DNS name, if ELBv2 knows it.
     pub async fn balancer_by_dns(&self, dns: &str) -> Result<Option<ServiceBalancer>, AwsError> {
-        let pages: Vec<_> = pages!(
-            self,
-            "elasticloadbalancing:DescribeLoadBalancers",
-            self.elbv2.describe_load_balancers()
-        )?;
-        Ok(pages
-            .iter()
-            .flat_map(|p| p.load_balancers())
-            .find(|l| l.dns_name() == Some(dns))
-            .map(|l| ServiceBalancer::of(l, None)))
+        let op = "elasticloadbalancing:DescribeLoadBalancers";
+        for page in self.http.query_pages(Api::Elbv2, op, &[], MARKER).await? {
+            let doc = parse(op, &page)?;
+            let all = xml::all(&doc, &["LoadBalancers", "member"]);
+            if let Some(lb) = all.into_iter().find(|l| xml::text(*l, &["DNSName"]) == Some(dns)) {
+                return Ok(Some(ServiceBalancer::of(lb, None)));
+            }
+        }
+        Ok(None)
     }
 
     /// The load balancer's targets: (healthy, total, the reasons of the unhealthy ones).
@@ -650,32 +617,22 @@ impl Cloud {
         &self,
         lb_arn: &str,
     ) -> Result<(usize, usize, Vec<String>), AwsError> {
-        let groups = call!(
-            self,
-            "elasticloadbalancing:DescribeTargetGroups",
-            self.elbv2.describe_target_groups().load_balancer_arn(lb_arn)
-        )?;
+        let groups = self.target_groups(&field("LoadBalancerArn", lb_arn)).await?;
         let (mut healthy, mut total, mut reasons) = (0, 0, Vec::new());
-        for g in groups.target_groups() {
-            let answer = call!(
-                self,
-                "elasticloadbalancing:DescribeTargetHealth",
-                self.elbv2
-                    .describe_target_health()
-                    .target_group_arn(g.target_group_arn().unwrap_or_default())
-            )?;
-            for t in answer.target_health_descriptions() {
-                use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum as H;
+        let op = "elasticloadbalancing:DescribeTargetHealth";
+        for arn in groups.keys() {
+            let answer = self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await?;
+            let doc = parse(op, &answer)?;
+            for t in xml::all(&doc, &["TargetHealthDescriptions", "member"]) {
                 total += 1;
-                let health = t.target_health();
-                match health.and_then(|h| h.state()) {
-                    Some(H::Healthy) => healthy += 1,
-                    other => {
-                        let id = t.target().and_then(|t| t.id()).unwrap_or_default();
-                        let why = health
-                            .and_then(|h| h.description().or(h.reason().map(|r| r.as_str())))
+                match xml::text(t, &["TargetHealth", "State"]) {
+                    Some("healthy") => healthy += 1,
+                    state => {
+                        let id = xml::text(t, &["Target", "Id"]).unwrap_or_default();
+                        let why = xml::text(t, &["TargetHealth", "Description"])
+                            .or(xml::text(t, &["TargetHealth", "Reason"]))
                             .unwrap_or("no reason given");
-                        let state = other.map(|s| s.as_str()).unwrap_or("unknown");
+                        let state = state.unwrap_or("unknown");
                         reasons.push(format!("{id}: {state} ({why})"));
                     }
                 }
@@ -687,31 +644,19 @@ impl Cloud {
     /// Deletes a load balancer a Service made, then its target groups (they cannot go while
     /// a listener uses them, and the listeners go with the balancer).
     pub async fn delete_service_balancer(&self, lb: &ServiceBalancer) -> Result<(), AwsError> {
-        let groups = call!(
-            self,
-            "elasticloadbalancing:DescribeTargetGroups",
-            self.elbv2.describe_target_groups().load_balancer_arn(&lb.arn)
-        )?;
-        call!(
-            self,
-            "elasticloadbalancing:DeleteLoadBalancer",
-            self.elbv2.delete_load_balancer().load_balancer_arn(&lb.arn)
-        )?;
-        for g in groups.target_groups() {
-            if let Some(arn) = g.target_group_arn() {
-                call!(
-                    self,
-                    "elasticloadbalancing:DeleteTargetGroup",
-                    self.elbv2.delete_target_group().target_group_arn(arn)
-                )?;
-            }
+        let groups = self.target_groups(&field("LoadBalancerArn", &lb.arn)).await?;
+        let op = "elasticloadbalancing:DeleteLoadBalancer";
+        self.http.query(Api::Elbv2, op, &field("LoadBalancerArn", &lb.arn)).await?;
+        for arn in groups.keys() {
+            let op = "elasticloadbalancing:DeleteTargetGroup";
+            self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await?;
         }
         Ok(())
     }
 
     /// Deletes an EBS volume (`--delete-volumes`: a PersistentVolume's disk).
     pub async fn delete_volume(&self, id: &str) -> Result<(), AwsError> {
-        call!(self, "ec2:DeleteVolume", self.ec2.delete_volume().volume_id(id))?;
+        self.http.query(Api::Ec2, "ec2:DeleteVolume", &field("VolumeId", id)).await?;
         Ok(())
     }
 
@@ -738,6 +683,19 @@ impl Cloud {
             pause = (pause * 2).min(Duration::from_secs(5));
         }
     }
+}
+
+/// A Route53 listing's next-page value, when the answer says it is truncated.
+fn truncated(doc: &xml::Document, next: &str) -> Option<String> {
+    let root = doc.root_element();
+    (xml::text(root, &["IsTruncated"]) == Some("true"))
+        .then(|| xml::text(root, &[next]).map(str::to_string))
+        .flatten()
+}
+
+/// A path segment or query value, percent-encoded.
+fn encode(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// Whether an IAM name is one kops gives the cluster's roles and instance profiles

@@ -3,6 +3,7 @@
 //! read its Events.
 
 pub mod aws;
+pub mod aws_http;
 pub mod cloud;
 pub mod cluster;
 pub mod credentials;

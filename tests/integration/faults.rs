@@ -232,6 +232,13 @@ async fn teardown_finishes_through_transient_faults() {
         Rule::new("iam", "DetachGroupPolicy", Fault::DropBeforeForward).nth(&[3]),
         Rule::new("iam", "DetachGroupPolicy", Fault::Unavailable).nth(&[5]),
         Rule::new("iam", "DeleteGroup", Fault::DropAfterForward),
+        // The final check's questions (signed by the wizard itself, not by an SDK client).
+        Rule::new("ec2", "DescribeVolumes", Fault::Throttle).wizard_only(),
+        Rule::new("ec2", "DescribeVpcs", Fault::DropMidBody).wizard_only(),
+        Rule::new("elasticloadbalancing", "DescribeLoadBalancers", Fault::ServerError)
+            .wizard_only(),
+        Rule::new("autoscaling", "DescribeAutoScalingGroups", Fault::DropBeforeForward)
+            .wizard_only(),
     ];
     let expected = rules.len();
     for rule in rules {

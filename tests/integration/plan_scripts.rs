@@ -5,6 +5,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
+use crate::support::judge::Judge;
 use crate::support::{Moto, TestEnv, admin_clients, python, repo, run};
 
 const ANSWERS: &str = r#"
@@ -62,14 +63,14 @@ async fn the_setup_and_teardown_scripts_work_against_aws() {
     // NLB the cloud controller made in moto for the Service.
     let answered = out.lines().find(|l| l.starts_with("answered through http://")).unwrap_or("");
     assert_eq!(answered.split_whitespace().count(), 5, "two pods:\n{out}");
-    let elbv2 = aws_sdk_elasticloadbalancingv2::Client::new(&admin_clients(&moto).await.config);
+    let judge = Judge::new(&moto).await;
     let service_nlbs = || async {
-        let lbs = elbv2.describe_load_balancers().send().await.unwrap();
-        lbs.load_balancers()
-            .iter()
-            .filter(|lb| lb.load_balancer_name().is_some_and(|n| n.starts_with("k8s-kops-wiz")))
-            .filter_map(|lb| lb.dns_name().map(str::to_string))
-            .collect::<Vec<_>>()
+        let names = judge.boto3(
+            "elbv2 = boto3.client('elbv2', **kw)\n\
+             for lb in elbv2.describe_load_balancers()['LoadBalancers']:\n\
+             \x20   if lb['LoadBalancerName'].startswith('k8s-kops-wiz'): print(lb['DNSName'])",
+        );
+        names.lines().map(str::to_string).collect::<Vec<_>>()
     };
     let nlbs = service_nlbs().await;
     assert_eq!(nlbs.len(), 1, "{nlbs:?}");

@@ -2,11 +2,14 @@
 //! Load Balancer (the fake Kubernetes API in tests/support plays the cluster and its AWS cloud
 //! controller; the NLB, its target group and targets are real in moto), and teardown deletes
 //! the Service's NLB before kops's delete, then names what AWS itself still has. Every verdict
-//! comes from AWS through the SDK, not from the wizard's words.
+//! comes from AWS through boto3, not from the wizard's words.
 
 use std::collections::BTreeSet;
 
-use crate::support::{Moto, TestEnv, admin_clients, ready_env, run};
+use serde_json::Value;
+
+use crate::support::judge::Judge;
+use crate::support::{Moto, TestEnv, ready_env, run};
 
 const CLUSTER: &str = "smoke.k8s.local";
 
@@ -27,67 +30,80 @@ interval = "1s"
 }
 
 fn wizard(env: &TestEnv, bucket: &str, args: &[&str]) -> (i32, String, String) {
-    let file = env.answers(&answers(bucket));
+    wizard_on(env, &answers(bucket), args)
+}
+
+fn wizard_on(env: &TestEnv, answers: &str, args: &[&str]) -> (i32, String, String) {
+    let file = env.answers(answers);
     run(env.wizard().args(args).arg("-c").arg(file))
 }
 
-struct Aws {
-    elbv2: aws_sdk_elasticloadbalancingv2::Client,
-    ec2: aws_sdk_ec2::Client,
-    autoscaling: aws_sdk_autoscaling::Client,
-}
+/// AWS as this test asks it: boto3 on moto with the admin key (never the wizard's code).
+struct Aws(Judge);
 
 async fn aws(moto: &Moto) -> Aws {
-    let c = admin_clients(moto).await;
-    Aws {
-        elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&c.config),
-        ec2: aws_sdk_ec2::Client::new(&c.config),
-        autoscaling: aws_sdk_autoscaling::Client::new(&c.config),
+    Aws(Judge::new(moto).await)
+}
+
+impl Aws {
+    /// Runs boto3 `code` with `ec2`, `elbv2` and `asg` clients ready; returns its JSON print.
+    fn ask(&self, code: &str) -> Value {
+        let out = self.0.boto3(&format!(
+            "import json\n\
+             ec2, elbv2, asg = (boto3.client(s, **kw) for s in ('ec2', 'elbv2', 'autoscaling'))\n\
+             {code}"
+        ));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
     }
 }
 
-/// A load balancer as ELBv2 has it: name, DNS name, type, state, and its tags.
+/// A load balancer as ELBv2 has it: name, DNS name, type, state, its tags, and how many
+/// targets its target groups have.
 #[derive(Debug)]
 struct Balancer {
-    arn: String,
     name: String,
     dns: String,
     kind: String,
     state: String,
     tags: Vec<(String, String)>,
+    targets: usize,
 }
 
 async fn balancers(aws: &Aws) -> Vec<Balancer> {
-    let out = aws.elbv2.describe_load_balancers().send().await.expect("describe load balancers");
-    let mut all = Vec::new();
-    for lb in out.load_balancers() {
-        let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
-        let tags = aws
-            .elbv2
-            .describe_tags()
-            .resource_arns(&arn)
-            .send()
-            .await
-            .expect("describe tags")
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
-            .collect();
-        all.push(Balancer {
-            name: lb.load_balancer_name().unwrap_or_default().into(),
-            dns: lb.dns_name().unwrap_or_default().into(),
-            kind: lb.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
-            state: lb
-                .state()
-                .and_then(|s| s.code())
-                .map(|c| c.as_str().to_string())
-                .unwrap_or_default(),
-            arn,
-            tags,
-        });
-    }
-    all
+    let all = aws.ask(
+        r#"
+out = []
+for lb in elbv2.describe_load_balancers()["LoadBalancers"]:
+    arn = lb["LoadBalancerArn"]
+    tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+    groups = [g for g in elbv2.describe_target_groups()["TargetGroups"]
+              if arn in g.get("LoadBalancerArns", [])]
+    targets = sum(len(elbv2.describe_target_health(TargetGroupArn=g["TargetGroupArn"])
+                      ["TargetHealthDescriptions"]) for g in groups)
+    out.append(dict(name=lb["LoadBalancerName"], dns=lb["DNSName"], kind=lb["Type"],
+                    state=lb["State"]["Code"], tags=[[t["Key"], t["Value"]] for t in tags],
+                    targets=targets))
+print(json.dumps(out))
+"#,
+    );
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    all.as_array()
+        .expect("a list")
+        .iter()
+        .map(|lb| Balancer {
+            name: text(&lb["name"]),
+            dns: text(&lb["dns"]),
+            kind: text(&lb["kind"]),
+            state: text(&lb["state"]),
+            tags: lb["tags"]
+                .as_array()
+                .expect("tags")
+                .iter()
+                .map(|t| (text(&t[0]), text(&t[1])))
+                .collect(),
+            targets: lb["targets"].as_u64().unwrap_or_default() as usize,
+        })
+        .collect()
 }
 
 /// The load balancers the cluster's Services made (the cloud controller's tag).
@@ -104,42 +120,26 @@ async fn service_balancers(aws: &Aws) -> Vec<Balancer> {
 /// What AWS has that carries the cluster's tags, asked by this test itself: instances not
 /// terminated, volumes, VPCs, subnets, security groups, Auto Scaling groups, load balancers.
 async fn tagged_for_cluster(aws: &Aws) -> Vec<String> {
-    use aws_sdk_ec2::types::Filter;
-    let filter = || {
-        Filter::builder().name("tag-key").values(format!("kubernetes.io/cluster/{CLUSTER}")).build()
-    };
-    let mut found = Vec::new();
-    let instances = aws.ec2.describe_instances().filters(filter()).send().await.expect("instances");
-    for i in instances.reservations().iter().flat_map(|r| r.instances()) {
-        let state = i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string());
-        if state.as_deref() != Some("terminated") {
-            found.push(format!("instance {}", i.instance_id().unwrap_or_default()));
-        }
-    }
-    let volumes = aws.ec2.describe_volumes().filters(filter()).send().await.expect("volumes");
-    found.extend(
-        volumes.volumes().iter().map(|v| format!("volume {}", v.volume_id().unwrap_or_default())),
-    );
-    let vpcs = aws.ec2.describe_vpcs().filters(filter()).send().await.expect("vpcs");
-    found.extend(vpcs.vpcs().iter().map(|v| format!("vpc {}", v.vpc_id().unwrap_or_default())));
-    let subnets = aws.ec2.describe_subnets().filters(filter()).send().await.expect("subnets");
-    found.extend(
-        subnets.subnets().iter().map(|s| format!("subnet {}", s.subnet_id().unwrap_or_default())),
-    );
-    let groups =
-        aws.ec2.describe_security_groups().filters(filter()).send().await.expect("security groups");
-    found.extend(
-        groups
-            .security_groups()
-            .iter()
-            .map(|g| format!("security group {}", g.group_id().unwrap_or_default())),
-    );
-    let asgs = aws.autoscaling.describe_auto_scaling_groups().send().await.expect("asgs");
-    for g in asgs.auto_scaling_groups() {
-        if g.tags().iter().any(|t| t.key() == Some(&format!("kubernetes.io/cluster/{CLUSTER}"))) {
-            found.push(format!("asg {}", g.auto_scaling_group_name().unwrap_or_default()));
-        }
-    }
+    let found = aws.ask(&format!(
+        r#"
+key = "kubernetes.io/cluster/{CLUSTER}"
+f = [dict(Name="tag-key", Values=[key])]
+found = []
+for r in ec2.describe_instances(Filters=f)["Reservations"]:
+    found += ["instance " + i["InstanceId"] for i in r["Instances"]
+              if i["State"]["Name"] != "terminated"]
+found += ["volume " + v["VolumeId"] for v in ec2.describe_volumes(Filters=f)["Volumes"]]
+found += ["vpc " + v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"]]
+found += ["subnet " + s["SubnetId"] for s in ec2.describe_subnets(Filters=f)["Subnets"]]
+found += ["security group " + g["GroupId"]
+          for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]]
+found += ["asg " + g["AutoScalingGroupName"]
+          for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]
+          if any(t["Key"] == key for t in g.get("Tags", []))]
+print(json.dumps(found))
+"#
+    ));
+    let mut found: Vec<String> = serde_json::from_value(found).expect("a list of names");
     let owned = format!("kubernetes.io/cluster/{CLUSTER}");
     for b in balancers(aws).await {
         if b.tags.iter().any(|(k, _)| *k == owned) {
@@ -151,37 +151,26 @@ async fn tagged_for_cluster(aws: &Aws) -> Vec<String> {
 
 /// A disk as a PersistentVolume's provisioner leaves it: tagged for the cluster and the PV.
 async fn pv_volume(aws: &Aws, pv: &str) -> String {
-    use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
-    let out = aws
-        .ec2
-        .create_volume()
-        .availability_zone("us-east-1a")
-        .size(10)
-        .tag_specifications(
-            TagSpecification::builder()
-                .resource_type(ResourceType::Volume)
-                .tags(
-                    Tag::builder()
-                        .key(format!("kubernetes.io/cluster/{CLUSTER}"))
-                        .value("owned")
-                        .build(),
-                )
-                .tags(Tag::builder().key("kubernetes.io/created-for/pv/name").value(pv).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("create the PV's volume");
-    out.volume_id().unwrap_or_default().to_string()
+    let id = aws.ask(&format!(
+        r#"
+tags = [dict(Key="kubernetes.io/cluster/{CLUSTER}", Value="owned"),
+        dict(Key="kubernetes.io/created-for/pv/name", Value={pv:?})]
+v = ec2.create_volume(AvailabilityZone="us-east-1a", Size=10,
+                      TagSpecifications=[dict(ResourceType="volume", Tags=tags)])
+print(json.dumps(v["VolumeId"]))
+"#
+    ));
+    id.as_str().expect("the PV's volume id").to_string()
 }
 
 async fn volume_exists(aws: &Aws, id: &str) -> bool {
-    aws.ec2
-        .describe_volumes()
-        .volume_ids(id)
-        .send()
-        .await
-        .is_ok_and(|out| !out.volumes().is_empty())
+    let there = aws.ask(&format!(
+        r#"
+ids = [v["VolumeId"] for v in ec2.describe_volumes()["Volumes"]]
+print(json.dumps({id:?} in ids))
+"#
+    ));
+    there.as_bool().expect("true or false")
 }
 
 /// The pods' names as their HTTP server gives them (straight from the fake cluster, not
@@ -227,24 +216,7 @@ async fn setup_ends_with_both_pods_answering_through_an_nlb_and_teardown_leaves_
         nlb.tags.contains(&("kubernetes.io/service-name".into(), "kops-wizard-smoke/hello".into())),
         "{nlb:?}"
     );
-    let groups = aws
-        .elbv2
-        .describe_target_groups()
-        .load_balancer_arn(&nlb.arn)
-        .send()
-        .await
-        .expect("target groups");
-    let mut targets = 0;
-    for g in groups.target_groups() {
-        let health = aws
-            .elbv2
-            .describe_target_health()
-            .target_group_arn(g.target_group_arn().unwrap_or_default())
-            .send()
-            .await
-            .expect("target health");
-        targets += health.target_health_descriptions().len();
-    }
+    let targets = nlb.targets;
     assert!(targets >= 2, "the NLB's targets are the nodes: {targets}");
 
     // The summary gives that NLB's URL and the two pods the cluster has behind it.
@@ -317,6 +289,101 @@ async fn what_kops_delete_missed_is_found_in_aws_named_by_id_and_the_exit_is_1()
         assert!(out.contains(id), "{id} is not named:\n{out}");
     }
     assert!(out.contains("EBS volume") && out.contains("security group"), "{out}");
+}
+
+/// Every kind the stand-in makes, forgotten by its delete: each is found by the final check,
+/// and named by the id boto3 has for it (the check's questions per kind are the wizard's own
+/// signed requests, so this is what proves each kind's reading of AWS's answer).
+#[tokio::test]
+async fn a_delete_that_forgets_every_kind_leaves_each_one_named_by_its_id() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    let aws = aws(&moto).await;
+    // Private subnets, so that there are NAT gateways and their Elastic IPs too.
+    let private = answers("smoke-forget-all-state")
+        .replace("node_count = 2", "node_count = 2\ntopology = \"private\"");
+    let (code, out, err) = wizard_on(&env, &private, &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    env.set(
+        "FAKE_KOPS_FORGET",
+        "autoscaling-group,launch-template,instance,load-balancer,target-group,nat-gateway,\
+         elastic-ip,volume,internet-gateway,subnet,route-table,security-group,vpc,\
+         iam-instance-profile,iam-role,sqs,eventbridge-rule",
+    );
+    let (code, out, err) = wizard_on(&env, &private, &["teardown", "--yes"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    let left = aws.ask(&format!(
+        r#"
+iam, sqs, events = (boto3.client(s, **kw) for s in ("iam", "sqs", "events"))
+key, name = "kubernetes.io/cluster/{CLUSTER}", "{CLUSTER}"
+f = [dict(Name="tag-key", Values=[key])]
+left = []
+def add(noun, ids): left.extend([noun, i] for i in ids)
+add("EC2 instance", [i["InstanceId"] for r in ec2.describe_instances(Filters=f)["Reservations"]
+                     for i in r["Instances"] if i["State"]["Name"] != "terminated"])
+add("Auto Scaling group", [g["AutoScalingGroupName"]
+                           for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]
+                           if any(t["Key"] == key for t in g.get("Tags", []))])
+add("launch template", [t["LaunchTemplateId"]
+                        for t in ec2.describe_launch_templates(Filters=f)["LaunchTemplates"]])
+add("EBS volume", [v["VolumeId"] for v in ec2.describe_volumes(Filters=f)["Volumes"]])
+add("network interface", [n["NetworkInterfaceId"] for n in
+                          ec2.describe_network_interfaces(Filters=f)["NetworkInterfaces"]])
+add("Elastic IP", [a["AllocationId"] for a in ec2.describe_addresses(Filters=f)["Addresses"]])
+add("NAT gateway", [n["NatGatewayId"] for n in ec2.describe_nat_gateways(Filters=f)["NatGateways"]
+                    if n["State"] not in ("deleted", "deleting")])
+add("internet gateway", [g["InternetGatewayId"] for g in
+                         ec2.describe_internet_gateways(Filters=f)["InternetGateways"]])
+add("subnet", [s["SubnetId"] for s in ec2.describe_subnets(Filters=f)["Subnets"]])
+add("route table", [r["RouteTableId"] for r in ec2.describe_route_tables(Filters=f)["RouteTables"]])
+add("VPC", [v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"]])
+add("security group", [g["GroupId"] for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]])
+lbs = elbv2.describe_load_balancers()["LoadBalancers"]
+tgs = elbv2.describe_target_groups()["TargetGroups"]
+def tagged(arn):
+    tags = elbv2.describe_tags(ResourceArns=[arn])["TagDescriptions"][0]["Tags"]
+    return any(t["Key"] == key for t in tags)
+add("load balancer", [b["LoadBalancerName"] for b in lbs if tagged(b["LoadBalancerArn"])])
+add("target group", [g["TargetGroupName"] for g in tgs if tagged(g["TargetGroupArn"])])
+add("IAM role", [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].endswith("." + name)])
+add("IAM instance profile", [p["InstanceProfileName"] for p in
+                             iam.list_instance_profiles()["InstanceProfiles"]
+                             if p["InstanceProfileName"].endswith("." + name)])
+add("SQS queue", sqs.list_queues().get("QueueUrls", []))
+add("EventBridge rule", [r["Name"] for r in events.list_rules()["Rules"]
+                         if r["Name"].startswith(name + "-")])
+print(json.dumps(left))
+"#
+    ));
+    let left: Vec<(String, String)> = serde_json::from_value(left).expect("(kind, id) pairs");
+    let kinds: BTreeSet<&str> = left.iter().map(|(k, _)| k.as_str()).collect();
+    // What the stand-in makes for a gossip cluster, all of it left behind.
+    for kind in [
+        "EC2 instance",
+        "Auto Scaling group",
+        "launch template",
+        "EBS volume",
+        "Elastic IP",
+        "NAT gateway",
+        "internet gateway",
+        "subnet",
+        "route table",
+        "VPC",
+        "security group",
+        "load balancer",
+        "target group",
+        "IAM role",
+        "IAM instance profile",
+        "SQS queue",
+        "EventBridge rule",
+    ] {
+        assert!(kinds.contains(kind), "the stand-in left no {kind}: {left:?}");
+    }
+    for (kind, id) in &left {
+        let named = out.lines().any(|l| l.contains(kind.as_str()) && l.contains(id.as_str()));
+        assert!(named, "{kind} {id} is in AWS but not named:\n{out}");
+    }
 }
 
 #[tokio::test]

@@ -19,7 +19,8 @@ use super::Moto;
 /// What a chosen request gets instead of (or on top of) moto's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Fault {
-    /// IAM and STS: HTTP 400 `Throttling` ("Rate exceeded"); S3: HTTP 503 `SlowDown`.
+    /// IAM and STS: HTTP 400 `Throttling` ("Rate exceeded"); S3: HTTP 503 `SlowDown`; EC2:
+    /// HTTP 503 `RequestLimitExceeded`.
     Throttle,
     /// HTTP 500: S3 `InternalError`, IAM `ServiceFailure`, STS `InternalFailure`.
     ServerError,
@@ -450,7 +451,8 @@ fn classify(request: &Request) -> Seen {
             .unwrap_or_else(|| "unknown".into()),
     };
     let agent = match request.header("user-agent").unwrap_or_default() {
-        ua if ua.contains("aws-sdk-rust") => Agent::Wizard,
+        // The SDK's clients, and the wizard's own signed requests (engine/aws_http.rs).
+        ua if ua.contains("aws-sdk-rust") || ua.starts_with("kops-wizard/") => Agent::Wizard,
         ua if ua.contains("Boto3") || ua.contains("Botocore") => Agent::StandIn,
         _ => Agent::Other,
     };
@@ -544,6 +546,9 @@ fn error_response(seen: &Seen, fault: Fault) -> Vec<u8> {
         ("s3", _) => {
             (503, "Service Unavailable", "ServiceUnavailable", "Please reduce your request rate.")
         }
+        ("ec2", Fault::Throttle) => {
+            (503, "Service Unavailable", "RequestLimitExceeded", "Request limit exceeded.")
+        }
         (_, Fault::Throttle) => (400, "Bad Request", "Throttling", "Rate exceeded"),
         ("iam", Fault::ServerError) => (
             500,
@@ -569,6 +574,11 @@ fn error_response(seen: &Seen, fault: Fault) -> Vec<u8> {
         "s3" => format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>\
              <RequestId>{id}</RequestId><HostId>{id}</HostId></Error>"
+        ),
+        // EC2's own error shape.
+        "ec2" => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
+             <Message>{message}</Message></Error></Errors><RequestID>{id}</RequestID></Response>"
         ),
         service => {
             let xmlns = match service {
