@@ -108,10 +108,18 @@ impl std::fmt::Debug for AwsHttp {
     }
 }
 
+/// The AWS SDK, kube and this module all use rustls, and more than one of its crypto
+/// providers is in the tree: one process-wide provider (aws-lc-rs, the SDK's) is picked before
+/// any of them builds a TLS configuration.
+pub(crate) fn pick_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// One HTTP client for the process: loading the system's root certificates is done once.
 fn client() -> &'static Client<Https, Full<Bytes>> {
     static CLIENT: OnceLock<Client<Https, Full<Bytes>>> = OnceLock::new();
     CLIENT.get_or_init(|| {
+        pick_tls_provider();
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(CONNECT_TIMEOUT));

@@ -45,8 +45,7 @@ pub enum SmokeError {
 
 /// A client for the cluster's API, from the kubeconfig context kops named after the cluster.
 pub async fn connect(cluster: &str) -> Result<(kube::Client, String), SmokeError> {
-    // Both the AWS SDK and kube use rustls; one process-wide provider is picked here.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    super::aws_http::pick_tls_provider();
     let kubeconfig = Kubeconfig::read().map_err(|e| SmokeError::Kubeconfig(e.to_string()))?;
     let options = KubeConfigOptions { context: Some(cluster.to_string()), ..Default::default() };
     let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)

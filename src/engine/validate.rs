@@ -94,6 +94,20 @@ pub struct Failure {
     pub instance_group: Option<String>,
 }
 
+impl Failure {
+    /// The failure on one line: kops's messages carry blank lines ("Validation Failed\n\nThe
+    /// ..."), and most already name what failed (`node "i-0abc" of role "node" is not
+    /// ready`), so the kind and name go first only when the message leaves them out: at 80
+    /// columns the repeated id pushed the line onto a second row the dashboard lacks.
+    pub fn summary(&self) -> String {
+        let message = self.message.split_whitespace().collect::<Vec<_>>().join(" ");
+        match self.name.is_empty() || message.contains(&self.name) {
+            true => message,
+            false => format!("{} {}: {message}", self.kind, self.name),
+        }
+    }
+}
+
 /// One Kubernetes node as kops reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 #[serde(from = "RawNode")]
@@ -940,6 +954,27 @@ mod tests {
             parse_stream(r#"{"nodes":[{"name":"n","status":"Unknown"}]}"#).unwrap().unwrap();
         assert_eq!(output.nodes[0], Node { name: "n".into(), ..Node::default() });
         assert_eq!(parse_stream("{}").unwrap(), Some(ValidateOutput::default()));
+    }
+
+    #[test]
+    fn a_failure_names_what_failed_once() {
+        let node = Failure {
+            kind: "Node".into(),
+            name: "i-0abc".into(),
+            message: "node \"i-0abc\" of role \"node\" is not ready".into(),
+            instance_group: None,
+        };
+        assert_eq!(node.summary(), "node \"i-0abc\" of role \"node\" is not ready");
+        let dns = Failure {
+            kind: "dns".into(),
+            name: "apiserver".into(),
+            message: "Validation Failed\n\nThe dns-controller has not updated".into(),
+            instance_group: None,
+        };
+        assert_eq!(
+            dns.summary(),
+            "dns apiserver: Validation Failed The dns-controller has not updated"
+        );
     }
 
     #[test]

@@ -63,7 +63,15 @@ pub struct Estimate {
     pub other_region: Option<String>,
 }
 
+/// Said where an estimate would be, when the price data cannot be read.
+pub const NO_ESTIMATE: &str = "no cost estimate: the price data is unreadable";
+
 impl Estimate {
+    /// What the figures are and what they leave out, under every estimate.
+    pub fn footnote(&self) -> String {
+        format!("{}, 730 h a month; leaves out {LEAVES_OUT}.", self.label())
+    }
+
     /// `prices of us-east-1, 2025-01`, with a word when the cluster is elsewhere.
     pub fn label(&self) -> String {
         match &self.other_region {

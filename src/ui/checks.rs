@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::engine::credentials::SharedFiles;
 use crate::engine::s3::BucketAccess;
 use crate::engine::ssh::{self, KeyState};
-use crate::questions::{Context, mask_key};
+use crate::questions::{Check, Context, mask_key};
 
 /// What the SSH check found at the key path, in words the field shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,21 @@ pub fn context() -> Context {
 }
 
 /// The words for a bucket check's answer: the three the issue names, and what each means.
+/// What a check is doing while its answer is awaited.
+pub fn checking(check: Check) -> Option<&'static str> {
+    match check {
+        Check::None => None,
+        Check::Identity => Some("asking STS who these credentials are"),
+        Check::BucketAvailability => Some("is the name free"),
+        Check::SshKeyFiles => Some("looking at the key files"),
+    }
+}
+
+/// Above the SSH key question: `~/.ssh` has no public key.
+pub const NO_KEYS: &str = "No public keys in ~/.ssh: setup generates one.";
+/// Above the SSH key question: the public keys of `~/.ssh` follow.
+pub const FOUND_KEYS: &str = "Found in ~/.ssh";
+
 pub fn bucket_words(access: BucketAccess) -> (&'static str, &'static str, bool) {
     match access {
         BucketAccess::Free => ("free", "nobody has this name: setup creates it", true),

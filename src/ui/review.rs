@@ -2,13 +2,25 @@
 //! (the rules', and what the checks found that setup reuses rather than creates), and what an
 //! earlier setup of the cluster left in the journal (or that it finished).
 
-use crate::answers::Answers;
+use crate::answers::{Answers, Source};
 use crate::engine::s3::BucketAccess;
 use crate::journal::{Journal, State as Entry};
 use crate::plan::{KopsPurpose, SetupAction};
 use crate::questions::short_policy;
 use crate::rules::{self, Report};
 use crate::ui::checks::SshFound;
+
+/// Where Review's answers came from, and whether this session's changes are saved.
+pub fn answers_from(source: &Source, unsaved: bool) -> String {
+    match (source, unsaved) {
+        (Source::File(path), false) => format!("Answers from {}", path.display()),
+        (Source::File(path), true) => {
+            format!("Answers from {}, changed in this session and not saved", path.display())
+        }
+        (Source::Defaults, false) => "Answers from the defaults and this session".to_string(),
+        (Source::Defaults, true) => "Answers from the defaults and this session, not saved".into(),
+    }
+}
 
 /// The actions of a step in words, the policy attachments folded into one line.
 pub fn describe(actions: &[SetupAction]) -> Vec<String> {

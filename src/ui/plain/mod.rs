@@ -392,7 +392,7 @@ impl Session {
         match q.check {
             Check::None => Ok(Then::Next),
             Check::Identity => {
-                crate::safe_eprintln!("  … asking STS who these credentials are");
+                crate::safe_eprintln!("  … {}", checks::checking(q.check).unwrap_or_default());
                 let result = self.wait(async move {
                     Clients::from_env(&creds).await.whoami().await.map_err(|e| e.to_string())
                 })?;
@@ -423,7 +423,7 @@ impl Session {
                 let Some(bucket) = answers.state_store.bucket.clone() else {
                     return Ok(Then::Next);
                 };
-                crate::safe_eprintln!("  … is the name free");
+                crate::safe_eprintln!("  … {}", checks::checking(q.check).unwrap_or_default());
                 let result = self.wait(async move {
                     let clients = Clients::from_env(&creds).await;
                     clients.bucket_access(&bucket).await.map_err(|e| e.to_string())

@@ -8,8 +8,8 @@ use crate::engine::aws::Identity;
 use crate::engine::s3::BucketAccess;
 use crate::plan::SetupPlan;
 use crate::questions::{Step, cost};
-use crate::ui::checks::{FoundKey, SshFound, bucket_words};
-use crate::ui::review::describe;
+use crate::ui::checks::{FOUND_KEYS, FoundKey, NO_KEYS, SshFound, bucket_words};
+use crate::ui::review::{answers_from, describe};
 
 /// What follows a check's answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +77,9 @@ pub fn ssh_line(result: &Result<SshFound, String>) -> (String, Then) {
 /// The public keys of `~/.ssh`, listed before the key path is asked.
 pub fn found_keys(keys: &[FoundKey]) -> String {
     if keys.is_empty() {
-        return "No public keys in ~/.ssh: setup generates one.\n".into();
+        return format!("{NO_KEYS}\n");
     }
-    let mut out = String::from("Found in ~/.ssh:\n");
+    let mut out = format!("{FOUND_KEYS}:\n");
     for k in keys {
         let mark = if k.usable { "✔" } else { "✘" };
         out.push_str(&format!("  {mark} {}  {}\n", k.path, k.note));
@@ -104,15 +104,7 @@ pub struct Review<'a> {
 /// the cost estimate.
 pub fn review(r: &Review<'_>) -> String {
     let mut out = String::from("\nReview: what setup will do\n");
-    let from = match r.source {
-        Source::File(path) => format!("Answers from {}", path.display()),
-        Source::Defaults => "Answers from the defaults and this session".to_string(),
-    };
-    let changed = match (r.unsaved, r.source) {
-        (true, Source::File(_)) => " (changed in this session, not saved)",
-        _ => "",
-    };
-    out.push_str(&format!("{from}{changed}\n"));
+    out.push_str(&format!("{}\n", answers_from(r.source, r.unsaved)));
     if let Some(note) = r.resume {
         out.push_str(&format!("{note}\n"));
     }
@@ -138,7 +130,7 @@ pub fn review(r: &Review<'_>) -> String {
 /// The cost estimate as aligned lines, the total last, then what the figures are.
 pub fn estimate(a: &Answers) -> Vec<String> {
     let Some(e) = cost::estimate(a) else {
-        return vec!["no cost estimate: the price data is unreadable".into()];
+        return vec![cost::NO_ESTIMATE.into()];
     };
     let money = |usd: f64| format!("${usd:.2}");
     let mut lines: Vec<String> =
@@ -147,7 +139,7 @@ pub fn estimate(a: &Answers) -> Vec<String> {
         lines.push(format!("{u}: not in the catalog, left out"));
     }
     lines.push(format!("{:<40} {:>10}", "Total", money(e.total_usd)));
-    lines.push(format!("{}, 730 h a month; leaves out {}.", e.label(), cost::LEAVES_OUT));
+    lines.push(e.footnote());
     lines
 }
 
@@ -173,7 +165,7 @@ mod tests {
             None,
         );
         let text = review_of(&a, &Source::Defaults, true, &warnings);
-        assert!(text.contains("Answers from the defaults and this session\n"), "{text}");
+        assert!(text.contains("Answers from the defaults and this session, not saved\n"), "{text}");
         assert!(text.contains("1. "), "{text}");
         assert!(text.contains("   - IAM group kops\n"), "{text}");
         assert!(text.contains("attach 7 policies to kops: EC2, "), "{text}");
@@ -205,7 +197,7 @@ mod tests {
         assert!(review_of(&a, &file, false, &[]).contains("Answers from /tmp/answers.toml\n"));
         assert!(
             review_of(&a, &file, true, &[])
-                .contains("Answers from /tmp/answers.toml (changed in this session, not saved)")
+                .contains("Answers from /tmp/answers.toml, changed in this session and not saved")
         );
         assert!(!review_of(&a, &file, false, &[]).contains("Warnings"));
     }

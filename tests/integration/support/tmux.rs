@@ -51,7 +51,7 @@ impl Tmux {
         // the trap (a handler, so the program still starts with SIGINT at its default) keeps
         // the shell alive to report the exit code and the terminal's modes.
         let script = format!(
-            "trap : INT; cd {}; {}{}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; echo; echo '{RUN_ENDED}'; sleep 600",
+            "trap : INT; cd {}; {}{}; echo \"EXIT=$?\"; stty -a | tr '\\n' ' '; printf '\\r\\n%s\\r\\n' '{RUN_ENDED}'; sleep 600",
             sh_quote(&env.dir.path().display().to_string()),
             line.join(" "),
             redirect.unwrap_or_default()
@@ -227,8 +227,9 @@ impl Tmux {
 
     /// After the program exited: its exit code and the terminal's `stty -a` line.
     pub fn finished(&self, limit: Duration) -> (i32, String) {
-        // A killed full-screen program leaves the terminal raw (no carriage return on newline),
-        // so the shell's marker can land mid-line among the old screen's borders.
+        // A killed full-screen program leaves the terminal raw (no carriage return on newline):
+        // the marker is printed after a carriage return of its own, at a line's start, so that
+        // it is never split by the terminal's right edge (a CI run saw "[[run ended" + "]]").
         self.wait_until(limit, "the program to exit", |s| s.contains(RUN_ENDED));
         let screen = self.joined();
         // A program may end without a newline, so EXIT= can follow its last text on a line.

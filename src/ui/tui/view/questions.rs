@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Paragraph};
 use super::{Theme, spinner, wrap, wrap_line, wrap_styled};
 use crate::engine::aws::Identity;
 use crate::questions::{self, Check, Kind, Question, Source, Step, cost};
+use crate::ui::checks;
 use crate::ui::tui::state::{CheckState, State};
 use crate::ui::tui::update::bucket_words;
 
@@ -78,10 +79,10 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, them
     if step == Step::SshKey {
         lines.push(Line::raw(""));
         if state.ssh_keys.is_empty() {
-            lines.push(Line::styled("No public keys in ~/.ssh: setup generates one.", theme.dim()));
+            lines.push(Line::styled(checks::NO_KEYS, theme.dim()));
         } else {
             lines.push(Line::styled(
-                "Found in ~/.ssh (Ctrl-N / Ctrl-P in the path picks one):",
+                format!("{} (Ctrl-N / Ctrl-P in the path picks one):", checks::FOUND_KEYS),
                 theme.dim(),
             ));
         }
@@ -297,7 +298,7 @@ fn check_line(state: &State, q: &Question, theme: Theme) -> Option<Line<'static>
         Check::None => None,
         Check::Identity => Some(match &state.checks.identity {
             CheckState::Idle => return None,
-            CheckState::Pending(_) => pending("asking STS who these credentials are"),
+            CheckState::Pending(_) => pending(checks::checking(q.check).unwrap_or_default()),
             CheckState::Done(Ok(Identity { arn, account, .. })) => {
                 done(true, format!("{arn} (account {account})"))
             }
@@ -307,7 +308,7 @@ fn check_line(state: &State, q: &Question, theme: Theme) -> Option<Line<'static>
         }),
         Check::BucketAvailability => Some(match &state.checks.bucket {
             CheckState::Idle => return None,
-            CheckState::Pending(_) => pending("is the name free"),
+            CheckState::Pending(_) => pending(checks::checking(q.check).unwrap_or_default()),
             CheckState::Done(Ok(access)) => {
                 let (word, why, ok) = bucket_words(*access);
                 let (mark, style) = if ok { ("✔", theme.ok()) } else { ("✘", theme.bad()) };
@@ -323,7 +324,7 @@ fn check_line(state: &State, q: &Question, theme: Theme) -> Option<Line<'static>
         }),
         Check::SshKeyFiles => Some(match &state.checks.ssh {
             CheckState::Idle => return None,
-            CheckState::Pending(_) => pending("looking at the key files"),
+            CheckState::Pending(_) => pending(checks::checking(q.check).unwrap_or_default()),
             CheckState::Done(Ok(found)) => done(found.usable, found.summary.clone()),
             CheckState::Done(Err(e)) => {
                 done(false, e.lines().next().unwrap_or_default().to_string())
@@ -382,8 +383,7 @@ fn render_cost(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
         theme.bold(),
     ));
     lines.push(Line::raw(""));
-    for l in wrap(&format!("{}, 730 h a month. Leaves out {}.", e.label(), cost::LEAVES_OUT), width)
-    {
+    for l in wrap(&e.footnote(), width) {
         lines.push(Line::styled(l, theme.dim()));
     }
     frame.render_widget(Paragraph::new(lines), inner);
@@ -405,7 +405,7 @@ fn priced(what: &str, amount: &str, room: usize, lead: &str, column: usize) -> V
 /// The estimate as lines, for Review.
 pub fn cost_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let Some(e) = cost::estimate(&state.answers) else {
-        return vec![Line::raw("no cost estimate: the price data is unreadable")];
+        return vec![Line::raw(cost::NO_ESTIMATE)];
     };
     let mut lines = Vec::new();
     for l in &e.lines {
@@ -417,10 +417,7 @@ pub fn cost_lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static
     }
     lines
         .push(Line::styled(format!("    {:<40} {:>9}", "Total", money(e.total_usd)), theme.bold()));
-    for l in wrap(
-        &format!("{}, 730 h a month; leaves out {}.", e.label(), cost::LEAVES_OUT),
-        width.saturating_sub(4),
-    ) {
+    for l in wrap(&e.footnote(), width.saturating_sub(4)) {
         lines.push(Line::styled(format!("    {l}"), theme.dim()));
     }
     lines

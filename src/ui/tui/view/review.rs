@@ -8,7 +8,6 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
 
 use super::{Theme, wrap, wrap_styled};
-use crate::answers::Source;
 use crate::ui::review::describe;
 use crate::ui::tui::state::State;
 use crate::ui::tui::update::warnings;
@@ -46,12 +45,9 @@ fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
             out.push(Line::styled(l, theme.warn()));
         }
     }
-    let from = match &state.source {
-        Source::File(path) => format!("Answers from {}", path.display()),
-        Source::Defaults => "Answers from the defaults and this session".to_string(),
-    };
-    let unsaved = if state.unsaved { " (changed, not saved: s saves)" } else { "" };
-    out.extend(wrap_styled(&format!("{from}{unsaved}"), theme.dim(), width, 2));
+    let from = crate::ui::review::answers_from(&state.source, state.unsaved);
+    let save = if state.unsaved { ": s saves them" } else { "" };
+    out.extend(wrap_styled(&format!("{from}{save}"), theme.dim(), width, 2));
     let plan = state.plan();
     for (i, step) in plan.steps.iter().enumerate() {
         let title = format!("{}. {}", i + 1, step.id.title());

@@ -332,9 +332,7 @@ fn dashboard(frame: &mut Frame<'_>, area: Rect, state: &State, d: &Dashboard, th
         lines.extend(wrap_styled(&format!("kops: {detail}"), theme.dim(), width, 6));
     }
     for f in &a.failures {
-        // kops's messages carry blank lines ("Validation Failed\n\nThe ..."): one line here.
-        let message = f.message.split_whitespace().collect::<Vec<_>>().join(" ");
-        let text = format!("• {} {}: {message}", f.kind, f.name);
+        let text = format!("• {}", f.summary());
         lines.extend(wrap_styled(&text, theme.warn(), width, 2));
         let why = explain(f);
         if !why.is_empty() {
