@@ -172,9 +172,11 @@ async fn with_no_answers_file_rules_checks_estimate_and_save_work_and_the_file_r
     press(&term, "Down", 5);
     term.wait_for("▶ Node size", SECS(10));
     term.keys(&["Right"]);
-    std::thread::sleep(Duration::from_millis(500));
-    let after = estimate(&term.wait_for("≈ $", SECS(10)));
-    assert_ne!(before, after, "the estimate follows the node size");
+    // Polled: the estimate follows the node size (an unchanged one fails after the limit).
+    let after = term.wait_until(SECS(10), "the estimate to follow the node size", |s| {
+        s.contains("≈ $") && estimate(s) != before
+    });
+    assert_ne!(before, estimate(&after), "the estimate follows the node size");
 
     term.keys(&["s"]);
     term.wait_for("answers saved to", SECS(10));

@@ -207,6 +207,16 @@ mod tests {
     }
 
     #[test]
+    fn a_resize_is_taken_in_every_mode() {
+        // Every message is followed by a frame (run.rs), so this is a redraw at any moment:
+        // mid-typing, behind the quit question or the help, on the too-small screen.
+        use Mode::*;
+        for mode in [Text, Field, Ask, Help, Script, TooSmall] {
+            assert_eq!(from_event(&Event::Resize(80, 24), mode), Some(Msg::Resize(80, 24)));
+        }
+    }
+
+    #[test]
     fn paste_goes_to_a_text_field_only() {
         let paste = Event::Paste("acme-state".into());
         assert_eq!(from_event(&paste, Mode::Text), Some(Msg::Paste("acme-state".into())));
