@@ -175,6 +175,17 @@ pub mod xml {
     }
 }
 
+/// One request, before it is signed (again for each attempt: a signature is dated).
+struct Call<'a> {
+    api: Api,
+    operation: &'static str,
+    method: &'static str,
+    /// Path and query, already encoded.
+    path: &'a str,
+    headers: &'a [(&'a str, &'a str)],
+    body: String,
+}
+
 /// One answer's body, or why there was none worth retrying for.
 enum Attempt {
     Answer(String),
@@ -261,7 +272,8 @@ impl AwsHttp {
             form.extend_pairs(params).finish()
         };
         let content = ("content-type", "application/x-www-form-urlencoded; charset=utf-8");
-        self.send(api, operation, "POST", "/", &[content], body).await
+        self.send(Call { api, operation, method: "POST", path: "/", headers: &[content], body })
+            .await
     }
 
     /// Every page of a Query-protocol listing: the answer's `next` element (`nextToken`,
@@ -305,7 +317,9 @@ impl AwsHttp {
         let (prefix, content_type) = api.json();
         let target = format!("{prefix}.{action}");
         let headers = [("content-type", content_type), ("x-amz-target", target.as_str())];
-        let body = self.send(api, operation, "POST", "/", &headers, request.to_string()).await?;
+        let body = request.to_string();
+        let call = Call { api, operation, method: "POST", path: "/", headers: &headers, body };
+        let body = self.send(call).await?;
         serde_json::from_str(&body).map_err(|e| unreadable(operation, &e))
     }
 
@@ -316,27 +330,22 @@ impl AwsHttp {
         operation: &'static str,
         path_and_query: &str,
     ) -> Result<String, AwsError> {
-        self.send(api, operation, "GET", path_and_query, &[], String::new()).await
+        let body = String::new();
+        self.send(Call { api, operation, method: "GET", path: path_and_query, headers: &[], body })
+            .await
     }
 
     /// Sends one operation with the SDK clients' retry rules.
-    async fn send(
-        &self,
-        api: Api,
-        operation: &'static str,
-        method: &'static str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: String,
-    ) -> Result<String, AwsError> {
-        let endpoint = self.endpoint(api);
+    async fn send(&self, call: Call<'_>) -> Result<String, AwsError> {
+        let operation = call.operation;
+        let endpoint = self.endpoint(call.api);
         let budget = operation_timeout();
         let deadline = tokio::time::Instant::now() + budget;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let creds = self.credentials(operation).await?;
-            let request = self.signed(api, method, &endpoint, path, headers, &body, creds);
+            let request = self.signed(&call, &endpoint, creds);
             let request = request.map_err(|e| AwsError {
                 operation,
                 code: None,
@@ -373,18 +382,14 @@ impl AwsHttp {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn signed(
         &self,
-        api: Api,
-        method: &'static str,
+        call: &Call<'_>,
         endpoint: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &str,
         creds: Credentials,
     ) -> Result<http::Request<Full<Bytes>>, Box<dyn std::error::Error + Send + Sync>> {
         use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
+        let Call { api, method, path, headers, body, .. } = call;
         let uri = format!("{}{path}", endpoint.trim_end_matches('/'));
         let parsed: http::Uri = uri.parse()?;
         let host = parsed.authority().ok_or("the endpoint has no host")?.to_string();
@@ -395,7 +400,7 @@ impl AwsHttp {
         let identity = creds.into();
         let params = aws_sigv4::sign::v4::SigningParams::builder()
             .identity(&identity)
-            .region(self.signing_region(api))
+            .region(self.signing_region(*api))
             .name(api.signing_name())
             .time(SystemTime::now())
             .settings(SigningSettings::default())
@@ -408,7 +413,7 @@ impl AwsHttp {
             SignableBody::Bytes(body.as_bytes()),
         )?;
         let (instructions, _) = sign(signable, &params)?.into_parts();
-        let mut request = http::Request::builder().method(method).uri(parsed);
+        let mut request = http::Request::builder().method(*method).uri(parsed);
         for (k, v) in &all {
             request = request.header(*k, *v);
         }

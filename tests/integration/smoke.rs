@@ -386,6 +386,61 @@ print(json.dumps(left))
     }
 }
 
+/// A cluster in a Route53 zone: records under its name that kops's delete left (the stand-in
+/// makes none, so they are written here as kops would have) are found by the final check
+/// through Route53, every one of them, past the first page of the listing.
+#[tokio::test]
+async fn records_left_in_the_clusters_dns_zone_are_each_named() {
+    let moto = Moto::start();
+    let env = ready_env(&moto);
+    let aws = aws(&moto).await;
+    let zone = aws.ask(
+        r#"
+r53 = boto3.client("route53", **kw)
+z = r53.create_hosted_zone(Name="example.com", CallerReference="kops-wizard-test")
+print(json.dumps(z["HostedZone"]["Id"]))
+"#,
+    );
+    let zone = zone.as_str().expect("the zone's id").to_string();
+    let answers = answers("smoke-dns-state")
+        .replace(
+            &format!("name = \"{CLUSTER}\""),
+            "name = \"dns.example.com\"\ndns_zone = \"example.com\"",
+        )
+        .replace("node_count = 2", "node_count = 2\nsmoke_test = false");
+    let (code, out, err) = wizard_on(&env, &answers, &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+
+    // kops's own records, and enough more to need a second page (Route53 lists 300 at most).
+    let written = aws.ask(&format!(
+        r#"
+r53 = boto3.client("route53", **kw)
+names = ["api.dns.example.com", "api.internal.dns.example.com",
+         "kops-controller.internal.dns.example.com"] + [f"n{{i:03}}.dns.example.com" for i in range(320)]
+for at in range(0, len(names), 50):
+    r53.change_resource_record_sets(HostedZoneId={zone:?}, ChangeBatch=dict(Changes=[
+        dict(Action="CREATE", ResourceRecordSet=dict(Name=n, Type="A", TTL=60,
+             ResourceRecords=[dict(Value="203.0.113.10")])) for n in names[at:at + 50]]))
+# One that is not the cluster's, which must not be named.
+r53.change_resource_record_sets(HostedZoneId={zone:?}, ChangeBatch=dict(Changes=[
+    dict(Action="CREATE", ResourceRecordSet=dict(Name="www.example.com", Type="A", TTL=60,
+         ResourceRecords=[dict(Value="203.0.113.11")]))]))
+first = r53.list_resource_record_sets(HostedZoneId={zone:?})
+print(json.dumps(dict(names=names, paged=first["IsTruncated"])))
+"#
+    ));
+    assert_eq!(written["paged"], true, "the listing fits one page: {written}");
+    let written: Vec<String> = serde_json::from_value(written["names"].clone()).expect("names");
+
+    let (code, out, err) = wizard_on(&env, &answers, &["teardown", "--yes"]);
+    assert_eq!(code, 1, "records are left: {out}\n{err}");
+    for name in &written {
+        let line = format!("Route53 record {name} A");
+        assert!(out.contains(&line), "{line} is not named:\n{out}");
+    }
+    assert!(!out.contains("www.example.com"), "another name's record was named:\n{out}");
+}
+
 #[tokio::test]
 async fn delete_volumes_deletes_the_disks_persistent_volumes_made() {
     let moto = Moto::start();
