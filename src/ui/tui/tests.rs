@@ -1035,3 +1035,15 @@ fn a_log_line_taller_than_the_log_pane_shows_its_start() {
     assert!(text.contains("[i] aws: START w0 w1"), "{text}");
     assert!(!text.contains("w119"), "{text}");
 }
+
+#[test]
+fn review_says_unsaved_answers_in_the_line_modes_words_and_how_to_save_them() {
+    let mut s = checked();
+    s.page = Page::Review;
+    s.unsaved = true;
+    let shown = screen(&s, 120, 40);
+    let words = crate::ui::review::answers_from(&s.source, true);
+    assert!(shown.contains(&format!("{words}: s saves them")), "{shown}");
+    s.unsaved = false;
+    assert!(!screen(&s, 120, 40).contains("not saved"));
+}
