@@ -73,6 +73,9 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
+    /// The services without an SDK crate here (the cloud check's): built with the clients,
+    /// so that every `Cloud` of a run shares one credential cache.
+    pub http: super::aws_http::AwsHttp,
     /// The endpoint override, if any, for messages.
     pub endpoint: Option<String>,
     /// Kept to build clients with other credentials (checking the kops user's new key).
@@ -90,6 +93,7 @@ impl Clients {
             sts: aws_sdk_sts::Client::new(config),
             iam: aws_sdk_iam::Client::new(config),
             s3: aws_sdk_s3::Client::from_conf(s3_config),
+            http: super::aws_http::AwsHttp::new(config),
             endpoint: config.endpoint_url().map(str::to_string),
             config: config.clone(),
         }

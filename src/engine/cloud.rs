@@ -243,7 +243,7 @@ const TOKEN: (&str, &str) = ("NextToken", "NextToken");
 impl Cloud {
     pub fn new(clients: &Clients) -> Cloud {
         Cloud {
-            http: AwsHttp::new(&clients.config),
+            http: clients.http.clone(),
             iam: clients.iam.clone(),
             endpoint: clients.endpoint.clone(),
         }
