@@ -1044,6 +1044,12 @@ fn review_says_unsaved_answers_in_the_line_modes_words_and_how_to_save_them() {
     let shown = screen(&s, 120, 40);
     let words = crate::ui::review::answers_from(&s.source, true);
     assert!(shown.contains(&format!("{words}: s saves them")), "{shown}");
+    // At 80x24 the line wraps at a space, its words whole.
+    let small = screen(&s, 80, 24);
+    // The words alone: borders and the scroll bar left out.
+    let frame = |w: &&str| w.chars().all(|c| "│▲▼█║".contains(c));
+    let flat = small.split_whitespace().filter(|w| !frame(w)).collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("changed in this session and not saved: s saves them"), "{small}");
     s.unsaved = false;
     assert!(!screen(&s, 120, 40).contains("not saved"));
 }
