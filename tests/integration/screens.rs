@@ -334,8 +334,9 @@ async fn teardown_reads_whole_at(width: u16, height: u16) {
     screens.wait_for("× autoscaling-group", SECS(30));
     // The rest of the inventory, a page at a time: each page is a screen to read.
     for _ in 0..8 {
-        term.keys(&["PageDown"]);
-        std::thread::sleep(Duration::from_millis(200));
+        if !term.page_down() {
+            break;
+        }
         screens.capture();
     }
     term.type_text(cluster);

@@ -272,11 +272,9 @@ fn scrolled(term: &Tmux, wanted: &[&str]) -> String {
     let mut seen = String::new();
     for _ in 0..12 {
         seen.push_str(&term.screen());
-        if wanted.iter().all(|w| seen.contains(w)) {
+        if wanted.iter().all(|w| seen.contains(w)) || !term.page_down() {
             break;
         }
-        term.keys(&["PageDown"]);
-        std::thread::sleep(Duration::from_millis(300));
     }
     seen
 }

@@ -197,6 +197,21 @@ impl Tmux {
         self.wait_for(text, Duration::from_secs(10))
     }
 
+    /// Presses PageDown and waits for the screen to change; false if it did not within a
+    /// second (the end of what there is to scroll).
+    pub fn page_down(&self) -> bool {
+        let before = self.screen();
+        self.keys(&["PageDown"]);
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            if self.screen() != before {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     pub fn wait_until(
         &self,
         limit: Duration,
