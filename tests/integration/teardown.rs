@@ -2,13 +2,13 @@
 //! the credentials files and the stand-in's cloud, not from the wizard's output.
 
 use std::fs;
-use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 
 use crate::support::judge::Judge;
+use crate::support::tmux::{Tmux, cooked};
 use crate::support::{Moto, TestEnv, admin_clients, ready_env, run};
 
 const ANSWERS: &str = r#"
@@ -262,71 +262,45 @@ async fn after_a_setup_that_died_halfway_only_its_work_is_deleted() {
     nothing_left(&moto, &env).await;
 }
 
-/// tmux drives the real binary on a terminal: a wrong name aborts, the right one deletes.
+/// tmux drives the real binary on a terminal, after a setup that stopped before the cluster:
+/// a wrong name aborts and deletes nothing, the right one deletes the user and the bucket.
 #[tokio::test]
 async fn the_typed_confirmation_guards_the_deletion() {
     let moto = Moto::start();
     let env = ready_env(&moto);
     assert_eq!(wizard(&env, &["setup", "--yes", "--only", "credentials,state-store"]).0, 0);
     let file = env.answers(ANSWERS);
-    let session = format!("kw-{}", std::process::id());
-    let exports: String = [
-        "HOME",
-        "XDG_CONFIG_HOME",
-        "XDG_STATE_HOME",
-        "PATH",
-        "AWS_ENDPOINT_URL",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_REGION",
-        "AWS_EC2_METADATA_DISABLED",
-        "FAKE_KOPS_HOME",
-    ]
-    .iter()
-    .filter_map(|k| env.get(k).map(|v| format!("{k}='{v}' ")))
-    .collect();
-    let tmux =
-        |args: &[&str]| Command::new("tmux").args(["-L", &session]).args(args).output().unwrap();
-    let pane = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout).into_owned()
-    };
-    let wait_for = |needle: &str| {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            let text = pane();
-            if text.contains(needle) {
-                return text;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("{needle:?} never appeared:\n{}", pane());
-    };
-    let command = |label: &str| {
-        format!(
-            "env -i {exports} {} teardown --plain -c {}; echo {label}-exit=$?; sleep 30",
-            env!("CARGO_BIN_EXE_kops-wizard"),
-            file.display()
-        )
-    };
-
-    tmux(&["new-session", "-d", "-s", &session, "-x", "150", "-y", "50", &command("first")]);
-    wait_for("Type the cluster name");
-    tmux(&["send-keys", "-t", &session, "-l", "prod.example.com"]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    let text = wait_for("first-exit=");
-    assert!(text.contains("Nothing was deleted") && text.contains("first-exit=1"), "{text}");
+    let argv: Vec<String> = [env!("CARGO_BIN_EXE_kops-wizard"), "teardown", "--plain", "-c"]
+        .into_iter()
+        .map(String::from)
+        .chain([file.display().to_string()])
+        .collect();
     let j = Judge::new(&moto).await;
-    assert!(j.user_exists("kops").await, "a wrong name deletes nothing");
-    tmux(&["kill-session", "-t", &session]);
 
-    tmux(&["new-session", "-d", "-s", &session, "-x", "150", "-y", "50", &command("second")]);
-    wait_for("Type the cluster name");
-    tmux(&["send-keys", "-t", &session, "-l", "td.example.com"]);
-    tmux(&["send-keys", "-t", &session, "Enter"]);
-    let text = wait_for("second-exit=");
-    tmux(&["kill-server"]);
-    assert!(text.contains("second-exit=0"), "{text}");
+    let term = Tmux::start(&env, &argv, 150, 50);
+    term.wait_for("Type the cluster name", Duration::from_secs(60));
+    term.type_text("prod.example.com");
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(60));
+    let screen = term.screen();
+    assert!(code == 1 && screen.contains("Nothing was deleted"), "{screen}");
+    assert!(cooked(&stty), "the terminal was left raw: {stty}");
+    assert!(j.user_exists("kops").await, "a wrong name deletes nothing");
+    assert!(
+        j.buckets().await.contains(&"teardown-kops-state".to_string()),
+        "a wrong name deletes nothing"
+    );
+    drop(term);
+
+    let term = Tmux::start(&env, &argv, 150, 50);
+    term.wait_for("Type the cluster name", Duration::from_secs(60));
+    term.type_text("td.example.com");
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(120));
+    assert_eq!(code, 0, "{}", term.screen());
+    assert!(cooked(&stty), "the terminal was left raw: {stty}");
     assert!(!j.user_exists("kops").await);
+    assert!(!j.buckets().await.contains(&"teardown-kops-state".to_string()));
 }
 
 /// `teardown --yes` with no answers file acts on the one cluster this machine knows; with two,

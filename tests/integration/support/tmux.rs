@@ -112,6 +112,34 @@ impl Tmux {
         String::from_utf8_lossy(&children.stdout).lines().next()?.trim().parse().ok()
     }
 
+    /// What the pane is running, for a wait that timed out (a blank screen alone cannot tell
+    /// a program that hangs from one that never started, or a tmux that is gone).
+    fn state(&self) -> String {
+        let out = self.tmux().args(["list-panes", "-F", "#{pane_pid} #{pane_dead}"]).output();
+        let panes = match out {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
+            Ok(o) => return format!("tmux: {}", String::from_utf8_lossy(&o.stderr).trim()),
+            Err(e) => return format!("tmux: {e}"),
+        };
+        let Some(pid) = self.program_pid() else {
+            return format!("pane {panes:?}, no program running in it");
+        };
+        // The program's state and what it waits on, then its children (a kops call, say).
+        let proc = |pid: &str| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(") ").next().and_then(|s| s.split(' ').next()).unwrap_or("?");
+            let wchan = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            format!("{pid} [{state} {wchan}] {}", cmd.trim())
+        };
+        let children = Command::new("pgrep").args(["-P", &pid.to_string()]).output();
+        let children: Vec<String> = children
+            .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(|c| proc(c.trim())).collect())
+            .unwrap_or_default();
+        format!("the program: {}; its children: {children:?}", proc(&pid.to_string()))
+    }
+
     /// Literal text, typed.
     pub fn type_text(&self, text: &str) {
         let status =
@@ -225,7 +253,7 @@ impl Tmux {
                 return screen;
             }
             if start.elapsed() > limit {
-                panic!("waited {limit:?} for {what}; the screen:\n{screen}");
+                panic!("waited {limit:?} for {what}; {}; the screen:\n{screen}", self.state());
             }
             std::thread::sleep(Duration::from_millis(100));
         }
