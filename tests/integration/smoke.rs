@@ -291,9 +291,11 @@ async fn what_kops_delete_missed_is_found_in_aws_named_by_id_and_the_exit_is_1()
     assert!(out.contains("EBS volume") && out.contains("security group"), "{out}");
 }
 
-/// Every kind the stand-in makes, forgotten by its delete: each is found by the final check,
-/// and named by the id boto3 has for it (the check's questions per kind are the wizard's own
-/// signed requests, so this is what proves each kind's reading of AWS's answer).
+/// Every kind the stand-in makes, forgotten by its delete, plus the two it never makes (a
+/// network interface and a classic load balancer, made here with boto3 as the cluster's
+/// own): each is found by the final check, and named by the id boto3 has for it (the check's
+/// questions per kind are the wizard's own signed requests, so this is what proves each
+/// kind's reading of AWS's answer).
 #[tokio::test]
 async fn a_delete_that_forgets_every_kind_leaves_each_one_named_by_its_id() {
     let moto = Moto::start();
@@ -305,6 +307,20 @@ async fn a_delete_that_forgets_every_kind_leaves_each_one_named_by_its_id() {
     let (code, out, err) = wizard_on(&env, &private, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
 
+    // What a real cluster can also leave: an ENI (the VPC CNI's, say) and kops's classic API
+    // balancer, tagged as the cluster's own.
+    aws.ask(&format!(
+        r#"
+tag = dict(Key="kubernetes.io/cluster/{CLUSTER}", Value="owned")
+f = [dict(Name="tag-key", Values=[tag["Key"]])]
+subnet = ec2.describe_subnets(Filters=f)["Subnets"][0]["SubnetId"]
+ec2.create_network_interface(SubnetId=subnet, TagSpecifications=[
+    dict(ResourceType="network-interface", Tags=[tag])])
+boto3.client("elb", **kw).create_load_balancer(LoadBalancerName="api-left-classic", Subnets=[subnet],
+    Listeners=[dict(Protocol="TCP", LoadBalancerPort=443, InstancePort=443)], Tags=[tag])
+print("null")
+"#
+    ));
     env.set(
         "FAKE_KOPS_FORGET",
         "autoscaling-group,launch-template,instance,load-balancer,target-group,nat-gateway,\
@@ -315,7 +331,7 @@ async fn a_delete_that_forgets_every_kind_leaves_each_one_named_by_its_id() {
     assert_eq!(code, 1, "{out}\n{err}");
     let left = aws.ask(&format!(
         r#"
-iam, sqs, events = (boto3.client(s, **kw) for s in ("iam", "sqs", "events"))
+iam, sqs, events, elb = (boto3.client(s, **kw) for s in ("iam", "sqs", "events", "elb"))
 key, name = "kubernetes.io/cluster/{CLUSTER}", "{CLUSTER}"
 f = [dict(Name="tag-key", Values=[key])]
 left = []
@@ -346,6 +362,10 @@ def tagged(arn):
     return any(t["Key"] == key for t in tags)
 add("load balancer", [b["LoadBalancerName"] for b in lbs if tagged(b["LoadBalancerArn"])])
 add("target group", [g["TargetGroupName"] for g in tgs if tagged(g["TargetGroupArn"])])
+classic = [b["LoadBalancerName"] for b in elb.describe_load_balancers()["LoadBalancerDescriptions"]]
+add("classic load balancer", [d["LoadBalancerName"] for d in
+    (elb.describe_tags(LoadBalancerNames=classic)["TagDescriptions"] if classic else [])
+    if any(t["Key"] == key for t in d["Tags"])])
 add("IAM role", [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].endswith("." + name)])
 add("IAM instance profile", [p["InstanceProfileName"] for p in
                              iam.list_instance_profiles()["InstanceProfiles"]
@@ -358,12 +378,14 @@ print(json.dumps(left))
     ));
     let left: Vec<(String, String)> = serde_json::from_value(left).expect("(kind, id) pairs");
     let kinds: BTreeSet<&str> = left.iter().map(|(k, _)| k.as_str()).collect();
-    // What the stand-in makes for a gossip cluster, all of it left behind.
+    // What the stand-in makes for a private cluster, all of it left behind, and the two above.
     for kind in [
         "EC2 instance",
         "Auto Scaling group",
         "launch template",
         "EBS volume",
+        "network interface",
+        "classic load balancer",
         "Elastic IP",
         "NAT gateway",
         "internet gateway",
