@@ -69,9 +69,10 @@ fn as_profile(env: &TestEnv, moto: &Moto, code: &str) -> (i32, String, String) {
          s3, sts = session.client('s3', **kw), session.client('sts', **kw)\n{code}\n",
         url = moto.endpoint()
     );
-    let mut cmd = std::process::Command::new(crate::support::python());
-    env.apply(&mut cmd).env_remove("AWS_ACCESS_KEY_ID").env_remove("AWS_SECRET_ACCESS_KEY");
-    run(cmd.args(["-c", &script]))
+    crate::support::python_c(
+        &env.vars_without(&["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]),
+        &script,
+    )
 }
 
 /// The stand-in's calls that used AWS (all but `kops version`) and the keys they ran with.

@@ -9,7 +9,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Moto, TestEnv, admin_clients, python, ready_env, run};
+use crate::support::{Moto, TestEnv, admin_clients, python_c, ready_env, run};
 
 fn wizard(env: &TestEnv, toml: &str, args: &[&str]) -> (i32, String, String) {
     let file = env.answers(toml);
@@ -22,9 +22,7 @@ fn boto3(env: &TestEnv, region: &str, code: &str) -> String {
         "import boto3, json\ns3 = boto3.client('s3', region_name={region:?})\n\
          iam = boto3.client('iam', region_name={region:?})\nprint(json.dumps({code}))\n"
     );
-    let mut cmd = Command::new(python());
-    env.apply(&mut cmd).args(["-c", &script]);
-    let (code, out, err) = run(&mut cmd);
+    let (code, out, err) = python_c(&env.vars_without(&[]), &script);
     assert_eq!(code, 0, "{err}");
     out.trim().to_string()
 }

@@ -37,6 +37,7 @@ import botocore.exceptions  # noqa: E402,F401
 import botocore.session  # noqa: E402,F401
 import fake_kops  # noqa: E402
 import fork_server  # noqa: E402
+import warm_botocore  # noqa: E402
 
 try:
     import fake_cloud  # noqa: E402,F401
@@ -56,8 +57,11 @@ def recv_exactly(conn, n):
     return data
 
 
-def child(conn, fds, request):
-    """Becomes the call: its fds, environment, directory and argv; then fake_kops.main."""
+def child(conn, fds, request, loader=None):
+    """Becomes the call: its fds, environment, directory and argv; then fake_kops.main. With
+    `loader` (warm_botocore.py), the call's sessions read no botocore data file again."""
+    if loader is not None:
+        warm_botocore.share(loader)
     # First, who the call is: the shim forwards signals to it.
     conn.sendall(json.dumps({"pid": os.getpid()}).encode() + b"\n")
     for target, fd in enumerate(fds):
@@ -97,7 +101,7 @@ def child(conn, fds, request):
         os._exit(code if isinstance(code, int) else 1)
 
 
-def handle(server, conn):
+def handle(server, conn, loader=None):
     try:
         (size,) = HEADER.unpack(recv_exactly(conn, HEADER.size))
         msg, fds, _, _ = socket.recv_fds(conn, size, 3)
@@ -108,7 +112,7 @@ def handle(server, conn):
         return
     if os.fork() == 0:
         server.close()
-        child(conn, fds, request)
+        child(conn, fds, request, loader)
     for fd in fds:
         os.close(fd)
 

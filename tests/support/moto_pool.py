@@ -1,31 +1,48 @@
 #!/usr/bin/env python3
-"""A fork server for the tests' moto servers: it imports moto and makes the backends the
-suite uses once, then starts each test's server as a fork of itself, so a server costs a fork
-instead of a Python start and about 1.4 s of imports and backend set-up (over a hundred tests
-each start one). Every child starts from the pool's untouched state: the pool never answers a
-request, so no test sees another's resources.
+"""The suite's fork server: it imports moto, the kops stand-in and boto3, makes the backends the
+suite uses and reads botocore's service models once, then does each piece of Python work of the
+suite in a fork of itself. Each costs a fork instead of a Python start and its imports:
+
+- **a test's moto server** (about 1.4 s of imports and backend set-up saved; over a hundred tests
+  each start one). The Rust harness (support `Moto::start`) sends one JSON line
+  `{"port": P, "log": PATH}` and reads back `{"pid": N}`: that child serves moto on 127.0.0.1:P
+  with its output in PATH, until the test kills it. Every child starts from the pool's untouched
+  state: the pool never answers a request, so no test sees another's resources.
+- **a kops call**: the stand-in's shim (kops_shim.py) connects here when the harness linked its
+  environment's `zygote.sock` to this socket, and the call runs as kops_zygote.py runs it (the
+  two are told apart by the first byte: the shim's length header, or a JSON line's `{`).
+- **a test's Python script** (support `python_c`: boto3 checks of AWS's state):
+  `{"script": CODE, "env": {...}, "cwd": DIR}`, answered with
+  `{"exit": N, "stdout": ..., "stderr": ...}` once it ran, as `python -c CODE` would.
+
+The last two make their botocore sessions with the loader read here (warm_botocore.py), so a
+client costs no JSON parsing.
 
     python3 moto_pool.py --socket target/moto-pool.sock
 
-scripts/test starts it and exports KW_MOTO_POOL; the Rust harness (support `Moto::start`) sends
-one JSON line `{"port": P, "log": PATH}` and reads back `{"pid": N}`: that child serves moto on
-127.0.0.1:P with its output in PATH, until the test kills it. Without the pool, or for moto in
-auth mode (whose settings are read at import), the harness starts `python -m moto.server` as
-before. The pool ends when its stdin closes.
+scripts/test starts it and exports KW_MOTO_POOL. Without the pool, or for moto in auth mode
+(whose settings are read at import), the harness starts `python -m moto.server`, a zygote per
+environment and a Python per script, as before. The pool ends when its stdin closes.
 """
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import signal
+import socket
 import sys
+import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fork_server  # noqa: E402
+import kops_zygote  # noqa: E402
+import warm_botocore  # noqa: E402
 
-import moto.server
-from moto.backends import get_backend
+import moto.server  # noqa: E402
+from moto.backends import get_backend  # noqa: E402
 
 ACCOUNT = "123456789012"
 # The services the suite calls, made ready for the regions it uses.
@@ -58,7 +75,39 @@ def child(port, log):
         os._exit(1)
 
 
-def handle(server, conn):
+def script(conn, request, loader):
+    """Runs a test's script as `python -c` would, with the request's environment and directory;
+    sends back its exit code and what it printed."""
+    warm_botocore.share(loader)
+    os.environ.clear()
+    os.environ.update(request.get("env", {}))
+    os.chdir(request.get("cwd", "/"))
+    code = request["script"]
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    out, err, status = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            exec(compile(code, "<script>", "exec"), {"__name__": "__main__"})
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except BaseException:  # a failing script prints its traceback, as python -c does
+            traceback.print_exc()
+            status = 1
+    answer = {"exit": status, "stdout": out.getvalue(), "stderr": err.getvalue()}
+    try:
+        conn.sendall(json.dumps(answer).encode() + b"\n")
+    finally:
+        os._exit(0)
+
+
+def handle(server, conn, loader):
+    try:
+        first = conn.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return
+    if first and first != b"{":
+        kops_zygote.handle(server, conn, loader)
+        return
     try:
         request = json.loads(conn.makefile("rb").readline())
     except ValueError:
@@ -66,9 +115,12 @@ def handle(server, conn):
     pid = os.fork()
     if pid == 0:
         server.close()
+        if "script" in request:
+            script(conn, request, loader)
         conn.close()
         child(int(request["port"]), request["log"])
-    conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+    if "script" not in request:
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
 def main():
@@ -76,7 +128,8 @@ def main():
     parser.add_argument("--socket", required=True)
     args = parser.parse_args()
     warm()
-    fork_server.serve(args.socket, handle)
+    loader = warm_botocore.warm()
+    fork_server.serve(args.socket, lambda server, conn: handle(server, conn, loader))
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 use aws_sdk_s3::config::{Credentials, Region};
 use serde_json::Value;
 
-use super::{Moto, python};
+use super::Moto;
 
 /// Raw SDK clients on moto with the admin key, built here rather than by the wizard.
 pub struct Judge {
@@ -208,10 +208,8 @@ s3, iam, sts = boto3.client("s3", **kw), boto3.client("iam", **kw), boto3.client
 {code}
 "#
     );
-    let mut cmd = std::process::Command::new(python());
     // Only what boto3 is given here: no profile or key of the developer's.
-    cmd.env_clear().env("AWS_EC2_METADATA_DISABLED", "true").args(["-c", &script]);
-    super::run(&mut cmd)
+    super::python_c(&[("AWS_EC2_METADATA_DISABLED".into(), "true".into())], &script)
 }
 
 async fn sdk_config(endpoint: &str, id: &str, secret: &str) -> aws_config::SdkConfig {

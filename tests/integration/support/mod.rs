@@ -148,13 +148,9 @@ print(key["AccessKeyId"], key["SecretAccessKey"])
 "#,
             url = self.endpoint()
         );
-        let out = Command::new(python()).args(["-c", &script]).output().expect("run boto3");
-        assert!(
-            out.status.success(),
-            "bootstrapping the admin in moto's unchecked requests failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+        let quiet = [("AWS_EC2_METADATA_DISABLED".to_string(), "true".to_string())];
+        let (code, text, err) = python_c(&quiet, &script);
+        assert_eq!(code, 0, "bootstrapping the admin in moto's unchecked requests failed: {err}");
         let (id, secret) = text.trim().split_once(' ').expect("the admin key id and secret");
         (id.to_string(), secret.to_string())
     }
@@ -229,11 +225,16 @@ impl Drop for Moto {
     }
 }
 
+/// The suite's fork server (moto_pool.py), when scripts/test started one.
+fn pool() -> Option<PathBuf> {
+    let socket = PathBuf::from(std::env::var_os("KW_MOTO_POOL")?);
+    socket.exists().then_some(socket)
+}
+
 /// A server forked by the moto pool, serving on `port` with its output in `log`: its pid, or
 /// `None` without a pool (the caller then starts moto itself).
 fn from_pool(port: u16, log: &Path) -> Option<u32> {
-    let socket = std::env::var_os("KW_MOTO_POOL")?;
-    let mut conn = std::os::unix::net::UnixStream::connect(socket).ok()?;
+    let mut conn = std::os::unix::net::UnixStream::connect(pool()?).ok()?;
     let request = serde_json::json!({ "port": port, "log": log });
     writeln!(conn, "{request}").ok()?;
     let mut answer = String::new();
@@ -350,6 +351,11 @@ impl TestEnv {
         self.dir.path().join(sub)
     }
 
+    /// The environment's variables, but for those named in `without`.
+    pub fn vars_without(&self, without: &[&str]) -> Vec<(String, String)> {
+        self.vars.iter().filter(|(k, _)| !without.contains(&k.as_str())).cloned().collect()
+    }
+
     pub fn home(&self) -> PathBuf {
         self.path("home")
     }
@@ -407,8 +413,13 @@ impl TestEnv {
         .expect("write the kops wrapper");
         fs::set_permissions(&kops, fs::Permissions::from_mode(0o755)).expect("chmod kops");
         self.set("FAKE_KOPS_HOME", home.display().to_string());
-        if !bare {
-            self.start_zygote(&home);
+        match pool() {
+            // The suite's fork server runs kops calls too, with boto3 and the stand-in already
+            // imported: no fork server of this environment's own to start.
+            Some(pool) if !bare => std::os::unix::fs::symlink(pool, home.join("zygote.sock"))
+                .expect("link the kops stand-in to the suite's fork server"),
+            _ if !bare => self.start_zygote(&home),
+            _ => {}
         }
         if !bare
             && self.get("AWS_ENDPOINT_URL").is_some()
@@ -515,10 +526,17 @@ impl TestEnv {
 /// the credentials file it may have written, are kept for the secrets scan.
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().expect("run the command");
-    let (stdout, stderr) = (
+    let (stdout, stderr) = record(
+        cmd,
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     );
+    (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// Keeps what a command printed, and the secrets its environment's home holds, for the
+/// secrets scan (support `evidence`).
+fn record(cmd: &Command, stdout: String, stderr: String) -> (String, String) {
     evidence::shown("output", &format!("{stdout}\n{stderr}"));
     let var = |name: &str| {
         cmd.get_envs().find(|(k, _)| *k == name).and_then(|(_, v)| v).map(PathBuf::from)
@@ -526,7 +544,32 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
     if let Some(home) = var("HOME") {
         evidence::secrets_under(&home, var("AWS_SHARED_CREDENTIALS_FILE").as_deref());
     }
-    (out.status.code().unwrap_or(-1), stdout, stderr)
+    (stdout, stderr)
+}
+
+/// `python -c script` with exactly `vars` as its environment: (exit code, stdout, stderr).
+/// It runs in a fork of the suite's fork server (moto_pool.py) when there is one: boto3 is
+/// imported there and botocore's models are read, which a new Python spends half a second
+/// on; else in a new Python.
+pub fn python_c(vars: &[(String, String)], script: &str) -> (i32, String, String) {
+    let mut cmd = Command::new(python());
+    cmd.env_clear().envs(vars.iter().map(|(k, v)| (k, v))).args(["-c", script]);
+    let Some(mut conn) = pool().and_then(|p| std::os::unix::net::UnixStream::connect(p).ok())
+    else {
+        return run(&mut cmd);
+    };
+    let env: serde_json::Map<_, _> =
+        vars.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+    let cwd = std::env::current_dir().expect("the test's directory");
+    let request = serde_json::json!({ "script": script, "env": env, "cwd": cwd });
+    writeln!(conn, "{request}").expect("send the script to the fork server");
+    let mut answer = String::new();
+    let _ = BufReader::new(conn).read_line(&mut answer);
+    let answer: serde_json::Value = serde_json::from_str(&answer)
+        .unwrap_or_else(|_| panic!("the fork server's script child died: {answer:?}"));
+    let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();
+    let code = answer["exit"].as_i64().map_or(-1, |c| c as i32);
+    (code, record(&cmd, text("stdout"), text("stderr")).0, text("stderr"))
 }
 
 /// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.

@@ -1,0 +1,44 @@
+"""botocore's service models, read once in a fork server and shared by every session its forked
+children make.
+
+A fresh botocore session reads and parses its JSON data again: the endpoints, the partitions and
+each service's model and rule set. For EC2 or S3 that is about 0.2 s of CPU per client, and
+every kops call and every boto3 check of the suite starts from a fresh process or session. The
+moto pool (moto_pool.py) fills one loader before it serves, and each child it forks for a kops
+call or a test's boto3 script makes its sessions with that loader, already full.
+
+The loader only caches what it read from botocore's own data files; it holds no credentials,
+region, endpoint or client of anyone's.
+"""
+
+import botocore.exceptions
+import botocore.loaders
+import botocore.session
+
+# What the kops stand-in, its fake cloud and the tests' checks make clients for.
+SERVICES = ["s3", "iam", "sts", "ec2", "elbv2", "elb", "autoscaling", "route53", "sqs", "events"]
+
+
+def warm(services=SERVICES):
+    """A loader with every file a client of `services` reads, paginators and waiters too."""
+    loader = botocore.loaders.create_loader()
+    session = botocore.session.Session()
+    session.register_component("data_loader", loader)
+    for service in services:
+        session.create_client(
+            service,
+            region_name="us-east-1",
+            aws_access_key_id="warm",
+            aws_secret_access_key="warm",
+        )
+        for extra in ("paginators-1", "waiters-2"):
+            try:
+                loader.load_service_model(service, extra)
+            except botocore.exceptions.DataNotFoundError:
+                pass  # this service has none
+    return loader
+
+
+def share(loader):
+    """From now on, in this process, every new botocore (and so boto3) session uses `loader`."""
+    botocore.session.create_loader = lambda *_args, **_kwargs: loader
