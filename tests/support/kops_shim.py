@@ -1,5 +1,7 @@
-"""`kops` for the tests: hands the call to the stand-in's fork server (kops_zygote.py) when one
-runs for this FAKE_KOPS_HOME, else runs fake_kops.py itself. Started with `python -S`: it needs
+"""`kops` for the tests: hands the call to the stand-in's fork server (kops_zygote.py, or the
+suite's moto_pool.py, which serves the same calls) when one is linked at
+$FAKE_KOPS_HOME/zygote.sock, else runs fake_kops.py itself. With `--aws SOCKET` first it is the
+plan-script test's `aws` instead, run by the suite's fork server. Started with `python -S`: it needs
 only the standard library, and starts in milliseconds.
 
 It stays the process the wizard started and waits for the call: signals it gets (TERM, INT,
@@ -16,21 +18,26 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def fallback():
-    os.execv(sys.executable, [sys.executable, os.path.join(HERE, "fake_kops.py")] + sys.argv[1:])
-
-
 def main():
-    home = os.environ.get("FAKE_KOPS_HOME", "")
-    path = os.path.join(home, "zygote.sock")
-    if not home or not os.path.exists(path):
-        fallback()
+    argv = sys.argv[1:]
+    if argv[:1] == ["--aws"]:
+        # `--aws SOCKET ARGS`: the plan-script test's aws CLI, run by the suite's fork server,
+        # which has it imported, or else by a Python of its own (not -S: it needs site-packages).
+        program, path, argv = "aws", argv[1], argv[2:]
+        fallback = [sys.executable, "-m", "awscli"] + argv
+    else:
+        home = os.environ.get("FAKE_KOPS_HOME", "")
+        program, path = "kops", os.path.join(home, "zygote.sock") if home else ""
+        fallback = [sys.executable, os.path.join(HERE, "fake_kops.py")] + argv
+    if not path or not os.path.exists(path):
+        os.execv(fallback[0], fallback)
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         conn.connect(path)
     except OSError:
-        fallback()
-    body = json.dumps({"argv": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd()}).encode()
+        os.execv(fallback[0], fallback)
+    call = {"program": program, "argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}
+    body = json.dumps(call).encode()
     conn.sendall(struct.pack("!I", len(body)))
     socket.send_fds(conn, [body], [0, 1, 2])
     reader = conn.makefile("rb")

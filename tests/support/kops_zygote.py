@@ -71,7 +71,8 @@ def child(conn, fds, request, loader=None):
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    sys.argv = [os.path.join(HERE, "fake_kops.py")] + request["argv"]
+    aws = request.get("program") == "aws"
+    sys.argv = ["aws" if aws else os.path.join(HERE, "fake_kops.py")] + request["argv"]
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -85,7 +86,15 @@ def child(conn, fds, request, loader=None):
 
     threading.Thread(target=watch, daemon=True).start()
     try:
-        code = fake_kops.main(request["argv"])
+        if aws:
+            import awscli.clidriver  # the suite's fork server has imported it already
+
+            # What importing awscli sets for its own data (cli.json), which the call's
+            # environment replaced.
+            os.environ["AWS_DATA_PATH"] = os.pathsep.join(awscli._awscli_data_path)
+            code = awscli.clidriver.main()
+        else:
+            code = fake_kops.main(request["argv"])
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     except BaseException:  # a crash must look like one, as a real process's would

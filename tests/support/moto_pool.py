@@ -10,7 +10,8 @@ suite in a fork of itself. Each costs a fork instead of a Python start and its i
   state: the pool never answers a request, so no test sees another's resources.
 - **a kops call**: the stand-in's shim (kops_shim.py) connects here when the harness linked its
   environment's `zygote.sock` to this socket, and the call runs as kops_zygote.py runs it (the
-  two are told apart by the first byte: the shim's length header, or a JSON line's `{`).
+  two are told apart by the first byte: the shim's length header, or a JSON line's `{`). The
+  plan-script test's `aws` calls come the same way (`kops_shim.py --aws`).
 - **a test's Python script** (support `python_c`: boto3 checks of AWS's state):
   `{"script": CODE, "env": {...}, "cwd": DIR}`, answered with
   `{"exit": N, "stdout": ..., "stderr": ...}` once it ran, as `python -c CODE` would.
@@ -43,6 +44,14 @@ import warm_botocore  # noqa: E402
 
 import moto.server  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
+
+try:
+    import awscli.clidriver  # noqa: E402,F401  (the plan-script test's aws calls)
+
+    # Its import points AWS_DATA_PATH at its data; only its own calls want that (kops_zygote.py).
+    os.environ.pop("AWS_DATA_PATH", None)
+except ImportError:
+    pass
 
 ACCOUNT = "123456789012"
 # The services the suite calls, made ready for the regions it uses.

@@ -11,6 +11,8 @@ The loader only caches what it read from botocore's own data files; it holds no 
 region, endpoint or client of anyone's.
 """
 
+import os
+
 import botocore.exceptions
 import botocore.loaders
 import botocore.session
@@ -40,5 +42,14 @@ def warm(services=SERVICES):
 
 
 def share(loader):
-    """From now on, in this process, every new botocore (and so boto3) session uses `loader`."""
-    botocore.session.create_loader = lambda *_args, **_kwargs: loader
+    """From now on, in this process, every new botocore (and so boto3) session uses `loader`.
+    A session with data paths of its own (the aws CLI's `data_path`, for its cli.json) has them
+    searched first, as a loader made for it would."""
+
+    def create_loader(search_path_string=None):
+        for path in reversed((search_path_string or "").split(os.pathsep)):
+            if path and path not in loader.search_paths:
+                loader.search_paths.insert(0, os.path.expanduser(path))
+        return loader
+
+    botocore.session.create_loader = create_loader

@@ -226,7 +226,7 @@ impl Drop for Moto {
 }
 
 /// The suite's fork server (moto_pool.py), when scripts/test started one.
-fn pool() -> Option<PathBuf> {
+pub fn pool() -> Option<PathBuf> {
     let socket = PathBuf::from(std::env::var_os("KW_MOTO_POOL")?);
     socket.exists().then_some(socket)
 }
