@@ -111,6 +111,9 @@ def child(conn, fds, request, loader=None):
 
 
 def handle(server, conn, loader=None):
+    # A caller that connects and never sends (stopped, say) must not hold the server, which
+    # serves every other call; the call itself, in the child, waits as long as it runs.
+    conn.settimeout(10)
     try:
         (size,) = HEADER.unpack(recv_exactly(conn, HEADER.size))
         msg, fds, _, _ = socket.recv_fds(conn, size, 3)
@@ -119,6 +122,7 @@ def handle(server, conn, loader=None):
         request = json.loads(msg)
     except (EOFError, OSError, ValueError):
         return
+    conn.settimeout(None)
     if os.fork() == 0:
         server.close()
         child(conn, fds, request, loader)

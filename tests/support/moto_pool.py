@@ -110,6 +110,8 @@ def script(conn, request, loader):
 
 
 def handle(server, conn, loader):
+    # As in kops_zygote.handle: a client that never sends must not hold the whole suite.
+    conn.settimeout(10)
     try:
         first = conn.recv(1, socket.MSG_PEEK)
     except OSError:
@@ -119,8 +121,9 @@ def handle(server, conn, loader):
         return
     try:
         request = json.loads(conn.makefile("rb").readline())
-    except ValueError:
+    except (OSError, ValueError):
         return
+    conn.settimeout(None)
     pid = os.fork()
     if pid == 0:
         server.close()
