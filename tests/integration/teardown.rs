@@ -2,13 +2,12 @@
 //! the credentials files and the stand-in's cloud, not from the wizard's output.
 
 use std::fs;
-use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::Value;
 
 use crate::support::judge::Judge;
-use crate::support::tmux::{Tmux, cooked};
+use crate::support::tmux::{confirm_teardown, cooked};
 use crate::support::{Moto, TestEnv, admin_clients, ready_env, run};
 
 const ANSWERS: &str = r#"
@@ -277,12 +276,7 @@ async fn the_typed_confirmation_guards_the_deletion() {
         .collect();
     let j = Judge::new(&moto).await;
 
-    let term = Tmux::start(&env, &argv, 150, 50);
-    term.wait_for("Type the cluster name", Duration::from_secs(60));
-    term.type_text("prod.example.com");
-    term.keys(&["Enter"]);
-    let (code, stty) = term.finished(Duration::from_secs(60));
-    let screen = term.screen();
+    let (code, screen, stty) = confirm_teardown(&env, &argv, (150, 50), "prod.example.com");
     assert!(code == 1 && screen.contains("Nothing was deleted"), "{screen}");
     assert!(cooked(&stty), "the terminal was left raw: {stty}");
     assert!(j.user_exists("kops").await, "a wrong name deletes nothing");
@@ -290,14 +284,9 @@ async fn the_typed_confirmation_guards_the_deletion() {
         j.buckets().await.contains(&"teardown-kops-state".to_string()),
         "a wrong name deletes nothing"
     );
-    drop(term);
 
-    let term = Tmux::start(&env, &argv, 150, 50);
-    term.wait_for("Type the cluster name", Duration::from_secs(60));
-    term.type_text("td.example.com");
-    term.keys(&["Enter"]);
-    let (code, stty) = term.finished(Duration::from_secs(120));
-    assert_eq!(code, 0, "{}", term.screen());
+    let (code, screen, stty) = confirm_teardown(&env, &argv, (150, 50), "td.example.com");
+    assert_eq!(code, 0, "{screen}");
     assert!(cooked(&stty), "the terminal was left raw: {stty}");
     assert!(!j.user_exists("kops").await);
     assert!(!j.buckets().await.contains(&"teardown-kops-state".to_string()));

@@ -1,9 +1,7 @@
 //! The real binary in a real terminal (tmux): what a person at the keyboard meets. Judged by
 //! AWS's state (plain SDK calls), the screen, and `stty -a` after the program exits.
 
-use std::time::Duration;
-
-use crate::support::tmux::{Tmux, cooked};
+use crate::support::tmux::{confirm_teardown, cooked};
 use crate::support::{Moto, TestEnv, admin_clients, run};
 
 const ANSWERS: &str = r#"
@@ -34,25 +32,17 @@ async fn teardown_asks_for_the_name_and_a_wrong_one_deletes_nothing() {
     // The line mode's typed confirmation (a terminal without --plain gets the full screen).
     let argv = [bin, "teardown".into(), "--plain".into(), "-c".into(), file.display().to_string()];
 
-    let term = Tmux::start(&env, &argv, 100, 30);
-    term.wait_for("Type the cluster name (typed.example.com)", Duration::from_secs(60));
-    term.type_text("typed.example.org");
-    term.keys(&["Enter"]);
-    let (code, stty) = term.finished(Duration::from_secs(30));
-    assert_eq!(code, 1, "{}", term.screen());
-    assert!(term.screen().contains("Nothing was deleted"), "{}", term.screen());
+    let (code, screen, stty) = confirm_teardown(&env, &argv, (100, 30), "typed.example.org");
+    assert!(screen.contains("Type the cluster name (typed.example.com)"), "{screen}");
+    assert_eq!(code, 1, "{screen}");
+    assert!(screen.contains("Nothing was deleted"), "{screen}");
     assert!(cooked(&stty), "the terminal was left raw: {stty}");
     assert_eq!(users(&moto).await, 1, "a wrong name deleted the user");
     let buckets = admin_clients(&moto).await.s3.list_buckets().send().await.unwrap();
     assert_eq!(buckets.buckets().len(), 1, "a wrong name deleted the bucket");
-    drop(term);
 
-    let term = Tmux::start(&env, &argv, 100, 30);
-    term.wait_for("Type the cluster name", Duration::from_secs(60));
-    term.type_text("typed.example.com");
-    term.keys(&["Enter"]);
-    let (code, stty) = term.finished(Duration::from_secs(120));
-    assert_eq!(code, 0, "{}", term.screen());
+    let (code, screen, stty) = confirm_teardown(&env, &argv, (100, 30), "typed.example.com");
+    assert_eq!(code, 0, "{screen}");
     assert!(cooked(&stty), "{stty}");
     assert_eq!(users(&moto).await, 0);
     let buckets = admin_clients(&moto).await.s3.list_buckets().send().await.unwrap();

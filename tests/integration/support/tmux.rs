@@ -295,6 +295,22 @@ impl Drop for Tmux {
     }
 }
 
+/// Runs `argv`, a line-mode teardown, in a `width` x `height` terminal, types `name` at its
+/// typed confirmation and waits for it to exit: (exit code, the last screen, `stty -a`).
+pub fn confirm_teardown(
+    env: &TestEnv,
+    argv: &[String],
+    (width, height): (u16, u16),
+    name: &str,
+) -> (i32, String, String) {
+    let term = Tmux::start(env, argv, width, height);
+    term.wait_for("Type the cluster name", Duration::from_secs(60));
+    term.type_text(name);
+    term.keys(&["Enter"]);
+    let (code, stty) = term.finished(Duration::from_secs(120));
+    (code, term.screen(), stty)
+}
+
 /// Whether `stty -a` describes a terminal in its normal (cooked) state: canonical input and
 /// echo on.
 pub fn cooked(stty: &str) -> bool {
