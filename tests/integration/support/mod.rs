@@ -569,7 +569,8 @@ pub fn python_c(vars: &[(String, String)], script: &str) -> (i32, String, String
         .unwrap_or_else(|_| panic!("the fork server's script child died: {answer:?}"));
     let text = |k: &str| answer[k].as_str().unwrap_or_default().to_string();
     let code = answer["exit"].as_i64().map_or(-1, |c| c as i32);
-    (code, record(&cmd, text("stdout"), text("stderr")).0, text("stderr"))
+    let (stdout, stderr) = record(&cmd, text("stdout"), text("stderr"));
+    (code, stdout, stderr)
 }
 
 /// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.
