@@ -77,6 +77,10 @@ pub struct SetupArgs {
     /// Run only these steps (comma-separated)
     #[arg(long, value_enum, value_delimiter = ',', value_name = "LIST")]
     pub only: Vec<SetupStep>,
+    /// This machine set the cluster up with a kops-wizard older than the team's record: claim
+    /// the record's entries that name no machine as this machine's (once; others then join)
+    #[arg(long)]
+    pub claim: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

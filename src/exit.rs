@@ -32,7 +32,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         // An answer that conflicts with this machine (a profile someone else saved) is bad
         // input: refused before anything changed.
-        if matches!(cause.downcast_ref::<SetupError>(), Some(SetupError::Refused(_))) {
+        if matches!(
+            cause.downcast_ref::<SetupError>(),
+            Some(SetupError::Refused(_) | SetupError::Unclaimed { .. })
+        ) {
             return USAGE;
         }
         let kops = match cause.downcast_ref::<SetupError>() {

@@ -140,9 +140,11 @@ pub struct Entry {
     /// Who recorded it: the record is shared by the team's machines through the state store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Author>,
-    /// Recorded by a run on this machine, as this local copy remembers: never part of the
-    /// stored record, so nobody can claim it by writing the bucket. What carries no mark of
-    /// its own (a policy attachment, a membership) is deleted on this word, not the record's.
+    /// Made by a run on this machine, as this local copy remembers: never part of the stored
+    /// record, so nobody can claim it by writing the bucket (machine ids in the record are
+    /// public and prove nothing). Settling an intent keeps it: an intent another machine
+    /// recorded stays that machine's. What carries no mark of its own (an attachment to a
+    /// group of an older version, a cluster) may be deleted on this word.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub here: bool,
 }
@@ -162,9 +164,10 @@ pub struct Author {
 }
 
 impl Author {
-    /// `arn on host`, for messages.
+    /// `arn on host`, for messages: the record is anyone's to write, so each is shown on one
+    /// line and bounded.
     pub fn describe(&self) -> String {
-        format!("{} on {}", self.arn, self.host)
+        format!("{} on {}", crate::text::one_line(&self.arn), crate::text::one_line(&self.host))
     }
 }
 
@@ -184,16 +187,25 @@ impl Entry {
         self.kind == other.kind && self.id == other.id && self.detail == other.detail
     }
 
-    /// Whether a machine-local thing (a profile, an SSH key) is this machine's: recorded here,
-    /// or by a version that did not yet say where.
-    pub fn on_machine(&self, machine: &str) -> bool {
-        self.by.as_ref().is_none_or(|by| by.machine == machine)
+    /// Whether a run on this machine made it, as this machine's own copy says.
+    pub fn made_here(&self) -> bool {
+        self.here
     }
 
+    /// Whether the record says nothing of who made it: written by a version before the team's
+    /// record, and then shared. Such an entry is made on no machine until one claims it.
+    pub fn authorless(&self) -> bool {
+        self.by.is_none()
+    }
+
+    /// The entry in words, its names shown on one line (the record is anyone's to write).
     pub fn describe(&self) -> String {
+        let id = crate::text::one_line(&self.id);
         match &self.detail {
-            Some(detail) => format!("{} {} ({detail})", self.kind.label(), self.id),
-            None => format!("{} {}", self.kind.label(), self.id),
+            Some(detail) => {
+                format!("{} {id} ({})", self.kind.label(), crate::text::one_line(detail))
+            }
+            None => format!("{} {id}", self.kind.label()),
         }
     }
 }
@@ -254,20 +266,31 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Where the shared record is kept (the state bucket): a write that creates it only if it is
 /// absent, or replaces it only while it is still the version last read, so two machines
-/// can never both win.
+/// can never both win. Every write is fenced: it is made only while the run's lease on the
+/// team's lock is still its own.
 pub trait RecordStore: Send + Sync {
     fn url(&self) -> String;
     /// Creates the record (`etag` None) or replaces version `etag`; returns the new ETag.
     fn put(&self, body: Vec<u8>, etag: Option<String>)
     -> BoxFuture<'_, Result<String, StoreError>>;
+    /// The record as stored now, and its ETag (`None` when there is none).
+    fn get(&self) -> BoxFuture<'_, Result<Option<(String, String)>, StoreError>>;
+    /// Who holds the team's lock now, in words, for a write that kept losing.
+    fn holder(&self) -> BoxFuture<'_, Option<String>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreError {
     /// Another machine wrote the record since this one read it.
     Conflict,
+    /// The run's lease on the team's lock is no longer its own: nothing was written.
+    Fenced(String),
     Other(String),
 }
+
+/// How long a record write that keeps losing its race re-reads, merges and tries again
+/// before it stops.
+const RACE_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A handle on the store; two journals compare equal whatever their stores.
 #[derive(Clone)]
@@ -316,6 +339,9 @@ pub struct TeardownRecord {
     /// What the final check found still there.
     #[serde(default)]
     pub leftovers: Vec<String>,
+    /// What the record claimed and the resources could not prove: kept, not deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<String>,
     /// Who ran it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Author>,
@@ -371,11 +397,14 @@ pub enum JournalError {
     #[error("cannot write the journal {}: {error}; nothing further was changed", path.display())]
     Write { path: PathBuf, error: std::io::Error },
     #[error(
-        "the record {url} was changed by another machine while this run held the lock (was the \
-         lock broken by hand?); this run stops here, nothing further was changed. Run the \
-         command again: it reads the record as it is now"
+        "the record {url} kept changing while this run held the team's lock (was the lock \
+         broken by hand, or is something writing the bucket without it?); the lock is {holder}. \
+         This run stops here, nothing further was changed. Run the command again: it reads the \
+         record as it is now"
     )]
-    Conflict { url: String },
+    Conflict { url: String, holder: String },
+    #[error("{0}")]
+    Fenced(String),
     #[error(
         "cannot write the record {url}: {message}; the local copy {} has the change and the \
          next run sends it. Nothing further was changed",
@@ -452,6 +481,14 @@ impl Journal {
                 "format {} is not {FORMAT}: written by another version of kops-wizard",
                 journal.format
             )));
+        }
+        if journal.copy_of.is_none() {
+            // Never a copy of a shared record: everything in this file was written on this
+            // machine, by this version or one from before the team's record (no author, no
+            // `here`).
+            for e in &mut journal.entries {
+                e.here |= e.by.is_none();
+            }
         }
         journal.path = path.to_path_buf();
         Ok(Some(journal))
@@ -531,16 +568,58 @@ impl Journal {
 
     /// Records `entry` (replacing the one that names the same resource) and saves; a kill
     /// point of the tests comes first, where a run could die before the record.
-    async fn put(&mut self, entry: Entry) -> Result<(), JournalError> {
+    ///
+    /// Settling an intent (its result, made or not) keeps who made the intent: an intent in
+    /// the team's record that another machine (or anyone who can write the bucket) put there
+    /// does not become this machine's by being looked up here.
+    async fn put(&mut self, mut entry: Entry) -> Result<(), JournalError> {
         if cfg!(debug_assertions) {
             let point = format!("{}:{}", serde_name(&entry.state), serde_name(&entry.kind));
-            crate::test_hooks::kill_point(&point);
+            crate::test_hooks::point(&point);
         }
         match self.entries.iter_mut().find(|e| e.same_resource(&entry)) {
-            Some(existing) => *existing = entry,
+            Some(existing) => {
+                let settles = existing.state == State::Intent
+                    && matches!(entry.state, State::Created | State::Failed);
+                if settles {
+                    entry.here = existing.here;
+                    entry.by = existing.by.clone();
+                    entry.known_keys = entry.known_keys.or(existing.known_keys.take());
+                    entry.fingerprint = entry.fingerprint.or(existing.fingerprint.take());
+                }
+                *existing = entry;
+            }
             None => self.entries.push(entry),
         }
         self.save().await
+    }
+
+    /// Claims every entry the record names no author for (written before the team's record
+    /// existed) as this machine's: the user says this machine made them (`setup --claim`).
+    /// The record then names this run's author for them, so other machines join.
+    pub async fn claim_authorless(&mut self) -> Result<usize, JournalError> {
+        let author = self.author.clone();
+        let mut claimed = 0;
+        for e in self.entries.iter_mut().filter(|e| e.by.is_none()) {
+            e.here = true;
+            e.by = author.clone();
+            claimed += 1;
+        }
+        if claimed > 0 {
+            self.save().await?;
+        }
+        Ok(claimed)
+    }
+
+    /// Whether this machine's copy made `current` (an entry of the stored record, or of this
+    /// copy): it names the same resource, in the same state, recorded at the same time, here.
+    pub fn made_here(&self, current: &Entry) -> bool {
+        self.entries.iter().any(|mine| {
+            mine.here
+                && mine.same_resource(current)
+                && mine.state == current.state
+                && mine.at == current.at
+        })
     }
 
     /// Records an SSH key pair the wizard generated, with its fingerprint, and saves.
@@ -625,19 +704,56 @@ impl Journal {
         let url = store.0.url();
         let copy = self.copy_of.get_or_insert(CopyOf { url, etag: None, pending: false });
         copy.pending = true;
-        let etag = copy.etag.clone();
+        let mut etag = copy.etag.clone();
         self.write_local()?;
-        match store.0.put(self.stored_text().into_bytes(), etag).await {
-            Ok(etag) => {
-                if let Some(copy) = &mut self.copy_of {
-                    copy.etag = Some(etag);
-                    copy.pending = false;
+        let started = std::time::Instant::now();
+        let (url, path) = (store.0.url(), self.path.clone());
+        let remote = move |message| JournalError::Remote { url, path, message };
+        loop {
+            match store.0.put(self.stored_text().into_bytes(), etag.clone()).await {
+                Ok(etag) => {
+                    if let Some(copy) = &mut self.copy_of {
+                        copy.etag = Some(etag);
+                        copy.pending = false;
+                    }
+                    return self.write_local();
                 }
-                self.write_local()
+                Err(StoreError::Conflict) if started.elapsed() < RACE_RETRY => {
+                    // Someone wrote the record without the lock: what they wrote is kept
+                    // where it names something this copy does not, and this copy wins the
+                    // rest. (What teardown deletes is proved on each resource, not here.)
+                    match store.0.get().await {
+                        Ok(current) => {
+                            etag = current.as_ref().map(|(_, etag)| etag.clone());
+                            if let Some((text, _)) = current
+                                && let Ok(theirs) = Self::parse_stored(&text, &store.0.url())
+                                && theirs.cluster == self.cluster
+                            {
+                                self.take_missing(&theirs);
+                            }
+                        }
+                        Err(StoreError::Fenced(message)) => {
+                            return Err(JournalError::Fenced(message));
+                        }
+                        Err(StoreError::Conflict | StoreError::Other(_)) => {}
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(StoreError::Conflict) => {
+                    let holder = store.0.holder().await.unwrap_or_else(|| "not held".into());
+                    return Err(JournalError::Conflict { url: store.0.url(), holder });
+                }
+                Err(StoreError::Fenced(message)) => return Err(JournalError::Fenced(message)),
+                Err(StoreError::Other(message)) => return Err(remote(message)),
             }
-            Err(StoreError::Conflict) => Err(JournalError::Conflict { url: store.0.url() }),
-            Err(StoreError::Other(message)) => {
-                Err(JournalError::Remote { url: store.0.url(), path: self.path.clone(), message })
+        }
+    }
+
+    /// Adds the entries of `theirs` that name something this copy does not.
+    fn take_missing(&mut self, theirs: &Journal) {
+        for e in &theirs.entries {
+            if !e.kind.is_local() && !self.entries.iter().any(|mine| mine.same_resource(e)) {
+                self.entries.push(Entry { here: false, ..e.clone() });
             }
         }
     }

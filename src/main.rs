@@ -105,7 +105,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             // Asked for by name, so it runs whatever `cluster.smoke_test` says for setup.
             let mut answers = answers;
             answers.cluster.smoke_test = true;
-            let args = SetupArgs { only: vec![SetupStep::SmokeTest] };
+            let args = SetupArgs { only: vec![SetupStep::SmokeTest], claim: false };
             let name = answers.cluster.name.clone();
             let code = setup(&cli.global, args, answers, source, report, &paths)?;
             // In setup a failed smoke test is a warning; asked for alone, it is the result.
@@ -302,6 +302,7 @@ fn setup(
         plan: &plan,
         state_dir: &paths.state_dir,
         kops: global.kops.as_deref(),
+        claim: args.claim,
     };
     let journal = ui::headless::setup(request).context("setup stopped")?;
     kops_wizard::safe_print!(

@@ -66,6 +66,9 @@ SQS and EventBridge access `kops delete cluster` fails with AccessDenied.";
 here it goes straight into the credentials file (mode 0600) and is never shown.";
     pub const ENCRYPTION: &str = "The old procedure only turned on versioning; default encryption \
 and the public access block keep the cluster's secrets in the bucket private.";
+    pub const BUCKET_FIRST: &str = "The old procedure made the IAM group and user first; the \
+bucket comes first here because the team's lock lives in it: the IAM the team shares changes only \
+under that lock, so two engineers starting at once cannot both make (or both find) it.";
     pub const SSH_KEY: &str = "The old procedure generated the key after creating the cluster and \
 swapped it in with `kops create secret ... sshpublickey` (a hidden alias today); passing \
 --ssh-public-key to `kops create cluster` does it in one step.";
@@ -224,6 +227,29 @@ pub fn ascii_cell(symbol: &str) -> Option<&'static str> {
     })
 }
 
+/// A short text from the team's record or the lock (an ARN, a host name, the cluster a mark
+/// names): anyone who can write the state bucket wrote it, so it is shown on one line: escape
+/// sequences dropped whole (as [`printable`] does), the control characters left (a newline, a
+/// tab) made visible, so that none can start a line that looks like the wizard's own; and cut
+/// at [`ONE_LINE_MAX`] characters.
+pub fn one_line(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in printable(text).chars().enumerate() {
+        if i == ONE_LINE_MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            c if c.is_control() => out.extend(c.escape_default()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// How much of a text from the record [`one_line`] shows.
+pub const ONE_LINE_MAX: usize = 160;
+
 /// Control characters made visible (`\u{1b}`), for a message that quotes bad input back so the
 /// user can see what is wrong with it; newlines stay.
 pub fn escaped(text: &str) -> String {
@@ -239,6 +265,14 @@ pub fn escaped(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_from_the_record_stays_on_one_bounded_line() {
+        assert_eq!(one_line("alice-laptop"), "alice-laptop");
+        assert_eq!(one_line("host\nsetup done.\u{1b}[2J\u{1b}]0;t\u{7}"), "host\\nsetup done.");
+        let long = "x".repeat(500);
+        assert_eq!(one_line(&long).chars().count(), ONE_LINE_MAX + 1);
+    }
 
     #[test]
     fn printable_drops_every_escape_sequence_whole_and_keeps_the_words() {

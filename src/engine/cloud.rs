@@ -121,6 +121,17 @@ impl Found {
     }
 }
 
+/// What the cluster's cloud says of whose it is (see [`Cloud::cluster_mark`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CloudMark {
+    /// An Auto Scaling group of the cluster carries the wizard's mark naming it.
+    Marked,
+    /// The cluster has cloud resources, and none of its Auto Scaling groups the mark: these.
+    Unmarked(Vec<String>),
+    /// AWS has nothing tagged for the cluster.
+    Nothing,
+}
+
 /// The services a cluster's resources live in, asked with the admin's configuration: IAM
 /// through its SDK client, the others through signed requests (`aws_http`).
 #[derive(Debug, Clone)]
@@ -276,6 +287,43 @@ impl Cloud {
         found.sort();
         found.dedup();
         (found, unasked)
+    }
+
+    /// Whether the cluster's cloud proves it the wizard's: kops puts its cloud labels (setup
+    /// passes `--cloud-labels kops-wizard:cluster=<name>`) on every Auto Scaling group it makes,
+    /// and only someone with EC2 rights can tag one. A cluster with no cloud at all has only its
+    /// state to lose, which whoever wrote the bucket controls already.
+    pub async fn cluster_mark(
+        &self,
+        cluster: &str,
+        dns_zone: Option<&str>,
+    ) -> Result<CloudMark, AwsError> {
+        let op = "autoscaling:DescribeAutoScalingGroups";
+        let mut unmarked = Vec::new();
+        for page in self.http.query_pages(Api::AutoScaling, op, &[], TOKEN).await? {
+            let doc = parse(op, &page)?;
+            for g in xml::all(&doc, &["AutoScalingGroups", "member"]) {
+                let tags = member_tags(g);
+                if !belongs(tags.clone(), cluster) {
+                    continue;
+                }
+                if tag(tags, crate::marks::MARK_TAG) == Some(cluster) {
+                    return Ok(CloudMark::Marked);
+                }
+                unmarked.push(xml::text(g, &["AutoScalingGroupName"]).unwrap_or_default().into());
+            }
+        }
+        if !unmarked.is_empty() {
+            return Ok(CloudMark::Unmarked(unmarked));
+        }
+        let (found, unasked) = self.left(cluster, dns_zone).await;
+        if let Some((_, e)) = unasked.into_iter().next() {
+            return Err(e);
+        }
+        Ok(match found.is_empty() {
+            true => CloudMark::Nothing,
+            false => CloudMark::Unmarked(found.iter().map(Found::describe).collect()),
+        })
     }
 
     /// The resources of one kind that AWS has for the cluster.

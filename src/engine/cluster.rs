@@ -17,8 +17,10 @@ use crate::plan::StepId;
 use crate::rules;
 
 impl<'a> Setup<'a> {
-    fn kops(&self) -> Result<&'a Kops, SetupError> {
-        self.kops.ok_or(SetupError::NotAvailable("kops"))
+    /// kops, its calls that write fenced by the team's lock this run holds.
+    fn kops(&self) -> Result<Kops, SetupError> {
+        let kops = self.kops.ok_or(SetupError::NotAvailable("kops"))?;
+        Ok(kops.clone().fenced(self.team.fence()))
     }
 
     /// The SSH key: use the one at the answers' path, or generate the pair when there is none.
@@ -93,9 +95,8 @@ impl<'a> Setup<'a> {
         let ours_key = ssh::read_public(&expand_home(&self.answers.ssh.public_key))?;
         if exists {
             let entry = self.journal.find(Kind::Cluster, &name).cloned();
-            let machine = self.team.author().machine.clone();
             let made_here = match &entry {
-                Some(e) if e.state == State::Created => e.on_machine(&machine),
+                Some(e) if e.state == State::Created => e.made_here(),
                 // An intent is not ownership: the cluster is the unfinished create's only if
                 // its admin SSH key is the one that create gave kops.
                 Some(e) if e.state == State::Intent => {
@@ -238,11 +239,10 @@ impl<'a> Setup<'a> {
             return Ok(());
         }
         // `update --yes` changes the cloud: only for a cluster this machine's setup made.
-        let machine = self.team.author().machine.clone();
         let made_here = self
             .journal
             .find(Kind::Cluster, &name)
-            .is_some_and(|e| e.state == State::Created && e.on_machine(&machine));
+            .is_some_and(|e| e.state == State::Created && e.made_here());
         if !made_here {
             return Err(SetupError::Blocked(format!(
                 "cluster {name} was not set up by kops-wizard on this machine: setup does not run \

@@ -1,7 +1,8 @@
 //! IAM through the SDK: small idempotent building blocks (look up, create, attach, list) that
 //! the setup and teardown steps combine with the journal.
 
-pub use crate::marks::{MARK_TAG, WIZARD_PATH};
+pub use crate::marks::MARK_TAG;
+use crate::marks::{PathMark, path_mark, wizard_path};
 use aws_sdk_sts::config::Credentials as StaticCredentials;
 
 use super::aws::{AwsError, Clients, Identity, call};
@@ -10,19 +11,76 @@ use super::credentials::{AccessKey, Secret};
 /// IAM's limit of access keys per user.
 pub const MAX_ACCESS_KEYS: usize = 2;
 
-/// Whether a resource exists, and whether it carries the wizard's mark.
+/// Whether a resource exists, and whether it carries the wizard's mark for the cluster asked
+/// about (setup's question: is this the wizard's own, or something found?).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Presence {
     Absent,
-    /// There, with the wizard's mark: made by a kops-wizard setup.
+    /// There, with the wizard's mark for this cluster (or an older version's mark, which names
+    /// no cluster: the journal decides then).
     Marked,
-    /// There without the mark: made by someone else (or by hand, or before this version).
+    /// There without that mark: made by someone else, by hand, or for another cluster.
     Unmarked,
 }
 
 impl Presence {
     pub fn exists(self) -> bool {
         self != Presence::Absent
+    }
+}
+
+/// What a group's or user's own mark says, read from IAM (teardown's question: may this be
+/// deleted for this cluster?). Only IAM-privileged principals can set it: a path is fixed at
+/// creation (or by UpdateGroup/UpdateUser), a tag needs iam:TagUser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    Absent,
+    /// Neither the wizard's path nor its tag, or a path and a tag that disagree.
+    None,
+    /// An older version's path, `/kops-wizard/`, without a tag naming a cluster.
+    Legacy,
+    /// The cluster whose setup made it.
+    Cluster(String),
+}
+
+impl Mark {
+    /// Whether the mark names `cluster`, key and value.
+    pub fn names(&self, cluster: &str) -> bool {
+        matches!(self, Mark::Cluster(c) if c == cluster)
+    }
+
+    pub fn presence_for(&self, cluster: &str) -> Presence {
+        match self {
+            Mark::Absent => Presence::Absent,
+            Mark::Cluster(c) if c == cluster => Presence::Marked,
+            Mark::Legacy => Presence::Marked,
+            Mark::Cluster(_) | Mark::None => Presence::Unmarked,
+        }
+    }
+
+    /// In words, for why something is kept: "its mark names cluster X".
+    pub fn describe(&self) -> String {
+        match self {
+            Mark::Absent => "it does not exist".into(),
+            Mark::None => "it does not carry kops-wizard's mark".into(),
+            Mark::Legacy => {
+                "it carries an older kops-wizard's mark (the path /kops-wizard/), which names no \
+                 cluster"
+                    .into()
+            }
+            Mark::Cluster(c) => format!("its mark names cluster \"{}\"", crate::text::one_line(c)),
+        }
+    }
+}
+
+/// A user's mark from its path and its tag: the path `/kops-wizard/<c>/` and the tag must
+/// agree; the legacy path takes the tag's word alone (older versions tagged their users).
+fn user_mark_of(path: &str, tag: Option<&str>) -> Mark {
+    match (path_mark(path), tag) {
+        (PathMark::Cluster(c), Some(t)) if c == t => Mark::Cluster(c.to_string()),
+        (PathMark::Legacy, Some(t)) if !t.is_empty() => Mark::Cluster(t.to_string()),
+        (PathMark::Legacy, None) => Mark::Legacy,
+        _ => Mark::None,
     }
 }
 
@@ -66,57 +124,62 @@ impl Clients {
         absent(call!(self, "iam:GetGroup", self.iam.get_group().group_name(group)))
     }
 
-    /// Creates the group under the wizard's path. "Already exists" is an error here: the
-    /// caller looked first, so someone else made it meanwhile, and it is not the wizard's;
-    /// unless it carries the wizard's mark, when it is this call's own lost first attempt.
-    pub async fn create_group(&self, group: &str) -> Result<(), AwsError> {
+    /// Creates the group under the wizard's path for `cluster`. "Already exists" is an error
+    /// here: the caller looked first, so someone else made it meanwhile, and it is not the
+    /// wizard's; unless it carries this cluster's mark, when it is this call's own lost first
+    /// attempt.
+    pub async fn create_group(&self, group: &str, cluster: &str) -> Result<(), AwsError> {
         let created = call!(
             self,
             "iam:CreateGroup",
-            self.iam.create_group().group_name(group).path(WIZARD_PATH)
+            self.iam.create_group().group_name(group).path(wizard_path(cluster))
         )
         .map(|_| ());
-        made_by_a_lost_attempt(created, self.group_presence(group)).await
+        made_by_a_lost_attempt(created, self.group_presence(group, cluster)).await
     }
 
-    /// Whether the group exists and is under the wizard's path.
-    pub async fn group_presence(&self, group: &str) -> Result<Presence, AwsError> {
+    /// The group's mark: its path (IAM groups take no tags).
+    pub async fn group_mark(&self, group: &str) -> Result<Mark, AwsError> {
         match call!(self, "iam:GetGroup", self.iam.get_group().group_name(group).max_items(1)) {
-            Ok(out) => Ok(match out.group().map(|g| g.path()) {
-                Some(WIZARD_PATH) => Presence::Marked,
-                _ => Presence::Unmarked,
+            Ok(out) => Ok(match out.group().map(|g| path_mark(g.path())) {
+                Some(PathMark::Cluster(c)) => Mark::Cluster(c.to_string()),
+                Some(PathMark::Legacy) => Mark::Legacy,
+                Some(PathMark::None) | None => Mark::None,
             }),
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(Presence::Absent),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(Mark::Absent),
             Err(e) => Err(e),
         }
     }
 
-    /// Whether the user exists, under the wizard's path and with its tag.
-    pub async fn user_presence(&self, user: &str) -> Result<Presence, AwsError> {
+    /// Whether the group exists, and with the wizard's mark for `cluster`.
+    pub async fn group_presence(&self, group: &str, cluster: &str) -> Result<Presence, AwsError> {
+        Ok(self.group_mark(group).await?.presence_for(cluster))
+    }
+
+    /// The user's mark: its path and its tag, which must agree.
+    pub async fn user_mark(&self, user: &str) -> Result<Mark, AwsError> {
         let out = match call!(self, "iam:GetUser", self.iam.get_user().user_name(user)) {
             Ok(out) => out,
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(Presence::Absent),
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(Mark::Absent),
             Err(e) => return Err(e),
         };
-        if out.user().map(|u| u.path()) != Some(WIZARD_PATH) {
-            return Ok(Presence::Unmarked);
+        let path = out.user().map(|u| u.path().to_string()).unwrap_or_default();
+        if path_mark(&path) == PathMark::None {
+            return Ok(Mark::None);
         }
-        let tags = call!(self, "iam:ListUserTags", self.iam.list_user_tags().user_name(user))?;
-        Ok(match tags.tags().iter().any(|t| t.key() == MARK_TAG) {
-            true => Presence::Marked,
-            false => Presence::Unmarked,
-        })
+        let tags = match call!(self, "iam:ListUserTags", self.iam.list_user_tags().user_name(user))
+        {
+            Ok(tags) => tags,
+            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => return Ok(Mark::Absent),
+            Err(e) => return Err(e),
+        };
+        let tag = tags.tags().iter().find(|t| t.key() == MARK_TAG).map(|t| t.value());
+        Ok(user_mark_of(&path, tag))
     }
 
-    /// The value of the user's mark (the cluster whose setup made it), when it has one.
-    pub async fn user_mark(&self, user: &str) -> Result<Option<String>, AwsError> {
-        match call!(self, "iam:ListUserTags", self.iam.list_user_tags().user_name(user)) {
-            Ok(tags) => {
-                Ok(tags.tags().iter().find(|t| t.key() == MARK_TAG).map(|t| t.value().to_string()))
-            }
-            Err(e) if e.code.as_deref() == Some("NoSuchEntity") => Ok(None),
-            Err(e) => Err(e),
-        }
+    /// Whether the user exists, and with the wizard's mark for `cluster`.
+    pub async fn user_presence(&self, user: &str, cluster: &str) -> Result<Presence, AwsError> {
+        Ok(self.user_mark(user).await?.presence_for(cluster))
     }
 
     pub async fn attached_group_policies(&self, group: &str) -> Result<Vec<String>, AwsError> {
@@ -145,8 +208,8 @@ impl Clients {
         absent(call!(self, "iam:GetUser", self.iam.get_user().user_name(user)))
     }
 
-    /// Creates the user under the wizard's path with its tag, in one call, so no user of the
-    /// wizard's exists without its mark.
+    /// Creates the user under the wizard's path for `cluster` with its tag, in one call, so no
+    /// user of the wizard's exists without its mark.
     pub async fn create_user(&self, user: &str, cluster: &str) -> Result<(), AwsError> {
         let tag = aws_sdk_iam::types::Tag::builder().key(MARK_TAG).value(cluster).build().map_err(
             |e| AwsError { operation: "iam:CreateUser", code: None, message: e.to_string() },
@@ -154,10 +217,10 @@ impl Clients {
         let created = call!(
             self,
             "iam:CreateUser",
-            self.iam.create_user().user_name(user).path(WIZARD_PATH).tags(tag)
+            self.iam.create_user().user_name(user).path(wizard_path(cluster)).tags(tag)
         )
         .map(|_| ());
-        made_by_a_lost_attempt(created, self.user_presence(user)).await
+        made_by_a_lost_attempt(created, self.user_presence(user, cluster)).await
     }
 
     pub async fn user_groups(&self, user: &str) -> Result<Vec<String>, AwsError> {
@@ -293,4 +356,27 @@ pub fn is_invalid_key(err: &AwsError) -> bool {
         err.code.as_deref(),
         Some("InvalidClientTokenId") | Some("SignatureDoesNotMatch") | Some("AccessDenied")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_users_mark_is_its_path_and_tag_agreeing() {
+        let mark = |path, tag| user_mark_of(path, tag);
+        assert_eq!(
+            mark("/kops-wizard/a.k8s.local/", Some("a.k8s.local")),
+            Mark::Cluster("a.k8s.local".into())
+        );
+        assert_eq!(mark("/kops-wizard/a.k8s.local/", Some("b.k8s.local")), Mark::None);
+        assert_eq!(mark("/kops-wizard/a.k8s.local/", None), Mark::None);
+        assert_eq!(mark("/kops-wizard/", Some("a.k8s.local")), Mark::Cluster("a.k8s.local".into()));
+        assert_eq!(mark("/kops-wizard/", None), Mark::Legacy);
+        assert_eq!(mark("/", Some("a.k8s.local")), Mark::None);
+        assert!(Mark::Cluster("a".into()).names("a") && !Mark::Cluster("a".into()).names("b"));
+        assert!(!Mark::Legacy.names("a"));
+        assert_eq!(Mark::Legacy.presence_for("a"), Presence::Marked);
+        assert_eq!(Mark::Cluster("b".into()).presence_for("a"), Presence::Unmarked);
+    }
 }

@@ -153,6 +153,9 @@ pub enum KopsError {
         stderr_tail(.stderr)
     )]
     TimedOut { command: String, after: Duration, stderr: Vec<String> },
+    /// The run lost the team's lock: `kops {command}` was not started, or was stopped.
+    #[error("`kops {command}`: {fenced}")]
+    Fenced { command: String, fenced: super::lease::Fenced },
 }
 
 /// Sets one limit (a duration: `90s`, `20m`) for every kops command, instead of the defaults of
@@ -215,6 +218,20 @@ pub struct Kops {
     pub path: PathBuf,
     pub version: Version,
     env: Vec<(String, String)>,
+    /// The admin's key when kops runs as the admin (another engineer's machine): kept apart
+    /// from `env`, in types whose `Debug` prints no secret.
+    keys: Option<AdminKeys>,
+    /// The team's lock: a call that writes is made only while it is this run's, and is stopped
+    /// when it is lost.
+    fence: Option<super::lease::Fence>,
+}
+
+/// Credentials handed to kops through its environment only.
+#[derive(Debug, Clone)]
+struct AdminKeys {
+    key_id: String,
+    secret: super::credentials::Secret,
+    token: Option<super::credentials::Secret>,
 }
 
 impl Kops {
@@ -249,7 +266,7 @@ impl Kops {
         if !version.is_supported() {
             return Err(KopsError::TooOld { path, version });
         }
-        Ok(Kops { path, version, env: Vec::new() })
+        Ok(Kops { path, version, env: Vec::new(), keys: None, fence: None })
     }
 
     /// kops for the cluster the answers describe: found, version-checked, and set to run as
@@ -287,11 +304,17 @@ impl Kops {
     /// goes to the child's environment only, never to an argument, the log or the screen.
     pub fn with_credentials(mut self, key_id: &str, secret: &str, token: Option<&str>) -> Kops {
         self.env.retain(|(k, _)| k != "AWS_PROFILE");
-        self.env.push(("AWS_ACCESS_KEY_ID".into(), key_id.into()));
-        self.env.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
-        if let Some(token) = token {
-            self.env.push(("AWS_SESSION_TOKEN".into(), token.into()));
-        }
+        self.keys = Some(AdminKeys {
+            key_id: key_id.into(),
+            secret: super::credentials::Secret::new(secret),
+            token: token.map(super::credentials::Secret::new),
+        });
+        self
+    }
+
+    /// The same kops, its calls that write fenced by the team's lock (when the run holds it).
+    pub fn fenced(mut self, fence: Option<super::lease::Fence>) -> Kops {
+        self.fence = fence;
         self
     }
 
@@ -305,6 +328,13 @@ impl Kops {
             .kill_on_drop(true);
         without_credentials(&mut cmd);
         cmd.envs(self.env.iter().map(|(k, v)| (k, v)));
+        if let Some(keys) = &self.keys {
+            cmd.env("AWS_ACCESS_KEY_ID", &keys.key_id);
+            cmd.env("AWS_SECRET_ACCESS_KEY", keys.secret.expose());
+            if let Some(token) = &keys.token {
+                cmd.env("AWS_SESSION_TOKEN", token.expose());
+            }
+        }
         cmd
     }
 
@@ -318,6 +348,13 @@ impl Kops {
         mut on_line: impl FnMut(Stream, &str),
     ) -> Result<Output, KopsError> {
         let limit = timeout_for(args);
+        let fence = self.fence.as_ref().filter(|_| writes(args));
+        if let Some(fence) = fence {
+            fence
+                .check()
+                .await
+                .map_err(|fenced| KopsError::Fenced { command: verb(args), fenced })?;
+        }
         let mut stderr_seen = Vec::new();
         let run = self.run_to_end(args, |stream, line| {
             if stream == Stream::Stderr {
@@ -325,8 +362,25 @@ impl Kops {
             }
             on_line(stream, line)
         });
-        // Dropping the future on timeout drops the child, which `kill_on_drop` kills.
-        let result = tokio::time::timeout(limit, run).await;
+        // Dropping the future (on timeout, or when the lock is lost) drops the child, which
+        // `kill_on_drop` kills.
+        let lost = async {
+            match fence {
+                Some(fence) => fence.lost().await,
+                None => std::future::pending().await,
+            }
+        };
+        let result = tokio::select! {
+            result = tokio::time::timeout(limit, run) => result,
+            why = lost => {
+                tracing::warn!(command = %verb(args), "kops stopped: the team's lock was lost");
+                let fenced = fence.map(|f| f.error(why)).unwrap_or_else(|| super::lease::Fenced {
+                    bucket: String::new(),
+                    why: "lost".into(),
+                });
+                return Err(KopsError::Fenced { command: verb(args), fenced });
+            }
+        };
         match result {
             Ok(result) => result,
             Err(_) => {
@@ -383,6 +437,19 @@ impl Kops {
             return Ok(out);
         }
         Err(KopsError::Failed { command: verb(args), status: out.status, stderr: out.stderr })
+    }
+}
+
+/// Whether a kops call changes the cluster, its state or its cloud: everything but what only
+/// reads (`version`, `validate`, `get`, `export kubeconfig`, `toolbox dump`) and the previews
+/// of `update`, `delete` and `rolling-update` without `--yes`.
+pub fn writes(args: &[String]) -> bool {
+    let first = args.first().map(String::as_str).unwrap_or_default();
+    let yes = args.iter().any(|a| a == "--yes" || a == "-y" || a == "--yes=true");
+    match first {
+        "version" | "validate" | "get" | "export" | "toolbox" | "help" | "completion" => false,
+        "update" | "delete" | "rolling-update" | "upgrade" | "reconcile" => yes,
+        _ => true,
     }
 }
 

@@ -13,9 +13,12 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::s3::bucket_of;
+
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::aws::{AwsError, Clients};
+use super::lease::Fence;
 use crate::journal::{Author, BoxFuture, Journal, JournalError, RecordStore, StoreError};
 
 /// The wizard's own top-level prefix in the state bucket.
@@ -104,7 +107,12 @@ impl Clients {
             Err(e) => {
                 let err = AwsError::from_sdk("s3:PutObject", &e, self.endpoint.as_deref());
                 let status = e.raw_response().map(|r| r.status().as_u16());
-                match matches!(status, Some(412 | 409)) || lost_race(&err) {
+                // A replace (`If-Match`) of an object someone deleted meanwhile is a lost race
+                // too: S3 answers 404 NoSuchKey then.
+                let deleted = etag.is_some()
+                    && err.code.as_deref() != Some("NoSuchBucket")
+                    && (status == Some(404) || err.code.as_deref() == Some("NoSuchKey"));
+                match matches!(status, Some(412 | 409)) || lost_race(&err) || deleted {
                     true => Ok(Written::Lost),
                     false => Err(err),
                 }
@@ -166,11 +174,13 @@ impl Clients {
     }
 }
 
-/// The record of one cluster in one bucket, as the journal's store.
+/// The record of one cluster in one bucket, as the journal's store: every write fenced by the
+/// run's lease on the team's lock.
 struct S3Record {
     clients: Clients,
     bucket: String,
     key: String,
+    fence: Option<Fence>,
 }
 
 impl RecordStore for S3Record {
@@ -184,6 +194,9 @@ impl RecordStore for S3Record {
         etag: Option<String>,
     ) -> BoxFuture<'_, Result<String, StoreError>> {
         Box::pin(async move {
+            if let Some(fence) = &self.fence {
+                fence.check().await.map_err(|e| StoreError::Fenced(e.to_string()))?;
+            }
             match self.clients.put_conditional(&self.bucket, &self.key, body, etag.as_deref()).await
             {
                 Ok(Written::Ok(etag)) => Ok(etag),
@@ -192,7 +205,30 @@ impl RecordStore for S3Record {
             }
         })
     }
+
+    fn get(&self) -> BoxFuture<'_, Result<Option<(String, String)>, StoreError>> {
+        Box::pin(async move {
+            match self.clients.get_versioned(&self.bucket, &self.key).await {
+                Ok(found) => Ok(found.map(|v| (v.body, v.etag))),
+                Err(e) => Err(StoreError::Other(e.to_string())),
+            }
+        })
+    }
+
+    fn holder(&self) -> BoxFuture<'_, Option<String>> {
+        Box::pin(async move {
+            match super::lease::current(&self.clients, &self.bucket).await {
+                Ok(Some((holder, _))) => Some(format!("held by {}", holder.describe())),
+                Ok(None) => Some("not held by anyone".into()),
+                Err(_) => None,
+            }
+        })
+    }
 }
+
+/// The most a record may weigh: it is read whole, and anyone who can write the bucket can
+/// write it.
+const MAX_RECORD_BYTES: usize = 8 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -224,16 +260,60 @@ pub async fn load(
     let key = record_key(cluster);
     let url = format!("s3://{bucket}/{key}");
     let Some(found) = c.get_versioned(bucket, &key).await? else { return Ok(None) };
-    let journal = Journal::parse_stored(&found.body, &url)
-        .map_err(|e| RecordError::Unreadable { url: url.clone(), why: e.to_string() })?;
+    let unreadable = |why: String| RecordError::Unreadable { url: url.clone(), why };
+    if found.body.len() > MAX_RECORD_BYTES {
+        return Err(unreadable(format!(
+            "it is {} bytes, more than a record of the wizard's ever is ({MAX_RECORD_BYTES})",
+            found.body.len()
+        )));
+    }
+    let journal =
+        Journal::parse_stored(&found.body, &url).map_err(|e| unreadable(e.to_string()))?;
     if journal.cluster != cluster {
         return Err(RecordError::OtherCluster {
             url,
-            cluster: cluster.into(),
-            found: journal.cluster,
+            cluster: crate::text::one_line(cluster),
+            found: crate::text::one_line(&journal.cluster),
         });
     }
+    // The record of a cluster whose state is in this bucket names this bucket as its state
+    // store, or nothing yet; any other bucket would widen what its teardown touches.
+    if let Some(store) = &journal.state_store
+        && bucket_of(store).as_deref() != Some(bucket)
+    {
+        return Err(unreadable(format!(
+            "it names the state store {}, not the bucket it is in (s3://{bucket})",
+            crate::text::one_line(store)
+        )));
+    }
     Ok(Some((journal, found.etag)))
+}
+
+/// Every record in the bucket but `except`'s: what the other clusters of the state store say
+/// they use. A record that cannot be read is returned as its cluster's name and why: what it
+/// uses is then unknown.
+pub async fn others_in_bucket(
+    c: &Clients,
+    bucket: &str,
+    except: &str,
+) -> Result<Vec<Result<Journal, (String, String)>>, AwsError> {
+    let mut out = Vec::new();
+    for key in c.list_keys(bucket, PREFIX).await? {
+        let Some(cluster) = key.strip_prefix(PREFIX).and_then(|k| k.strip_suffix(".journal.json"))
+        else {
+            continue;
+        };
+        if cluster == except {
+            continue;
+        }
+        match load(c, bucket, cluster).await {
+            Ok(Some((journal, _))) => out.push(Ok(journal)),
+            Ok(None) => {}
+            Err(RecordError::Aws(e)) => return Err(e),
+            Err(e) => out.push(Err((cluster.to_string(), e.to_string()))),
+        }
+    }
+    Ok(out)
 }
 
 /// Moves the journal into the state bucket, or joins it with the one there: from here on
@@ -244,10 +324,19 @@ pub async fn load(
 ///   (the run stopped between the two writes): the change is sent now.
 /// - Otherwise the stored record wins: entries this machine recorded before the bucket
 ///   existed (the IAM part of a setup) are added to it where it does not name them.
-pub async fn attach(c: &Clients, bucket: &str, journal: &mut Journal) -> Result<(), RecordError> {
+pub async fn attach(
+    c: &Clients,
+    bucket: &str,
+    journal: &mut Journal,
+    fence: Option<Fence>,
+) -> Result<(), RecordError> {
     let cluster = journal.cluster.clone();
-    let store: Arc<dyn RecordStore> =
-        Arc::new(S3Record { clients: c.clone(), bucket: bucket.into(), key: record_key(&cluster) });
+    let store: Arc<dyn RecordStore> = Arc::new(S3Record {
+        clients: c.clone(),
+        bucket: bucket.into(),
+        key: record_key(&cluster),
+        fence,
+    });
     let url = store.url();
     // A lost race re-reads and tries again; the lock makes more than one retry unlikely.
     for _ in 0..5 {

@@ -11,6 +11,16 @@ use aws_sdk_s3::types::{
 use tokio::task::JoinSet;
 
 use super::aws::{AwsError, Clients, call};
+use super::lease::{Fence, Fenced};
+
+/// Why emptying a bucket stopped: AWS, or the team's lock lost before a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum EmptyError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Fenced(#[from] Fenced),
+}
 
 /// S3's limit of keys per DeleteObjects request.
 const DELETE_BATCH: usize = 1000;
@@ -319,16 +329,19 @@ impl Clients {
 }
 
 impl Clients {
-    /// Deletes every object version and every delete marker, so that a versioned bucket can
-    /// be deleted. Pages of ListObjectVersions feed DeleteObjects batches of 1000, several in
-    /// flight while listing goes on. Returns how many versions and markers were deleted;
-    /// keys S3 refused are an error that names them.
+    /// Deletes every object version and every delete marker but those of the keys in `keep`
+    /// (the team's lease, deleted last by its holder), so that a versioned bucket can be
+    /// deleted. Pages of ListObjectVersions feed DeleteObjects batches of 1000, several in
+    /// flight; the fence is checked before each batch. Returns how many versions and markers
+    /// were deleted; keys S3 refused are an error that names them.
     pub async fn empty_bucket(
         &self,
         bucket: &str,
+        keep: &[String],
+        fence: Option<&Fence>,
         progress: Progress<'_>,
-    ) -> Result<usize, AwsError> {
-        self.delete_versions(bucket, None, progress).await
+    ) -> Result<usize, EmptyError> {
+        self.delete_versions(bucket, None, keep, fence, progress).await
     }
 
     /// Deletes every version and delete marker under `<cluster>/` only: what one cluster left
@@ -338,9 +351,10 @@ impl Clients {
         &self,
         bucket: &str,
         cluster: &str,
+        fence: Option<&Fence>,
         progress: Progress<'_>,
-    ) -> Result<usize, AwsError> {
-        self.delete_versions(bucket, Some(cluster), progress).await
+    ) -> Result<usize, EmptyError> {
+        self.delete_versions(bucket, Some(cluster), &[], fence, progress).await
     }
 
     /// How many versions and delete markers are left under `<cluster>/` (the final check).
@@ -379,13 +393,15 @@ impl Clients {
         &self,
         bucket: &str,
         cluster: Option<&str>,
+        keep: &[String],
+        fence: Option<&Fence>,
         progress: Progress<'_>,
-    ) -> Result<usize, AwsError> {
+    ) -> Result<usize, EmptyError> {
         let mut deleted = 0;
         // A second pass catches what was written while the first ran (kops is gone by now,
         // so normally the second listing is empty).
         for _ in 0..3 {
-            let found = self.empty_pass(bucket, cluster, deleted, progress).await?;
+            let found = self.empty_pass(bucket, cluster, keep, fence, deleted, progress).await?;
             deleted += found;
             if found == 0 {
                 break;
@@ -403,10 +419,13 @@ impl Clients {
         &self,
         bucket: &str,
         cluster: Option<&str>,
+        keep: &[String],
+        fence: Option<&Fence>,
         before: usize,
         progress: Progress<'_>,
-    ) -> Result<usize, AwsError> {
+    ) -> Result<usize, EmptyError> {
         let mut all = self.list_versions(bucket, cluster).await?.objects;
+        all.retain(|o| !keep.iter().any(|k| k == o.key()));
         let total = all.len();
         if total > 0 {
             progress(before, before + total);
@@ -414,6 +433,9 @@ impl Clients {
         let mut done = before;
         let mut tasks: JoinSet<Result<usize, AwsError>> = JoinSet::new();
         while !all.is_empty() {
+            if let Some(fence) = fence {
+                fence.check().await?;
+            }
             let batch: Vec<_> = all.drain(..all.len().min(DELETE_BATCH)).collect();
             if let Some(n) = self.spawn_delete(&mut tasks, bucket, batch).await? {
                 done += n;
@@ -530,6 +552,25 @@ impl Clients {
             });
         }
         Ok(count)
+    }
+
+    /// Every version and delete marker of one key (the lease, the probe), deleted by version:
+    /// nothing of it is left, not even a delete marker. Listed by the part of the key before
+    /// its first `/` (moto-notes.md) and filtered here.
+    pub async fn delete_every_version(&self, bucket: &str, key: &str) -> Result<(), AwsError> {
+        let coarse = key.split('/').next().unwrap_or(key).to_string();
+        let listing = self.list_versions(bucket, Some(&coarse)).await?;
+        // One DeleteObject each: a handful of versions, and no DeleteObjects batch that a
+        // log reader could take for the bucket's emptying.
+        for o in listing.objects.into_iter().filter(|o| o.key() == key) {
+            let req = self.s3.delete_object().bucket(bucket).key(key).set_version_id(o.version_id);
+            match call!(self, "s3:DeleteObject", req) {
+                Ok(_) => {}
+                Err(e) if e.code.as_deref() == Some("NoSuchKey") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     pub async fn delete_bucket(&self, bucket: &str) -> Result<(), AwsError> {

@@ -64,6 +64,18 @@ pub enum SetupError {
     /// An answer that conflicts with what is on this machine: bad input, nothing changed.
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "cluster {cluster} in s3://{bucket} was recorded by a kops-wizard older than the team's \
+         record: the record says the wizard set it up, but not on which machine, and this setup \
+         will not guess (continuing it could replace its SSH key; joining it would leave it \
+         nobody's). If this machine set it up, run `kops-wizard setup --claim` once: the record \
+         then names you, and every other machine joins it. If another machine set it up, claim \
+         it there first. Nothing of the cluster was changed."
+    )]
+    Unclaimed { cluster: String, bucket: String },
+    /// The team's lock was lost while this run held it: see [`super::lease::LeaseError::Lost`].
+    #[error(transparent)]
+    Fenced(#[from] super::lease::Fenced),
 }
 
 fn failures_list(failures: &[String]) -> String {
@@ -98,6 +110,9 @@ pub struct Request<'a> {
     pub state_dir: &'a std::path::Path,
     /// `--kops`, else kops on PATH.
     pub kops: Option<&'a std::path::Path>,
+    /// `--claim`: the record names no machine for the cluster (an older version wrote it), and
+    /// the user says this machine set it up.
+    pub claim: bool,
 }
 
 /// A whole setup run: the admin identity, the journal, then every step of the plan. Returns
@@ -128,10 +143,7 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     let _lock = crate::lock::ClusterLock::acquire(request.state_dir, &a.cluster.name, "setup")?;
     let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
     let files = SharedFiles::from_env()?;
-    let machine = super::record::machine_id(request.state_dir).map_err(|error| {
-        JournalError::Write { path: request.state_dir.join("machine-id"), error }
-    })?;
-    preflight(a, request.plan, &mut journal, &files, &machine)?;
+    preflight(a, request.plan, &mut journal, &files)?;
     let clients = super::aws::connect_admin(a, sink)
         .await
         .map_err(|e| SetupError::Blocked(format!("cannot use the admin credentials: {e}")))?;
@@ -160,6 +172,7 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
             journal: &mut journal,
             sink,
             team: &mut team,
+            claim: request.claim,
         };
         let plan = setup.decide(request.plan).await?;
         if plan != *request.plan {
@@ -219,13 +232,10 @@ fn preflight(
     plan: &SetupPlan,
     journal: &mut Journal,
     files: &SharedFiles,
-    machine: &str,
 ) -> Result<(), SetupError> {
     // Against what this machine's setup made; a cluster made elsewhere is judged once the
     // team's record is read (a join only reports the differences).
-    let made_here = journal
-        .find(Kind::Cluster, &a.cluster.name)
-        .is_none_or(|e| e.by.as_ref().is_none_or(|by| by.machine == machine));
+    let made_here = journal.find(Kind::Cluster, &a.cluster.name).is_none_or(|e| e.made_here());
     let differences =
         if made_here { super::reconcile::differences(a, journal) } else { Vec::new() };
     if !differences.is_empty() {
@@ -284,6 +294,8 @@ pub struct Setup<'a> {
     pub files: &'a SharedFiles,
     pub journal: &'a mut Journal,
     pub sink: &'a Sink,
+    /// `--claim` (see [`Request::claim`]).
+    pub claim: bool,
 }
 
 impl Setup<'_> {
@@ -305,6 +317,22 @@ impl Setup<'_> {
             })
             .collect();
         match situation {
+            Situation::Join(join) if join.unclaimed && self.claim => {
+                let n = self.journal.claim_authorless().await?;
+                self.sink.send(Event::Note {
+                    message: format!(
+                        "cluster {}: {n} entries of the record that named no machine are now \
+                         this machine's (--claim); other machines join it",
+                        a.cluster.name
+                    ),
+                });
+                self.check_differences()?;
+                Ok(plan.clone())
+            }
+            Situation::Join(join) if join.unclaimed => Err(SetupError::Unclaimed {
+                cluster: a.cluster.name.clone(),
+                bucket: a.state_store.bucket.clone().unwrap_or_default(),
+            }),
             Situation::Join(join) => {
                 self.sink.send(Event::Note {
                     message: format!(
@@ -362,13 +390,16 @@ impl Setup<'_> {
         while i < steps.len() {
             let step = steps[i].clone();
             i += 1;
+            if step.id == StepId::Setup(SetupStep::Credentials) {
+                self.require_lock().await?;
+            }
             let started = Instant::now();
             self.sink.send(Event::StepStarted { step: step.id });
             match self.run_step(&step).await {
                 Ok(()) => {
                     self.sink
                         .send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
-                    crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
+                    crate::test_hooks::point(&format!("after-step:{}", step.id.short()));
                 }
                 Err(e) => {
                     let error = e.to_string();
@@ -404,6 +435,29 @@ impl Setup<'_> {
         Ok(())
     }
 
+    /// The IAM step changes what the whole team shares (the kops group, its policies, users):
+    /// only under the team's lock, which lives in the state bucket. `--only credentials`
+    /// before the bucket exists has no lock to take.
+    async fn require_lock(&mut self) -> Result<(), SetupError> {
+        if self.team.holds_lock() {
+            return Ok(());
+        }
+        let Some(bucket) = self.answers.state_store.bucket.clone() else {
+            return Err(SetupError::Blocked("state_store.bucket is not set".into()));
+        };
+        if self.clients.bucket_access(&bucket).await? == BucketAccess::Yours {
+            self.team.enter(&bucket, self.journal, self.sink).await?;
+            return Ok(());
+        }
+        Err(SetupError::Refused(format!(
+            "--only credentials: the IAM step changes what the team shares (the kops group, its \
+             policies, its users) only under the team's lock, which lives in the state bucket \
+             s3://{bucket}, and that bucket does not exist yet. Run `kops-wizard setup --only \
+             state-store,credentials` (or the whole setup): the bucket is made first. Nothing \
+             was changed"
+        )))
+    }
+
     async fn run_step(&mut self, step: &Step<SetupAction>) -> Result<(), SetupError> {
         let mut actions = step.actions.iter().peekable();
         while let Some(action) = actions.next() {
@@ -428,14 +482,15 @@ impl Setup<'_> {
         match action {
             SetupAction::CreateGroup { group } => {
                 let what = format!("group {group}");
+                let cluster = &self.answers.cluster.name;
                 self.ensure(
                     step,
                     Kind::IamGroup,
                     group,
                     None,
                     what,
-                    c.group_presence(group),
-                    c.create_group(group),
+                    c.group_presence(group, cluster),
+                    c.create_group(group, cluster),
                 )
                 .await
             }
@@ -448,7 +503,7 @@ impl Setup<'_> {
                     user,
                     None,
                     what,
-                    c.user_presence(user),
+                    c.user_presence(user, cluster),
                     c.create_user(user, cluster),
                 )
                 .await
@@ -532,7 +587,6 @@ impl Setup<'_> {
     /// The user whose key `key_id` is, when this machine's setup created that key for a user
     /// other than `user` and the profile is the wizard's.
     fn replaced_key(&self, user: &str, key_id: &str) -> Option<String> {
-        let machine = &self.team.author().machine;
         let profile_ours =
             self.journal.entries.iter().any(|e| {
                 e.kind == Kind::Profile && matches!(e.state, State::Created | State::Intent)
@@ -545,7 +599,7 @@ impl Setup<'_> {
                     && e.id != user
                     && e.detail.as_deref() == Some(key_id)
                     && e.state == State::Created
-                    && e.on_machine(machine)
+                    && e.made_here()
             })
             .filter(|_| profile_ours)
             .map(|e| e.id.clone())

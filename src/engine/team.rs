@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::aws::{AwsError, Clients};
 use super::events::Sink;
-use super::lease::{self, Lease, LeaseError};
+use super::lease::{self, Fence, Lease, LeaseError};
 use super::record::{self, RecordError};
 use super::s3::BucketAccess;
 use crate::answers::Answers;
@@ -24,9 +24,11 @@ use crate::plan::{SetupPlan, SetupStep};
 pub enum Situation {
     /// No cluster of that name in the state store (or no state store yet): set it up.
     New,
-    /// The wizard made it on this machine: a rerun continues it.
+    /// The wizard made it on this machine, as this machine's own copy says: a rerun continues
+    /// it.
     Ours,
-    /// Someone else's, or the team's from another machine: join it.
+    /// Someone else's, or the team's from another machine: join it (or, when the record names
+    /// no machine for it, ask: see [`Join::unclaimed`]).
     Join(Join),
 }
 
@@ -39,21 +41,32 @@ pub struct Join {
     pub made_at: Option<String>,
     /// This engineer's own IAM user in the kops group.
     pub member_user: String,
+    /// The record says the wizard made the cluster but names no machine (written by a version
+    /// before the team's record): made on no machine until one claims it (`setup --claim`).
+    /// Joining would be safe, but the machine that made it would then lose it: setup asks (or,
+    /// with `--yes`, stops and says how to claim it) instead of guessing.
+    pub unclaimed: bool,
 }
 
 impl Join {
     /// "the team's cluster, set up by ARN on HOST at T", or "made without kops-wizard".
     pub fn whose(&self) -> String {
         match (&self.made_by, &self.made_at) {
-            (Some(by), Some(at)) => format!("set up by {} at {at}", by.describe()),
+            (Some(by), Some(at)) => {
+                format!("set up by {} at {}", by.describe(), crate::text::one_line(at))
+            }
             (Some(by), None) => format!("set up by {}", by.describe()),
             _ => "made without kops-wizard (or its record is gone)".into(),
         }
     }
 }
 
-/// The IAM user of this engineer on this machine: `<iam.user>-<login>-<machine>`, within
-/// IAM's 64 characters and its name alphabet.
+/// How many other names a joining engineer's user may take when the first is someone else's.
+const MEMBER_NAME_TRIES: usize = 9;
+
+/// The first choice of the IAM user of this engineer on this machine:
+/// `<iam.user>-<login>-<machine>`, within IAM's 64 characters and its name alphabet, with room
+/// for a `-N` should the name be taken.
 pub fn member_user(a: &Answers, machine: &str) -> String {
     let login = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
@@ -63,18 +76,53 @@ pub fn member_user(a: &Answers, machine: &str) -> String {
         .filter(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))
         .take(20)
         .collect();
-    let short: String = machine.chars().take(6).collect();
+    let short: String = machine.chars().filter(char::is_ascii_alphanumeric).take(8).collect();
+    let short = if short.is_empty() { "machine".to_string() } else { short };
     let login = if login.is_empty() { "engineer".to_string() } else { login };
-    let mut name = format!("{}-{login}-{short}", a.iam.user);
-    if name.len() > 64 {
-        let keep = 64 - login.len() - short.len() - 2;
-        name = format!("{}-{login}-{short}", &a.iam.user[..keep.min(a.iam.user.len())]);
+    let room = 64 - 2 - login.len() - short.len() - 2;
+    let user: String = a.iam.user.chars().take(room).collect();
+    format!("{user}-{login}-{short}")
+}
+
+/// This engineer's user for a join: the first choice, or, when a user of that name exists and
+/// this machine did not make it (another engineer's, perhaps with the same login), the next of
+/// `-2`, `-3`...: never another engineer's user, whose key would then be this machine's to
+/// replace. Read-only.
+pub async fn member_user_for(
+    c: &Clients,
+    a: &Answers,
+    machine: &str,
+    local: Option<&Journal>,
+) -> Result<String, AwsError> {
+    let first = member_user(a, machine);
+    let mine = |name: &str| {
+        local.is_some_and(|j| {
+            j.entries.iter().any(|e| e.kind == Kind::IamUser && e.id == name && e.made_here())
+        })
+    };
+    for n in 1..=MEMBER_NAME_TRIES + 1 {
+        let name = match n {
+            1 => first.clone(),
+            n => format!("{first}-{n}"),
+        };
+        if mine(&name) || !c.user_exists(&name).await? {
+            return Ok(name);
+        }
     }
-    name
+    Err(AwsError {
+        operation: "iam:GetUser",
+        code: None,
+        message: format!(
+            "the IAM user names {first} to {first}-{} are all taken by users this machine did \
+             not make; set USER to another login name and run setup again",
+            MEMBER_NAME_TRIES + 1
+        ),
+    })
 }
 
 /// Reads AWS (and the record in the bucket) to tell whether setup makes the cluster, continues
-/// it, or joins it. Read-only.
+/// it, or joins it. Read-only. Whether this machine made it comes from `local`, this machine's
+/// own copy of the record, never from a machine id in the bucket.
 pub async fn probe(
     c: &Clients,
     a: &Answers,
@@ -92,13 +140,14 @@ pub async fn probe(
     let stored = record::load(c, bucket, name).await?.map(|(j, _)| j);
     let record = stored.as_ref().or(local);
     let entry = record.and_then(|j| j.find(Kind::Cluster, name));
+    let here = |e: &crate::journal::Entry| local.is_some_and(|l| l.made_here(e));
     let made = entry.filter(|e| e.state == State::Created);
-    if made.is_some_and(|e| e.on_machine(machine)) {
+    if made.is_some_and(here) {
         return Ok(Situation::Ours);
     }
     // This machine's create that did not get to record its end: the cluster is its own if
     // it carries the SSH key that create gave kops (setup then settles the intent).
-    if let Some(intent) = entry.filter(|e| e.state == State::Intent && e.on_machine(machine))
+    if let Some(intent) = entry.filter(|e| e.state == State::Intent && here(e))
         && super::ownership::cluster_has_key(c, bucket, name, intent.fingerprint.as_deref()).await?
     {
         return Ok(Situation::Ours);
@@ -106,7 +155,8 @@ pub async fn probe(
     Ok(Situation::Join(Join {
         made_by: made.and_then(|e| e.by.clone()),
         made_at: made.map(|e| e.at.clone()),
-        member_user: member_user(a, machine),
+        member_user: member_user_for(c, a, machine, local).await?,
+        unclaimed: made.is_some_and(|e| e.authorless()),
     }))
 }
 
@@ -128,10 +178,16 @@ pub async fn setup_plan(
         region: a.aws.region.clone(),
     };
     let clients = Clients::from_env(&creds).await;
-    // Read, never made here: a machine that never ran has no id, and no cluster of its own.
-    let machine = std::fs::read_to_string(state_dir.join("machine-id")).unwrap_or_default();
+    // The machine's id exists before any plan: a join's user is named after it.
+    let machine = match record::machine_id(state_dir) {
+        Ok(id) => id,
+        Err(e) => {
+            tracing::warn!("cannot make this machine's id: {e}");
+            return plain();
+        }
+    };
     let local = Journal::load(&Journal::path_for(state_dir, &a.cluster.name)).ok().flatten();
-    match probe(&clients, a, local.as_ref(), machine.trim()).await {
+    match probe(&clients, a, local.as_ref(), &machine).await {
         Ok(Situation::Join(join)) => {
             (SetupPlan::join(a, &join.member_user, &join_steps(only)), Some(join))
         }
@@ -215,13 +271,25 @@ impl Team {
             command: self.command,
             cluster: &self.cluster,
         };
-        self.lease = Some(lease::acquire(&self.clients, request, lease::max_wait(), sink).await?);
-        record::attach(&self.clients, bucket, journal).await?;
+        let lease = lease::acquire(&self.clients, request, lease::max_wait(), sink).await?;
+        let fence = lease.fence();
+        self.lease = Some(lease);
+        record::attach(&self.clients, bucket, journal, Some(fence)).await?;
         Ok(())
     }
 
     pub fn holds_lock(&self) -> bool {
         self.lease.is_some()
+    }
+
+    /// What every change checks first, while the run holds the lock.
+    pub fn fence(&self) -> Option<Fence> {
+        self.lease.as_ref().map(Lease::fence)
+    }
+
+    /// The held lease, for the teardown that deletes the bucket with it.
+    pub fn lease_mut(&mut self) -> Option<&mut Lease> {
+        self.lease.as_mut()
     }
 
     /// Releases the lock; a lock that cannot be deleted runs out by itself.

@@ -56,6 +56,19 @@ pub enum TeardownError {
     Record(#[from] super::record::RecordError),
     #[error(transparent)]
     Kubernetes(#[from] smoke::SmokeError),
+    #[error(transparent)]
+    Fenced(#[from] super::lease::Fenced),
+    #[error(transparent)]
+    Lease(#[from] super::lease::LeaseError),
+}
+
+impl From<super::s3::EmptyError> for TeardownError {
+    fn from(e: super::s3::EmptyError) -> Self {
+        match e {
+            super::s3::EmptyError::Aws(e) => TeardownError::Aws(e),
+            super::s3::EmptyError::Fenced(e) => TeardownError::Fenced(e),
+        }
+    }
 }
 
 impl From<OwnershipError> for TeardownError {
@@ -63,6 +76,7 @@ impl From<OwnershipError> for TeardownError {
         match e {
             OwnershipError::Aws(e) => TeardownError::Aws(e),
             OwnershipError::Credentials(e) => TeardownError::Credentials(e),
+            OwnershipError::Journal(e) => TeardownError::Journal(e),
         }
     }
 }
@@ -434,8 +448,9 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     let files = SharedFiles::from_env()?;
     settle_intents(&clients, &files, &mut journal).await?;
     settle_deleted_cluster(&clients, &mut journal).await?;
-    let others = journal.others()?;
-    let holds = ownership::holds(&clients, &files, &journal, &others).await?;
+    let others = ownership::Others::read(&clients, &journal).await?;
+    let policies = ownership::wizard_policies(a);
+    let holds = ownership::holds(&clients, &files, &journal, &others, &policies).await?;
 
     let plan = TeardownPlan::teardown(a, Some(&journal), request.opts, &holds);
     let deletes_cluster = plan.actions().any(|x| matches!(x, TeardownAction::DeleteCluster { .. }));
@@ -532,11 +547,12 @@ async fn settle_intents(
     let intents: Vec<_> =
         journal.entries.iter().filter(|e| e.state == State::Intent).cloned().collect();
     let bucket = journal.state_store.as_deref().and_then(bucket_of);
+    let cluster = journal.cluster.clone();
     for e in intents {
         let detail = e.detail.as_deref();
         let exists = match e.kind {
-            Kind::IamGroup => c.group_presence(&e.id).await? == Presence::Marked,
-            Kind::IamUser => c.user_presence(&e.id).await? == Presence::Marked,
+            Kind::IamGroup => c.group_presence(&e.id, &cluster).await? == Presence::Marked,
+            Kind::IamUser => c.user_presence(&e.id, &cluster).await? == Presence::Marked,
             // No mark of their own: there means the intent's change was made.
             Kind::IamPolicyAttachment | Kind::IamGroupMembership => {
                 let r = crate::plan::Resource::of(&e);
@@ -548,10 +564,17 @@ async fn settle_intents(
             }
             // An intent is not ownership: a cluster of that name is the unfinished create's
             // only if its admin SSH key is the one that create gave kops; one made by hand
-            // since is someone else's, kept and never deleted.
+            // since is someone else's, kept and never deleted. Only this machine's own intent
+            // is settled so: a fingerprint in the bucket's record is anyone's to copy. Another
+            // machine's stays an intent, which teardown refuses while the cluster exists.
             Kind::Cluster => match &bucket {
                 Some(b) if c.bucket_access(b).await? == BucketAccess::Yours => {
-                    ownership::cluster_has_key(c, b, &e.id, e.fingerprint.as_deref()).await?
+                    let there = c.object_exists(b, &format!("{}/config", e.id)).await?;
+                    if there && !e.made_here() {
+                        continue;
+                    }
+                    there
+                        && ownership::cluster_has_key(c, b, &e.id, e.fingerprint.as_deref()).await?
                 }
                 _ => false,
             },
@@ -624,7 +647,10 @@ async fn settle_key_intent(
 ) -> Result<(), TeardownError> {
     let user = &intent.id;
     let user_ours = journal.find(Kind::IamUser, user).is_some_and(|e| e.state == State::Created);
-    if user_ours && c.user_exists(user).await? {
+    // The user's own mark, or this machine's intent: the record's word that the user is the
+    // wizard's takes nobody's keys.
+    let proved = intent.made_here() || c.user_mark(user).await?.names(&journal.cluster);
+    if user_ours && proved && c.user_exists(user).await? {
         let keys = c.access_keys(user).await?;
         for orphan in super::setup::orphan_keys(intent, &keys, None) {
             journal.record(Kind::AccessKey, user, Some(&orphan), State::Created).await?;
@@ -634,10 +660,18 @@ async fn settle_key_intent(
     Ok(())
 }
 
+/// How every front end introduces what teardown refused.
+pub const REFUSED_HEADING: &str = "refused: the team's record names these as the wizard's, and \
+they cannot prove it (anyone who can write the state bucket can write the record), so they were \
+kept:";
+
 /// What is still there after teardown, each named; empty means nothing is left.
 pub struct Outcome {
     /// What AWS still has that the teardown should have removed, one line each.
     pub leftovers: Vec<String>,
+    /// What the record claimed and the resource could not prove: kept, one line each. A
+    /// teardown that refused something has not finished (exit 1).
+    pub refused: Vec<String>,
     /// The disks of PersistentVolumes, kept (`--delete-volumes` deletes them) and named.
     pub kept_volumes: Vec<String>,
     pub journal: Journal,
@@ -658,6 +692,7 @@ pub async fn execute(
             finished: None,
             stopped: Some("interrupted".into()),
             leftovers: Vec::new(),
+            refused: Vec::new(),
             by: None,
         })
         .await?;
@@ -682,6 +717,7 @@ pub async fn execute(
                         finished: None,
                         stopped: Some(format!("{}: {error}", step.id.short())),
                         leftovers: Vec::new(),
+                        refused: Vec::new(),
                         by: None,
                     })
                     .await;
@@ -697,7 +733,7 @@ pub async fn execute(
             });
         }
         sink.send(Event::StepFinished { step: step.id, elapsed: started.elapsed() });
-        crate::test_hooks::kill_point(&format!("after-step:{}", step.id.short()));
+        crate::test_hooks::point(&format!("after-step:{}", step.id.short()));
     }
     let mut leftovers = p.leftovers(&plan).await?;
     let (cloud_left, kept_volumes) = p.cloud_left(&plan).await;
@@ -706,7 +742,8 @@ pub async fn execute(
     if let Some(team) = p.team.take() {
         team.leave().await;
     }
-    Ok(Outcome { leftovers, kept_volumes, journal: p.journal })
+    let refused = p.holds.refusals();
+    Ok(Outcome { leftovers, refused, kept_volumes, journal: p.journal })
 }
 
 impl Prepared {
@@ -719,6 +756,13 @@ impl Prepared {
         sink: &Sink,
     ) -> Result<(), TeardownError> {
         let started = Instant::now();
+        // Every deletion is made only while this run's lease is its own (kops's preview
+        // deletes nothing).
+        if !matches!(action, TeardownAction::PreviewDelete { .. })
+            && let Some(fence) = self.fence()
+        {
+            fence.check().await?;
+        }
         // A cheap handle (the SDK clients share their connections), so `self` stays free for
         // the journal.
         let c = &self.clients.clone();
@@ -766,14 +810,16 @@ impl Prepared {
                             ownership::describe_foreign(&foreign)
                         )));
                     }
-                    // The record and the lock go with the bucket: from here on the journal is
-                    // this machine's file only, and no heartbeat writes into a bucket being
-                    // emptied (a version written after the listing would keep it from going).
-                    self.journal.detach();
-                    if let Some(team) = self.team.take() {
-                        team.leave().await;
+                    // Waiters are told the bucket is going, and stop; the lease stays this run's
+                    // to the end, and goes last, with the bucket. The record goes with the
+                    // bucket: from here on the journal is this machine's file only.
+                    if let Some(lease) = self.team.as_mut().and_then(|t| t.lease_mut()) {
+                        lease.mark_deleting_bucket().await?;
                     }
-                    let n = c.empty_bucket(bucket, &progress).await?;
+                    self.journal.detach();
+                    let keep = [super::lease::lock_key()];
+                    let fence = self.fence();
+                    let n = c.empty_bucket(bucket, &keep, fence.as_ref(), &progress).await?;
                     done(format!(
                         "bucket {bucket} emptied: {n} object versions and delete markers deleted"
                     ));
@@ -781,14 +827,32 @@ impl Prepared {
             }
             TeardownAction::PurgeClusterState { bucket, cluster } => {
                 if c.bucket_access(bucket).await? == BucketAccess::Yours {
-                    let n = c.purge_cluster_state(bucket, cluster, &progress).await?;
+                    let fence = self.fence();
+                    let n =
+                        c.purge_cluster_state(bucket, cluster, fence.as_ref(), &progress).await?;
                     done(format!(
                         "bucket {bucket} kept; the {n} object versions and delete markers under {cluster}/ deleted"
                     ));
                 }
             }
             TeardownAction::DeleteBucket { bucket } => {
-                c.delete_bucket(bucket).await?;
+                // The team's lease is the bucket's last object; a run that lost it deletes
+                // nothing (the fence).
+                if let Some(lease) = self.team.as_mut().and_then(|t| t.lease_mut()) {
+                    lease.delete_with_bucket().await?;
+                }
+                if let Err(e) = c.delete_bucket(bucket).await {
+                    if e.code.as_deref() != Some("BucketNotEmpty") {
+                        return Err(e.into());
+                    }
+                    let left = c.list_keys(bucket, "").await.unwrap_or_default();
+                    return Err(TeardownError::Blocked(format!(
+                        "bucket {bucket} was written to while it was being deleted (it holds {}): \
+                         it is kept. Another machine (or a program without the team's lock) uses \
+                         it; run teardown again once it is done",
+                        ownership::describe_foreign(&left)
+                    )));
+                }
                 self.journal.record(Kind::Bucket, bucket, None, State::Deleted).await?;
                 done(format!("bucket {bucket} deleted"));
             }
@@ -959,6 +1023,12 @@ impl Prepared {
         })
     }
 
+    /// The fence of the team's lock this run holds (none on a machine whose record is its own
+    /// file: no bucket, no lock).
+    fn fence(&self) -> Option<super::lease::Fence> {
+        self.team.as_ref().and_then(Team::fence)
+    }
+
     async fn mark_key_deleted(&mut self, user: &str, key_id: &str) -> Result<(), JournalError> {
         if self.journal.find_detail(Kind::AccessKey, user, key_id).is_some() {
             self.journal.record(Kind::AccessKey, user, Some(key_id), State::Deleted).await?;
@@ -979,8 +1049,9 @@ impl Prepared {
         let name = a.cluster.name.clone();
         let kops = self
             .kops
-            .as_ref()
-            .ok_or_else(|| TeardownError::Blocked("kops is needed to delete the cluster".into()))?;
+            .clone()
+            .ok_or_else(|| TeardownError::Blocked("kops is needed to delete the cluster".into()))?
+            .fenced(self.fence());
         // The resources of the current round that wait on others, and the set last reported.
         let mut blocked: BTreeSet<String> = BTreeSet::new();
         let mut reported: BTreeSet<String> = BTreeSet::new();
@@ -1122,8 +1193,18 @@ impl Prepared {
     /// What AWS itself still has for the cluster, after kops's delete: every kind asked at
     /// once. The disks of PersistentVolumes are kept (and named) unless `--delete-volumes`; a
     /// kind AWS would not answer for is named too, as nothing is proved about it.
+    ///
+    /// Asked whenever the cluster was the wizard's (and not refused), also when its state in
+    /// the bucket is already gone (deleted by hand, a lifecycle rule): a cluster whose state is
+    /// gone can still have instances running.
     pub async fn cloud_left(&self, plan: &TeardownPlan) -> (Vec<String>, Vec<String>) {
-        if !plan.actions().any(|x| matches!(x, TeardownAction::DeleteCluster { .. })) {
+        let name = &self.journal.cluster;
+        let wizards = self
+            .journal
+            .find(Kind::Cluster, name)
+            .is_some_and(|e| e.by_wizard() && self.holds.reason(e).is_none());
+        let deletes = plan.actions().any(|x| matches!(x, TeardownAction::DeleteCluster { .. }));
+        if !deletes && !wizards {
             return (Vec::new(), Vec::new());
         }
         let zone = self.journal.cluster_settings.as_ref().and_then(|s| s.dns_zone.clone()).or(self
@@ -1198,13 +1279,28 @@ impl Prepared {
     /// After the last step: what this cluster kept is released (made here, used elsewhere)
     /// or left (there before); the cluster's validation result no longer describes anything;
     /// the teardown record says how it ended.
+    ///
+    /// What was refused stays in use in the record: the record claims it, the resource cannot
+    /// prove it, and nothing about it changed. The machine that made it (whose own copy is the
+    /// proof) can still tear it down; every other teardown says so again.
     async fn finish(&mut self, started: String, leftovers: &[String]) -> Result<(), TeardownError> {
+        let refused = self.holds.refusals();
+        let held = |e: &crate::journal::Entry| {
+            let parent = match e.kind {
+                Kind::ClusterDeployed => Kind::Cluster,
+                Kind::BucketVersioning | Kind::BucketEncryption | Kind::BucketPublicAccessBlock => {
+                    Kind::Bucket
+                }
+                other => other,
+            };
+            self.holds.refused.iter().any(|(r, _)| r.kind == parent && r.id == e.id)
+        };
         if leftovers.is_empty() {
             let settled: Vec<_> = self
                 .journal
                 .entries
                 .iter()
-                .filter(|e| e.kind.torn_down() && e.in_use())
+                .filter(|e| e.kind.torn_down() && e.in_use() && !held(e))
                 .map(|e| {
                     let state = if e.state == State::Found && !self.holds.inherited(e) {
                         State::Left
@@ -1221,7 +1317,7 @@ impl Prepared {
                 .journal
                 .entries
                 .iter()
-                .filter(|e| !e.kind.torn_down() && e.in_use())
+                .filter(|e| !e.kind.torn_down() && e.in_use() && !held(e))
                 .map(|e| (e.kind, e.id.clone(), e.detail.clone()))
                 .collect();
             for (kind, id, detail) in deployed {
@@ -1234,10 +1330,16 @@ impl Prepared {
         self.journal
             .set_teardown(TeardownRecord {
                 started,
-                finished: leftovers.is_empty().then(crate::journal::now),
-                stopped: (!leftovers.is_empty())
-                    .then(|| "leftovers found by the final check".into()),
+                finished: (leftovers.is_empty() && refused.is_empty()).then(crate::journal::now),
+                stopped: match (leftovers.is_empty(), refused.is_empty()) {
+                    (false, _) => Some("leftovers found by the final check".into()),
+                    (true, false) => {
+                        Some("refused what the record claims and the resources cannot prove".into())
+                    }
+                    (true, true) => None,
+                },
                 leftovers: leftovers.to_vec(),
+                refused,
                 by: None,
             })
             .await?;

@@ -17,11 +17,13 @@ use crate::text::departs;
 /// Stands in for the bucket name when the answers do not give one (only the plan uses it).
 pub const BUCKET_PLACEHOLDER: &str = "<state_store.bucket>";
 
-/// The setup steps, in the order they run; `--only` selects among them.
+/// The setup steps, in the order they run; `--only` selects among them. The state bucket comes
+/// first: the team's lock lives in it, and everything after it (IAM included, which the team
+/// shares) changes under that lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
 pub enum SetupStep {
-    Credentials,
     StateStore,
+    Credentials,
     SshKey,
     Cluster,
     Deploy,
@@ -34,16 +36,17 @@ pub enum SetupStep {
     SmokeTest,
 }
 
-/// The teardown steps, in the order they run.
+/// The teardown steps, in the order they run. The state bucket goes last: the team's lock
+/// lives in it, and every other change is made under that lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum TeardownStep {
     /// The Services of type LoadBalancer, so their load balancers go before the cluster.
     DeleteServices,
     DeleteCluster,
-    DeleteStateStore,
     DeleteIam,
     RemoveProfile,
     DeleteSshKey,
+    DeleteStateStore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -337,6 +340,16 @@ impl Resource {
     fn is(&self, e: &Entry) -> bool {
         self.kind == e.kind && self.id == e.id && self.detail == e.detail
     }
+
+    pub fn describe(&self) -> String {
+        let id = crate::text::one_line(&self.id);
+        match &self.detail {
+            Some(detail) => {
+                format!("{} {id} ({})", self.kind.label(), crate::text::one_line(detail))
+            }
+            None => format!("{} {id}", self.kind.label()),
+        }
+    }
 }
 
 impl TeardownAction {
@@ -376,10 +389,16 @@ impl TeardownAction {
 /// stay although this cluster's setup made it (another cluster still uses it, or it no longer
 /// carries the wizard's mark), and what this teardown inherits (found by this setup, made by
 /// the wizard for a cluster since torn down, and used by nobody else).
+///
+/// A refusal is a hold of its own kind: the record names the resource as the wizard's, and the
+/// resource cannot prove it (no mark naming the cluster, a policy the wizard never attaches, a
+/// cluster made elsewhere without the wizard's tag). It is kept like any hold, and a teardown
+/// that refused something says so and ends with exit 1.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holds {
     pub keep: Vec<(Resource, String)>,
     pub inherit: Vec<Resource>,
+    pub refused: Vec<(Resource, String)>,
 }
 
 impl Holds {
@@ -389,8 +408,24 @@ impl Holds {
         }
     }
 
+    /// Keeps it, and says the record claimed what the resource cannot prove.
+    pub fn refuse(&mut self, e: &Entry, why: impl Into<String>) {
+        if self.reason(e).is_none() {
+            self.refused.push((Resource::of(e), why.into()));
+        }
+    }
+
     pub fn reason(&self, e: &Entry) -> Option<&str> {
-        self.keep.iter().find(|(r, _)| r.is(e)).map(|(_, why)| why.as_str())
+        self.keep
+            .iter()
+            .chain(self.refused.iter())
+            .find(|(r, _)| r.is(e))
+            .map(|(_, why)| why.as_str())
+    }
+
+    /// Each refusal in words: "IAM user alice: its mark names cluster \"prod\"; refused".
+    pub fn refusals(&self) -> Vec<String> {
+        self.refused.iter().map(|(r, why)| format!("{}: {why}", r.describe())).collect()
     }
 
     pub fn inherited(&self, e: &Entry) -> bool {
@@ -501,8 +536,8 @@ impl Plan<SetupAction> {
         let name = a.cluster.name.clone();
         let kops = |purpose, args| SetupAction::Kops { purpose, args };
         let steps = vec![
+            (SetupStep::StateStore, state, vec![departs::ENCRYPTION, departs::BUCKET_FIRST]),
             (SetupStep::Credentials, credentials, vec![departs::POLICIES, departs::ACCESS_KEY]),
-            (SetupStep::StateStore, state, vec![departs::ENCRYPTION]),
             (SetupStep::SshKey, vec![ssh], vec![departs::SSH_KEY]),
             (
                 SetupStep::Cluster,
@@ -613,10 +648,14 @@ impl Plan<TeardownAction> {
         let mut kept = Vec::new();
         let held = |e: &Entry| holds.reason(e);
         let deletable = |e: &Entry| holds.deletable(e);
-        // What stays, and why: held by the engine's checks, or there before this setup.
+        // What stays, and why: refused (the record claims what the resource cannot prove),
+        // held by the engine's checks, or there before this setup.
         for e in journal.entries.iter().filter(|e| e.kind.torn_down()) {
-            if let Some(why) = held(e) {
-                kept.push(format!("{}: {why}", e.describe()));
+            if holds.refused.iter().any(|(r, _)| r.is(e)) {
+                let why = held(e).unwrap_or_default();
+                kept.push(format!("refused: {}: {why}", Resource::of(e).describe()));
+            } else if let Some(why) = held(e) {
+                kept.push(format!("{}: {why}", Resource::of(e).describe()));
             } else if e.state == State::Found && !holds.inherited(e) {
                 kept.push(format!("{}: it was there before this cluster's setup", e.describe()));
             }
@@ -651,30 +690,6 @@ impl Plan<TeardownAction> {
             }
         }
         step(TeardownStep::DeleteCluster, actions, vec![]);
-
-        let mut actions = Vec::new();
-        for e in of(Kind::Bucket).filter(|e| e.in_use()) {
-            let bucket = e.id.clone();
-            if deletable(e) && !opts.keep_bucket && !cluster_kept {
-                actions.push(TeardownAction::EmptyBucket { bucket: bucket.clone() });
-                actions.push(TeardownAction::DeleteBucket { bucket });
-                continue;
-            }
-            if deletable(e) && opts.keep_bucket {
-                kept.push(format!("{}: --keep-bucket", e.describe()));
-            } else if deletable(e) {
-                kept.push(format!(
-                    "{}: it holds the state of cluster {name}, which is kept",
-                    e.describe()
-                ));
-            }
-            // The bucket stays, but the deleted cluster's old object versions (its secrets
-            // among them) would stay with it: they go.
-            if cluster_deleted {
-                actions.push(TeardownAction::PurgeClusterState { bucket, cluster: name.clone() });
-            }
-        }
-        step(TeardownStep::DeleteStateStore, actions, vec![departs::VERSIONED_BUCKET]);
 
         let mut iam = Vec::new();
         if opts.keep_iam {
@@ -742,6 +757,30 @@ impl Plan<TeardownAction> {
         }
         step(TeardownStep::DeleteSshKey, actions, vec![]);
 
+        let mut actions = Vec::new();
+        for e in of(Kind::Bucket).filter(|e| e.in_use()) {
+            let bucket = e.id.clone();
+            if deletable(e) && !opts.keep_bucket && !cluster_kept {
+                actions.push(TeardownAction::EmptyBucket { bucket: bucket.clone() });
+                actions.push(TeardownAction::DeleteBucket { bucket });
+                continue;
+            }
+            if deletable(e) && opts.keep_bucket {
+                kept.push(format!("{}: --keep-bucket", e.describe()));
+            } else if deletable(e) {
+                kept.push(format!(
+                    "{}: it holds the state of cluster {name}, which is kept",
+                    e.describe()
+                ));
+            }
+            // The bucket stays, but the deleted cluster's old object versions (its secrets
+            // among them) would stay with it: they go.
+            if cluster_deleted {
+                actions.push(TeardownAction::PurgeClusterState { bucket, cluster: name.clone() });
+            }
+        }
+        step(TeardownStep::DeleteStateStore, actions, vec![departs::VERSIONED_BUCKET]);
+
         Plan { steps, placeholders, kept }
     }
 }
@@ -803,7 +842,7 @@ mod tests {
         let ids: Vec<_> = plan.steps.iter().map(|s| s.id).collect();
         assert_eq!(
             ids,
-            vec![StepId::Setup(SetupStep::Credentials), StepId::Setup(SetupStep::StateStore)]
+            vec![StepId::Setup(SetupStep::StateStore), StepId::Setup(SetupStep::Credentials)]
         );
         assert_eq!(plan.placeholders, vec!["state_store.bucket"]);
         assert!(plan.actions().any(|a| *a
@@ -831,9 +870,9 @@ mod tests {
             [
                 TeardownStep::DeleteServices,
                 TeardownStep::DeleteCluster,
-                TeardownStep::DeleteStateStore,
                 TeardownStep::DeleteIam,
-                TeardownStep::RemoveProfile
+                TeardownStep::RemoveProfile,
+                TeardownStep::DeleteStateStore,
             ]
             .map(StepId::Teardown)
         );
@@ -844,7 +883,7 @@ mod tests {
             [TeardownAction::DeleteServices { cluster: "kops.k8s.local".into() }]
         );
         assert!(!plan.actions().any(|a| matches!(a, TeardownAction::DeleteVolumes { .. })));
-        let iam: Vec<_> = plan.steps[3].actions.iter().collect();
+        let iam: Vec<_> = plan.steps[2].actions.iter().collect();
         assert!(matches!(iam[0], TeardownAction::DeleteAccessKeys { .. }));
         assert!(matches!(iam.last(), Some(TeardownAction::DeleteGroup { .. })));
 
@@ -861,8 +900,8 @@ mod tests {
             [
                 TeardownStep::DeleteServices,
                 TeardownStep::DeleteCluster,
+                TeardownStep::DeleteSshKey,
                 TeardownStep::DeleteStateStore,
-                TeardownStep::DeleteSshKey
             ]
             .map(StepId::Teardown)
         );
@@ -873,7 +912,7 @@ mod tests {
         );
         // A kept bucket loses only the deleted cluster's old versions, never the bucket.
         assert_eq!(
-            plan.steps[2].actions,
+            plan.steps[3].actions,
             [TeardownAction::PurgeClusterState {
                 bucket: "acme-kops-state".into(),
                 cluster: "kops.k8s.local".into()

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use super::shell::{comment, quote, word};
 use super::{BUCKET_PLACEHOLDER, Plan, PlanAction, PlanKind, SetupAction, TeardownAction};
 use crate::answers::{Answers, KeyType, Source};
-use crate::marks::{MARK_TAG, WIZARD_PATH, owned_tag};
+use crate::marks::{MARK_TAG, owned_tag, wizard_path};
 use crate::rules::Report;
 use crate::text;
 
@@ -247,9 +247,10 @@ impl Scripted for SetupAction {
         let q = |s: &str| quote(s);
         // The wizard's mark: its IAM path, and a tag naming the cluster (see engine::ownership).
         let mark = format!("Key={MARK_TAG},Value={cluster}");
+        let path = q(&wizard_path(cluster));
         match self {
             SetupAction::CreateGroup { group } => {
-                format!("aws iam create-group --group-name {} --path {WIZARD_PATH}\n", q(group))
+                format!("aws iam create-group --group-name {} --path {path}\n", q(group))
             }
             SetupAction::AttachGroupPolicy { group, policy_arn } => {
                 format!(
@@ -259,7 +260,7 @@ impl Scripted for SetupAction {
                 )
             }
             SetupAction::CreateUser { user } => format!(
-                "aws iam create-user --user-name {} --path {WIZARD_PATH} --tags {}\n",
+                "aws iam create-user --user-name {} --path {path} --tags {}\n",
                 q(user),
                 q(&mark)
             ),

@@ -224,12 +224,25 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
             crate::safe_println!("  - {kept}");
         }
     }
-    if outcome.leftovers.is_empty() {
+    if !outcome.refused.is_empty() {
+        crate::safe_println!("\n{}", crate::engine::teardown::REFUSED_HEADING);
+        for refused in &outcome.refused {
+            crate::safe_println!("  - {refused}");
+        }
+    }
+    if outcome.leftovers.is_empty() && outcome.refused.is_empty() {
         crate::safe_println!(
             "\nteardown done: nothing left that the wizard created. Journal: {}",
             outcome.journal.path().display()
         );
         Ok(0)
+    } else if outcome.leftovers.is_empty() {
+        crate::safe_println!(
+            "\nteardown finished what it could prove; the refused entries above are kept. \
+             Journal: {}",
+            outcome.journal.path().display()
+        );
+        Ok(crate::exit::FAILED)
     } else {
         crate::safe_println!("\nteardown finished, but these are still there:");
         for left in &outcome.leftovers {
@@ -287,10 +300,10 @@ pub fn done_text(
 ) -> String {
     let mut out = String::from("\nsetup done.\n");
     // A join: whose cluster it is, and what this setup left alone.
-    let machine = journal.author().map(|a| a.machine.as_str());
     let cluster = journal.find(crate::journal::Kind::Cluster, &answers.cluster.name);
-    if let (Some(machine), Some(entry)) = (machine, cluster)
-        && !entry.on_machine(machine)
+    if let Some(entry) = cluster
+        && journal.author().is_some()
+        && !entry.made_here()
     {
         let by = entry.by.as_ref().map(|b| format!(" by {}", b.describe())).unwrap_or_default();
         out.push_str(&format!(

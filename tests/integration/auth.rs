@@ -214,7 +214,7 @@ async fn the_kops_user_signs_for_real_and_may_do_what_its_policies_allow_and_no_
     // The saved profile signs requests that succeed, as the kops user.
     let (code, arn, err) = as_profile(&env, &moto, "print(sts.get_caller_identity()['Arn'])");
     assert_eq!(code, 0, "{err}");
-    assert!(arn.trim().ends_with(":user/kops-wizard/kops"), "{arn}");
+    assert!(arn.trim().ends_with(":user/kops-wizard/auth.example.com/kops"), "{arn}");
     let (code, listed, err) = as_profile(
         &env,
         &moto,
@@ -303,14 +303,14 @@ async fn a_damaged_saved_secret_is_replaced_and_leaves_one_key() {
     let moto = Moto::start_with_auth();
     let mut env = TestEnv::new(Some(&moto));
     env.install_fake_kops();
-    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let (old_id, secret) = saved_key(&env);
     let path = env.home().join(".aws/credentials");
     let text = fs::read_to_string(&path).unwrap();
     fs::write(&path, text.replace(&secret, &secret[..secret.len() - 1])).unwrap();
 
-    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let (new_id, new_secret) = saved_key(&env);
     assert_ne!(new_id, old_id, "{out}");
@@ -348,7 +348,7 @@ print(json.dumps([c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]]))
     env.set("AWS_ACCESS_KEY_ID", &id);
     env.set("AWS_SECRET_ACCESS_KEY", &secret);
     env.set("AWS_SESSION_TOKEN", &token);
-    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) = wizard(&env, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("assumed-role/ops/setup"), "the admin is the assumed role: {out}");
     let users = j.users().await;

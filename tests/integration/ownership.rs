@@ -312,7 +312,8 @@ async fn a_pre_existing_users_own_key_survives_a_failed_save_a_rerun_and_teardow
     // save fails after the credentials file was written. (A read-only file would be refused
     // before any AWS request, which is another test's.)
     env.set("AWS_CONFIG_FILE", "/proc/version/config");
-    let (code, out, err) = wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) =
+        wizard(&env, &a, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(err.contains("/proc/version"), "{err}");
     assert_eq!(
@@ -327,7 +328,8 @@ async fn a_pre_existing_users_own_key_survives_a_failed_save_a_rerun_and_teardow
     );
 
     env.unset("AWS_CONFIG_FILE");
-    let (code, out, err) = wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) =
+        wizard(&env, &a, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let keys = aws(&moto).await.keys;
     assert_eq!(keys.len(), 2, "{keys:?}");
@@ -347,7 +349,7 @@ async fn an_interrupted_key_of_a_pre_existing_user_is_reported_not_deleted() {
     let c = admin_clients(&moto).await;
     c.iam.create_user().user_name("kops").send().await.unwrap();
     let a = answers("intent.example.com", "");
-    assert_eq!(wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]).0, 0);
+    assert_eq!(wizard(&env, &a, &["setup", "--yes", "--only", "state-store,credentials"]).0, 0);
     let saved = aws(&moto).await.keys;
     // A run that died between CreateAccessKey and the save: its intent, and a new key.
     let path = env.path("state/kops-wizard/journal/intent.example.com.json");
@@ -359,7 +361,8 @@ async fn an_interrupted_key_of_a_pre_existing_user_is_reported_not_deleted() {
         "at": jiff::Timestamp::now().to_string(), "known_keys": saved,
     }));
     fs::write(&path, j.to_string()).unwrap();
-    let (code, out, err) = wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) =
+        wizard(&env, &a, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(
         out.contains(&format!(
@@ -462,7 +465,8 @@ async fn one_run_per_cluster_at_a_time() {
         "setup",
     )
     .unwrap();
-    let (code, out, err) = wizard(&env, &a, &["setup", "--yes", "--only", "credentials"]);
+    let (code, out, err) =
+        wizard(&env, &a, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
         err.contains("is busy") && err.contains(&format!("pid {}", std::process::id())),
@@ -481,7 +485,7 @@ async fn one_run_per_cluster_at_a_time() {
         let mut children: Vec<_> = (0..2)
             .map(|_| {
                 env.wizard()
-                    .args(["setup", "--yes", "--only", "credentials"])
+                    .args(["setup", "--yes", "--only", "state-store,credentials"])
                     .arg("-c")
                     .arg(&file)
                     .stdout(std::process::Stdio::piped())

@@ -200,15 +200,28 @@ async fn only_one_step_at_a_time_does_that_step_and_nothing_after_it() {
             .collect()
     };
 
+    // IAM changes only under the team's lock, which lives in the bucket: before the bucket
+    // exists, `--only credentials` is refused with nothing changed.
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "credentials"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(c.iam.list_users().send().await.unwrap().users().len(), 1);
+    assert_eq!(code, 2, "{out}\n{err}");
+    assert!(err.contains("--only state-store,credentials"), "{err}");
+    assert_eq!(c.iam.list_users().send().await.unwrap().users().len(), 0);
+    assert_eq!(c.iam.list_groups().send().await.unwrap().groups().len(), 0);
     assert_eq!(buckets().await, 0, "--only credentials made a bucket");
 
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "state-store"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(buckets().await, 1);
+    assert_eq!(
+        c.iam.list_users().send().await.unwrap().users().len(),
+        0,
+        "--only state-store made IAM"
+    );
     assert!(!env.home().join(".ssh/kops").exists(), "--only state-store made a key");
+
+    let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "credentials"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(c.iam.list_users().send().await.unwrap().users().len(), 1);
 
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "ssh-key"]);
     assert_eq!(code, 0, "{out}\n{err}");

@@ -66,9 +66,13 @@ async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
     assert_eq!(j.group_policies("kops").await, expected, "exactly the seven policies");
     assert_eq!(j.groups_of("kops").await, ["kops"]);
     assert!(j.own_policies("kops").await.is_empty(), "the user holds no policy of its own");
-    assert_eq!(j.group_path("kops").await, "/kops-wizard/");
+    // The marks name the cluster, key and value: the path of both, and the user's tag.
+    assert_eq!(j.group_path("kops").await, "/kops-wizard/dev.example.com/");
     let mark = ("kops-wizard:cluster".to_string(), "dev.example.com".to_string());
-    assert_eq!(j.user_mark("kops").await, ("/kops-wizard/".to_string(), vec![mark.clone()]));
+    assert_eq!(
+        j.user_mark("kops").await,
+        ("/kops-wizard/dev.example.com/".to_string(), vec![mark.clone()])
+    );
     let keys = j.key_ids("kops").await;
     assert_eq!(keys.len(), 1, "exactly one access key");
 
@@ -76,7 +80,7 @@ async fn a_fresh_run_creates_exactly_what_the_procedure_needs() {
     assert_eq!(keys[0], key_id, "the saved key is the user's key");
     assert_ne!(key_id, ADMIN_KEY_ID, "the admin's key variables must not leak into the profile");
     let who = arn_of(&moto, &key_id, &secret).await;
-    assert!(who.ends_with(":user/kops-wizard/kops"), "{who}");
+    assert!(who.ends_with(":user/kops-wizard/dev.example.com/kops"), "{who}");
 
     let creds = env.home().join(".aws/credentials");
     assert_eq!(fs::metadata(&creds).unwrap().permissions().mode() & 0o777, 0o600);
@@ -253,8 +257,10 @@ async fn admin_credentials_from_a_profile_work_too() {
     // Left readable by everyone, as `echo >` makes it: tightened, and said.
     fs::set_permissions(aws.join("credentials"), fs::Permissions::from_mode(0o644)).unwrap();
     let answers = env.answers(&format!("{ANSWERS}\n[aws]\nadmin_profile = \"admin\"\n"));
-    let (code, out, err) =
-        run(env.wizard().args(["setup", "--yes", "--only", "credentials", "-c"]).arg(answers));
+    let (code, out, err) = run(env
+        .wizard()
+        .args(["setup", "--yes", "--only", "state-store,credentials", "-c"])
+        .arg(answers));
     assert_eq!(code, 0, "{out}\n{err}");
     let text = fs::read_to_string(aws.join("credentials")).unwrap();
     assert!(text.starts_with(other), "other profiles and comments are kept byte for byte:\n{text}");

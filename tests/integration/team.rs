@@ -198,7 +198,8 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
 async fn teardown_from_another_machine_deletes_what_the_wizard_made_anywhere() {
     let moto = Moto::start();
     let a = first_machine(&moto);
-    assert_eq!(wizard(&a, &["setup", "--yes"]).0, 0);
+    let (code, out, err) = wizard(&a, &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
     let b = another_machine(&moto, &a);
     let (code, out, err) = wizard(&b, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -419,7 +420,20 @@ async fn a_planted_record_is_never_obeyed_on_its_own_word() {
 
     let b = another_machine(&moto, &a);
     let (code, out, err) = wizard(&b, &["teardown", "--yes"]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    // What the record claims and the resources cannot prove is refused, named, and the run
+    // ends with exit 1; the rest (the wizard's own, proved by its marks) is torn down.
+    assert_eq!(code, 1, "{out}\n{err}");
+    for refused in [
+        "IAM user victim:",
+        "access key victim (",
+        "IAM user impostor:",
+        "policy attachment admins (",
+    ] {
+        assert!(
+            out.contains(&format!("  - {refused}")),
+            "{refused} is not named as refused:\n{out}"
+        );
+    }
     let j = Judge::new(&moto).await;
     assert!(j.user_exists("victim").await, "a user without the wizard's mark was deleted");
     assert!(j.user_exists("impostor").await, "a mark naming another cluster was obeyed");

@@ -148,24 +148,39 @@ async fn a_bucket_with_thousands_of_versions_and_markers_is_emptied_and_deleted(
     let before = moto.requests().len();
     let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    // The wizard's record and lock are objects in the bucket too: each write of one is a
-    // version, each release a delete marker. Counted from the server's log, up to the first
-    // DeleteObjects (the record is this machine's file only from there on).
+    // The wizard's record is an object in the bucket too: each write of it is a version.
+    // Counted from the server's log, up to the first DeleteObjects (the record is this
+    // machine's file only from there on). The team's lease is not emptied with the rest: it
+    // is this run's to the end, and its versions are the last objects deleted.
     let requests = moto.requests();
     let emptying = requests
         .iter()
         .position(|r| r.contains("POST /teardown-kops-state/?delete "))
         .expect("the bucket was emptied with DeleteObjects");
+    let record = "/teardown-kops-state/kops-wizard/td.example.com.journal.json";
     let own = requests[..emptying]
         .iter()
         .filter(|r| {
-            (r.contains("\"PUT /teardown-kops-state/kops-wizard/")
-                || r.contains("\"DELETE /teardown-kops-state/kops-wizard/"))
+            (r.contains(&format!("\"PUT {record}")) || r.contains(&format!("\"DELETE {record}")))
                 && (r.contains("\" 200 ") || r.contains("\" 204 "))
         })
         .count();
-    assert!(own > 0, "the record and the lock are in the bucket: {requests:#?}");
+    assert!(own > 0, "the record is in the bucket: {requests:#?}");
     let total = 3500 + own;
+    // After the emptying: the lease's versions, one by one, and then the bucket, last.
+    let after: Vec<&String> = requests[emptying..]
+        .iter()
+        .filter(|r| r.contains("\"DELETE /teardown-kops-state"))
+        .collect();
+    assert!(
+        after.last().is_some_and(|r| r.contains("\"DELETE /teardown-kops-state ")
+            || r.contains("\"DELETE /teardown-kops-state/ ")),
+        "the bucket is the last thing deleted: {after:#?}"
+    );
+    assert!(
+        after.iter().any(|r| r.contains("kops-wizard/lock.json")),
+        "the lease is deleted after the rest, with the bucket: {after:#?}"
+    );
     let wizards: Vec<_> =
         requests[..emptying].iter().filter(|r| r.contains("kops-wizard/")).collect();
     assert!(

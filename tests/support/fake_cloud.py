@@ -34,8 +34,13 @@ def _client(service):
     return boto3.client(service, region_name=_region())
 
 
+# The cluster's cloud labels (spec.cloudLabels), which kops puts on everything it makes.
+LABELS = {"labels": {}}
+
+
 def tags_for(cluster, name, extra=None):
-    tags = {"KubernetesCluster": cluster, f"kubernetes.io/cluster/{cluster}": "owned", "Name": name}
+    tags = dict(LABELS["labels"])
+    tags.update({"KubernetesCluster": cluster, f"kubernetes.io/cluster/{cluster}": "owned", "Name": name})
     tags.update(extra or {})
     return [{"Key": k, "Value": v} for k, v in tags.items()]
 
@@ -61,10 +66,11 @@ def _made_or_found(create, find):
         return find()
 
 
-def materialize(cluster, resources, zones, region):
+def materialize(cluster, resources, zones, region, labels=None):
     """Creates `resources` (cloud.json entries) in AWS, in the cluster's region, in place: each
-    gets its AWS id and the region."""
+    gets its AWS id and the region, and the cluster's cloud labels as tags."""
     REGION["name"] = region
+    LABELS["labels"] = dict(labels or {})
     for r in resources:
         r["region"] = region
     ec2 = _client("ec2")

@@ -359,7 +359,8 @@ def _yaml_scalar_in(text):
     return s
 
 
-_YAML_KEY = re.compile(r"""^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#'"][^:]*?)\s*:(?:\s+(.*)|)$""")
+# A plain key may hold a colon that no space follows (`kops-wizard:cluster: x`), as in YAML.
+_YAML_KEY = re.compile(r"""^("(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^:#'"](?:[^:]|:(?=\S))*?)\s*:(?:\s+(.*)|)$""")
 
 
 def _yaml_is_seq(content):
@@ -1536,6 +1537,18 @@ def default_kubernetes_version(version):
     return f"1.{max(version[1] - 1, 28)}.0"
 
 
+def parse_cloud_labels(text):
+    """--cloud-labels "k=v,k2=v2" as kops reads it (spec.cloudLabels): each pair split at its
+    one `=`; anything else is kops's error."""
+    labels = {}
+    for item in (i for i in text.split(",") if i.strip()):
+        parts = item.split("=")
+        if len(parts) != 2:
+            raise KopsError(f"Invalid cloud-label: {item}")
+        labels[parts[0].strip()] = parts[1].strip()
+    return labels
+
+
 def build_cluster_objects(ctx, name, opts):
     """cloudup.NewCluster + validation: returns (cluster, instance groups) or raises KopsError."""
     version = ctx.version
@@ -1630,6 +1643,9 @@ def build_cluster_objects(ctx, name, opts):
     }
     if dns_zone:
         cluster["spec"]["dnsZone"] = dns_zone
+    labels = parse_cloud_labels(opts.get("cloud-labels") or "")
+    if labels:
+        cluster["spec"]["cloudLabels"] = labels
     if not cluster["spec"]["kubeProxy"]:
         del cluster["spec"]["kubeProxy"]
     if opts.get("bastion") and dns_type != "None":
@@ -1854,7 +1870,8 @@ def run_update(ctx, name, yes, admin_seconds, create_kubecfg, user=None):
         cloud[name] = build_cloud_resources(cluster, igs, keys[0]["id"].replace(":", "") if keys else "")
         if real_cloud(ctx.env):
             import fake_cloud  # boto3 only where the cloud is made for real
-            fake_cloud.materialize(name, cloud[name], cluster_zones(cluster), cluster_region(cluster))
+            fake_cloud.materialize(name, cloud[name], cluster_zones(cluster), cluster_region(cluster),
+                                   labels=cluster["spec"].get("cloudLabels"))
         save_cloud(ctx.settings, cloud)
     write_update_artifacts(ctx, store, cluster, igs)
     state = ctx.settings.load_state()

@@ -70,6 +70,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         plan: &plan,
         state_dir: &paths.state_dir,
         kops: global.kops.as_deref(),
+        claim: args.claim,
     };
     // The same runner and progress lines as `--yes`: Ctrl-C or SIGTERM drops the engine's
     // future, which stops it between two AWS calls and kills a running kops; the journal has

@@ -98,6 +98,7 @@ pub fn setup(
         },
         only: args.only.clone(),
         dry_run: global.dry_run,
+        claim: args.claim,
         color: colors_wanted(),
         ascii: crate::text::ascii_locale(|name| std::env::var(name).ok()),
         size: (80, 24),
@@ -136,6 +137,7 @@ pub fn teardown(
         },
         only: Vec::new(),
         dry_run: false,
+        claim: false,
         color: colors_wanted(),
         ascii: crate::text::ascii_locale(|name| std::env::var(name).ok()),
         size: (80, 24),
@@ -389,7 +391,15 @@ impl Worker {
             drop(sink);
             let _ = forward.await;
             let ended = match result {
-                Ok(outcome) => Ended::Checked(outcome.leftovers, outcome.kept_volumes),
+                // What was refused is still there too, and ends the run the same way (exit 1).
+                Ok(outcome) => Ended::Checked(
+                    outcome
+                        .leftovers
+                        .into_iter()
+                        .chain(outcome.refused.into_iter().map(|r| format!("refused: {r}")))
+                        .collect(),
+                    outcome.kept_volumes,
+                ),
                 Err(e) => {
                     tracing::error!("teardown stopped: {e:#}");
                     Ended::Failed(e.to_string())
@@ -411,6 +421,7 @@ impl Worker {
         let plan_smokes = plan.steps.iter().any(|s| s.id == StepId::Setup(SetupStep::SmokeTest));
         let state_dir = state.files.state_dir.clone();
         let (kops, tx) = (self.kops.clone(), self.tx.clone());
+        let claim = state.claim;
         let (sink, forward) = self.forward();
         tokio::spawn(async move {
             let request = setup::Request {
@@ -418,6 +429,7 @@ impl Worker {
                 plan: &plan,
                 state_dir: &state_dir,
                 kops: kops.as_deref(),
+                claim,
             };
             let result = setup::setup(request, &sink).await;
             drop(sink);

@@ -311,6 +311,9 @@ pub struct State {
     /// joins it. Kept with the bucket and cluster it is about, and used only while the answers
     /// still name them.
     pub join: Option<JoinFound>,
+    /// `--claim`, or the user's answer on Review when the record names no machine for the
+    /// cluster: this machine set it up, so setup continues it instead of joining.
+    pub claim: bool,
 }
 
 /// A join the state store showed for one bucket and cluster name.
@@ -335,6 +338,8 @@ pub struct Start {
     pub teardown: Option<TeardownOptions>,
     pub only: Vec<SetupStep>,
     pub dry_run: bool,
+    /// `setup --claim` (see [`State::claim`]).
+    pub claim: bool,
     pub color: bool,
     pub ascii: bool,
     pub size: (u16, u16),
@@ -388,6 +393,7 @@ impl State {
             exit: None,
             existing: start.existing,
             join: None,
+            claim: start.claim,
         };
         if state.teardown.is_some() {
             state.page = Page::Inventory;

@@ -56,6 +56,7 @@ fn start_with(answers: Answers, source: Source) -> State {
         teardown: None,
         only: Vec::new(),
         dry_run: false,
+        claim: false,
         color: false,
         ascii: false,
         size: (80, 24),
@@ -401,30 +402,30 @@ fn running() -> State {
     update(&mut s, Msg::Enter);
     let events = [
         (100, Event::Note { message: "kops: 1.36.2 at /usr/local/bin/kops".into() }),
-        (200, Event::StepStarted { step: step(SetupStep::Credentials) }),
+        (200, Event::StepStarted { step: step(SetupStep::StateStore) }),
         (
             900,
             Event::Item {
-                step: step(SetupStep::Credentials),
+                step: step(SetupStep::StateStore),
                 change: Change::Created,
-                message: "access key …WXYZ saved as profile kops".into(),
+                message: "bucket acme-kops-state created".into(),
                 elapsed: Duration::from_millis(700),
             },
         ),
         (
             1000,
             Event::StepFinished {
-                step: step(SetupStep::Credentials),
+                step: step(SetupStep::StateStore),
                 elapsed: Duration::from_millis(800),
             },
         ),
-        (1100, Event::StepStarted { step: step(SetupStep::StateStore) }),
+        (1100, Event::StepStarted { step: step(SetupStep::Credentials) }),
         (
             1500,
             Event::Item {
-                step: step(SetupStep::StateStore),
+                step: step(SetupStep::Credentials),
                 change: Change::Created,
-                message: "bucket acme-kops-state created".into(),
+                message: "access key …WXYZ saved as profile kops".into(),
                 elapsed: Duration::from_millis(400),
             },
         ),
@@ -478,7 +479,11 @@ fn a_join_decided_by_the_engine_replaces_the_rows_still_to_run() {
     let before: Vec<StepId> = s.run.steps.iter().map(|r| r.id).collect();
     assert!(before.contains(&step(SetupStep::Deploy)));
     let joins = Event::PlanChanged {
-        steps: vec![step(SetupStep::Kubeconfig), step(SetupStep::Validate)],
+        steps: vec![
+            step(SetupStep::Credentials),
+            step(SetupStep::Kubeconfig),
+            step(SetupStep::Validate),
+        ],
         why: "the cluster was set up by another machine meanwhile: joining it".into(),
     };
     update(&mut s, Msg::Engine(joins, at(2400, 14, 22)));
@@ -487,7 +492,12 @@ fn a_join_decided_by_the_engine_replaces_the_rows_still_to_run() {
     // as waiting any more.
     assert_eq!(
         after,
-        [step(SetupStep::Credentials), step(SetupStep::Kubeconfig), step(SetupStep::Validate)]
+        [
+            step(SetupStep::StateStore),
+            step(SetupStep::Credentials),
+            step(SetupStep::Kubeconfig),
+            step(SetupStep::Validate)
+        ]
     );
     assert!(matches!(s.run.steps[0].status, StepStatus::Finished { .. }));
     assert!(s.log.iter().any(|l| l.contains("joining it")), "{:?}", s.log);
@@ -774,6 +784,7 @@ fn review_shows_the_join_the_state_store_found_and_runs_its_plan() {
         }),
         made_at: Some("2026-12-01T10:00:00Z".into()),
         member_user: "kops-dev-9f8e7d".into(),
+        unclaimed: false,
     };
     let bucket = s.answers.state_store.bucket.clone().unwrap();
     let cluster = s.answers.cluster.name.clone();
@@ -943,24 +954,25 @@ fn a_terminal_too_small_names_the_minimum_and_a_resize_brings_the_page_back() {
 fn a_retry_keeps_each_steps_time_from_the_attempts_before() {
     let mut s = running();
     let failed = Event::StepFailed {
-        step: step(SetupStep::StateStore),
+        step: step(SetupStep::Credentials),
         error: "AccessDenied".into(),
         elapsed: Duration::from_millis(1400),
     };
     update(&mut s, Msg::Engine(failed, at(2500, 14, 22)));
     update(&mut s, Msg::RunEnded(Err("AccessDenied".into())));
     update(&mut s, Msg::Retry);
-    // The rerun finds IAM done in the journal: a quick pass, added to the first attempt's.
+    // The rerun finds the bucket done in the journal: a quick pass, added to the first
+    // attempt's.
     for (ms, e) in [
-        (3000, Event::StepStarted { step: step(SetupStep::Credentials) }),
+        (3000, Event::StepStarted { step: step(SetupStep::StateStore) }),
         (
             3100,
             Event::StepFinished {
-                step: step(SetupStep::Credentials),
+                step: step(SetupStep::StateStore),
                 elapsed: Duration::from_millis(100),
             },
         ),
-        (3200, Event::StepStarted { step: step(SetupStep::StateStore) }),
+        (3200, Event::StepStarted { step: step(SetupStep::Credentials) }),
     ] {
         update(&mut s, Msg::Engine(e, at(ms, 14, 22)));
     }
@@ -969,8 +981,8 @@ fn a_retry_keeps_each_steps_time_from_the_attempts_before() {
     let row = |name: &str| {
         text.lines().find(|l| l.contains(&format!(" {name} "))).unwrap_or_default().to_string()
     };
-    assert!(row("iam").contains("0.9s"), "0.8s + 0.1s:\n{text}");
-    assert!(row("state-store").contains("1.9s"), "1.4s + 0.5s running:\n{text}");
+    assert!(row("state-store").contains("0.9s"), "0.8s + 0.1s:\n{text}");
+    assert!(row("iam").contains("1.9s"), "1.4s + 0.5s running:\n{text}");
 }
 
 #[test]

@@ -135,6 +135,9 @@ pub struct Seen {
 struct Shared {
     rules: Vec<Rule>,
     seen: Vec<Seen>,
+    /// Forward every request without its `If-Match` and `If-None-Match` headers, as an
+    /// S3-compatible store or a proxy that ignores conditional writes would act.
+    strip_conditions: bool,
 }
 
 /// The proxy: listening on a loopback port until dropped.
@@ -174,6 +177,14 @@ impl FaultProxy {
 
     pub fn add(&self, rule: Rule) -> &Self {
         self.lock().rules.push(rule);
+        self
+    }
+
+    /// From now on every request reaches moto without its conditional headers (`If-Match`,
+    /// `If-None-Match`): a store that ignores S3's conditional writes. The signature does not
+    /// hold then, which moto outside auth mode does not check.
+    pub fn ignore_conditional_writes(&self) -> &Self {
+        self.lock().strip_conditions = true;
         self
     }
 
@@ -240,6 +251,27 @@ struct Request {
 }
 
 impl Request {
+    /// Drops the `If-Match` and `If-None-Match` lines from the head as it is forwarded.
+    fn strip_conditions(&mut self) {
+        let end = self.raw.windows(4).position(|w| w == b"\r\n\r\n").map_or(0, |i| i + 4);
+        let (head, body) = self.raw.split_at(end);
+        let head = String::from_utf8_lossy(head);
+        let kept: String = head
+            .split_inclusive("\r\n")
+            .filter(|line| {
+                let name = line.split(':').next().unwrap_or_default().trim();
+                !name.eq_ignore_ascii_case("if-match")
+                    && !name.eq_ignore_ascii_case("if-none-match")
+            })
+            .collect();
+        let mut raw = kept.into_bytes();
+        raw.extend_from_slice(body);
+        self.raw = raw;
+        self.headers.retain(|(k, _)| {
+            !k.eq_ignore_ascii_case("if-match") && !k.eq_ignore_ascii_case("if-none-match")
+        });
+    }
+
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
@@ -249,10 +281,13 @@ fn serve(client: TcpStream, upstream: u16, shared: &Mutex<Shared>) -> io::Result
     client.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut reader = BufReader::new(client.try_clone()?);
     let mut writer = client;
-    let Some(request) = read_request(&mut reader, &mut writer)? else { return Ok(()) };
+    let Some(mut request) = read_request(&mut reader, &mut writer)? else { return Ok(()) };
     let mut seen = classify(&request);
     let fault = {
         let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+        if shared.strip_conditions {
+            request.strip_conditions();
+        }
         let mut fault = None;
         for rule in shared.rules.iter_mut() {
             // Every rule that selects the request counts it; the first that fires wins.

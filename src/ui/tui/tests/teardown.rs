@@ -422,10 +422,10 @@ fn a_kops_failure_names_what_is_still_there_and_that_a_rerun_continues() {
     assert_eq!(left.len(), 4, "one line per step not done: {left:?}");
     assert!(left[0].starts_with("Cluster: cluster kops.k8s.local and its cloud resources: 2 × volume, 2 × security-group, 1 × subnet"), "{left:?}");
     assert!(!left[0].contains("instance"), "the instances were deleted: {left:?}");
-    assert!(left[1].contains("bucket acme-kops-state"), "{left:?}");
-    assert!(left[2].contains("access key AKIAEXAMPLEKEY123456 of user kops"), "{left:?}");
-    assert!(left[2].contains("7 policy attachments on group kops"), "{left:?}");
-    assert!(left[3].starts_with("Profile: AWS profile kops"), "{left:?}");
+    assert!(left[1].contains("access key AKIAEXAMPLEKEY123456 of user kops"), "{left:?}");
+    assert!(left[1].contains("7 policy attachments on group kops"), "{left:?}");
+    assert!(left[2].starts_with("Profile: AWS profile kops"), "{left:?}");
+    assert!(left[3].contains("bucket acme-kops-state"), "{left:?}");
     snap("teardown-kops-failed", &s);
     let out = summary(&s);
     assert_eq!(out.code, 1);
