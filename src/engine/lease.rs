@@ -42,9 +42,10 @@ pub fn lock_key() -> String {
     format!("{PREFIX}lock.json")
 }
 
-/// The probe's key: written only by a store that ignores conditional writes (and then deleted).
+/// A probe's key: one per run, as two machines may probe the same bucket at once; deleted
+/// with every version once the probe is done.
 fn probe_key() -> String {
-    format!("{PREFIX}probe.json")
+    format!("{PREFIX}probe-{}.json", random_id())
 }
 
 /// The shortest and longest time to live a lease may claim. The lease is written by whoever
@@ -243,12 +244,6 @@ pub async fn acquire(
     wait: Duration,
     sink: &Sink,
 ) -> Result<Lease, LeaseError> {
-    probe_conditional_writes(c, request.bucket).await.map_err(|e| match e {
-        LeaseError::Aws(e) if gone_bucket(&e) => {
-            LeaseError::BucketGone { bucket: request.bucket.into() }
-        }
-        other => other,
-    })?;
     let ttl = ttl();
     let key = lock_key();
     let now = crate::journal::now();
@@ -272,6 +267,9 @@ pub async fn acquire(
     // The version seen, and since when it has not changed (a heartbeat changes it).
     let mut seen: Option<(String, Instant)> = None;
     let mut told: Option<String> = None;
+    // The store is probed once, just before this run's first attempt at the lease: never
+    // while another machine holds it (a bucket being deleted is not written to).
+    let mut probed = false;
     loop {
         let current = c.get_versioned(request.bucket, &key).await.map_err(gone)?;
         let (body, etag) = match &current {
@@ -296,6 +294,14 @@ pub async fn acquire(
         }
         let take_over =
             theirs.as_ref().is_some_and(|t| still >= t.ttl() || t.dead_here(&request.by.machine));
+        if (theirs.is_none() || take_over) && !probed {
+            probed = true;
+            probe_conditional_writes(c, request.bucket).await.map_err(|e| match e {
+                LeaseError::Aws(e) => gone(e),
+                other => other,
+            })?;
+            continue;
+        }
         if theirs.is_none() || take_over {
             holder.since = crate::journal::now();
             holder.renewed = holder.since.clone();
@@ -373,8 +379,10 @@ async fn read_back(c: &Clients, bucket: &str, ours: &Holder) -> Result<(), Lease
     }
 }
 
+/// How often a waiter asks: an eighth of the holder's time to live (what runs out), but at
+/// least every two seconds, so a released lease is taken without a long idle wait.
 fn poll_interval(ttl: Duration) -> Duration {
-    (ttl / 8).clamp(Duration::from_millis(200), Duration::from_secs(5))
+    (ttl / 8).clamp(Duration::from_millis(200), Duration::from_secs(2))
 }
 
 /// When the lease was last known to be this run's: on both clocks, because the monotonic one

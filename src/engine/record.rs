@@ -19,7 +19,7 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use super::aws::{AwsError, Clients};
 use super::lease::Fence;
-use crate::journal::{Author, BoxFuture, Journal, JournalError, RecordStore, StoreError};
+use crate::journal::{Author, BoxFuture, Journal, JournalError, RecordStore, State, StoreError};
 
 /// The wizard's own top-level prefix in the state bucket.
 pub const PREFIX: &str = "kops-wizard/";
@@ -360,7 +360,7 @@ pub async fn attach(
                     let merged = merge(remote.clone(), &local);
                     let mut stored = remote.clone();
                     stored.entries.retain(|e| !e.kind.is_local());
-                    let changed = merged.entries.len() != stored.entries.len()
+                    let changed = merged.entries != stored.entries
                         || merged.state_store != stored.state_store;
                     journal.adopt(merged);
                     (Some(etag), changed)
@@ -385,11 +385,22 @@ pub async fn attach(
     Err(RecordError::Busy { url })
 }
 
-/// The stored record, with what only this machine's copy names added.
+/// The stored record, with what only this machine's copy names added; and where the record
+/// says "found" (there before) of what this machine made (two machines racing to make the
+/// bucket before the lock: the one that lost the race found it), this machine's word: it was
+/// not there before. What teardown then deletes is still proved by its mark.
 fn merge(mut remote: Journal, local: &Journal) -> Journal {
-    for e in &local.entries {
-        if !e.kind.is_local() && !remote.entries.iter().any(|r| r.same_resource(e)) {
-            remote.entries.push(e.clone());
+    for e in local.entries.iter().filter(|e| !e.kind.is_local()) {
+        match remote.entries.iter_mut().find(|r| r.same_resource(e)) {
+            None => remote.entries.push(e.clone()),
+            Some(r)
+                if r.state == State::Found
+                    && e.made_here()
+                    && matches!(e.state, State::Created | State::Intent) =>
+            {
+                *r = e.clone();
+            }
+            Some(_) => {}
         }
     }
     remote.state_store = remote.state_store.or_else(|| local.state_store.clone());

@@ -550,9 +550,23 @@ async fn settle_intents(
     let cluster = journal.cluster.clone();
     for e in intents {
         let detail = e.detail.as_deref();
+        // Something of that name there without the mark: someone else made it since this
+        // machine's intent (never made); for another machine's intent (or a forged one), it
+        // stays an intent, which teardown refuses by name.
+        let marked = |presence: Presence| match presence {
+            Presence::Marked => Some(true),
+            Presence::Absent => Some(false),
+            Presence::Unmarked => e.made_here().then_some(false),
+        };
         let exists = match e.kind {
-            Kind::IamGroup => c.group_presence(&e.id, &cluster).await? == Presence::Marked,
-            Kind::IamUser => c.user_presence(&e.id, &cluster).await? == Presence::Marked,
+            Kind::IamGroup => match marked(c.group_presence(&e.id, &cluster).await?) {
+                Some(exists) => exists,
+                None => continue,
+            },
+            Kind::IamUser => match marked(c.user_presence(&e.id, &cluster).await?) {
+                Some(exists) => exists,
+                None => continue,
+            },
             // No mark of their own: there means the intent's change was made.
             Kind::IamPolicyAttachment | Kind::IamGroupMembership => {
                 let r = crate::plan::Resource::of(&e);
@@ -697,6 +711,7 @@ pub async fn execute(
         })
         .await?;
     for step in &plan.steps {
+        crate::test_hooks::point(&format!("before-step:{}", step.id.short()));
         let started = Instant::now();
         sink.send(Event::StepStarted { step: step.id });
         for (index, action) in step.actions.iter().enumerate() {
@@ -816,6 +831,7 @@ impl Prepared {
                     if let Some(lease) = self.team.as_mut().and_then(|t| t.lease_mut()) {
                         lease.mark_deleting_bucket().await?;
                     }
+                    crate::test_hooks::point("deleting-bucket");
                     self.journal.detach();
                     let keep = [super::lease::lock_key()];
                     let fence = self.fence();

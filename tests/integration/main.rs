@@ -29,3 +29,4 @@ mod terminal;
 mod testbed;
 mod tui;
 mod tui_teardown;
+mod untrusted;

@@ -65,6 +65,11 @@ pub fn secrets_under(home: &Path, extra: Option<&Path>) {
     }
 }
 
+/// Records a secret the test itself issued (another admin's key), for the scan to look for.
+pub fn secret(value: &str) {
+    let _ = fs::write(next_file("secrets"), value);
+}
+
 /// When a test environment goes: its journals, log, answers files and kops call log, and the
 /// modes of the files that must be private (credentials, config, private keys, journal, log).
 pub fn environment(root_dir: &Path, home: &Path) {

@@ -112,8 +112,14 @@ impl Judge {
         out.buckets().iter().filter_map(|b| b.name().map(String::from)).collect()
     }
 
+    /// Whether the object is there: 404 is no; any other answer fails the test (an error is
+    /// not evidence that something is gone).
     pub async fn object_exists(&self, bucket: &str, key: &str) -> bool {
-        self.s3.head_object().bucket(bucket).key(key).send().await.is_ok()
+        match self.s3.head_object().bucket(bucket).key(key).send().await {
+            Ok(_) => true,
+            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => false,
+            Err(e) => panic!("s3:HeadObject s3://{bucket}/{key}: {e:?}"),
+        }
     }
 
     /// The bucket's settings as boto3 reads them (the Rust SDK refuses moto's

@@ -586,6 +586,34 @@ pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
     kops_wizard::engine::aws::Clients::new(&config)
 }
 
+/// Another administrator of the same account: an IAM user `name` with AdministratorAccess and
+/// a key of its own. moto answers `sts:GetCallerIdentity` with the user a key belongs to, so
+/// two machines with two admins are told apart in "set up by" (the shared test key answers as
+/// `user/moto` whoever uses it).
+pub async fn another_admin(moto: &Moto, name: &str) -> (String, String) {
+    let c = admin_clients(moto).await;
+    c.iam.create_user().user_name(name).send().await.expect("the admin user");
+    c.iam
+        .attach_user_policy()
+        .user_name(name)
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .expect("its policy");
+    let key = c.iam.create_access_key().user_name(name).send().await.expect("its key");
+    let key = key.access_key().expect("the key");
+    (key.access_key_id().to_string(), key.secret_access_key().to_string())
+}
+
+impl TestEnv {
+    /// This machine's admin is `key` (see [`another_admin`]).
+    pub fn as_admin(&mut self, key: &(String, String)) {
+        self.set("AWS_ACCESS_KEY_ID", key.0.clone());
+        self.set("AWS_SECRET_ACCESS_KEY", key.1.clone());
+        evidence::secret(&key.1);
+    }
+}
+
 /// Makes `bucket` on `moto` as another AWS account's (222222222222, reached with
 /// sts:AssumeRole): the name is then taken for the tests' admin. moto answers that admin's
 /// HeadBucket with 200 (S3 itself says 403), CreateBucket with BucketAlreadyExists, and leaves
