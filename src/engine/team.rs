@@ -51,6 +51,9 @@ pub struct Join {
 impl Join {
     /// "the team's cluster, set up by ARN on HOST at T", or "made without kops-wizard".
     pub fn whose(&self) -> String {
+        if self.unclaimed {
+            return "set up with an older kops-wizard, whose record names no machine".into();
+        }
         match (&self.made_by, &self.made_at) {
             (Some(by), Some(at)) => {
                 format!("set up by {} at {}", by.describe(), crate::text::one_line(at))
@@ -160,6 +163,49 @@ pub async fn probe(
     }))
 }
 
+/// A cluster whose state is in a bucket, as a newcomer's check of the bucket shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InBucket {
+    pub name: String,
+    /// "set up by ARN on HOST at T", or that no record of the wizard's names its maker.
+    pub whose: String,
+    /// The shape its record says setup made (for showing a join's sizes, read-only; the
+    /// record is anyone's to write, so this is only ever shown, never acted on).
+    pub settings: Option<crate::journal::ClusterSettings>,
+    /// This machine made it, as its own copy says: setup continues it, no join.
+    pub ours: bool,
+}
+
+/// The clusters in `bucket` (every `<name>/config`), each with who set it up, from the team's
+/// records, and whether this machine's own copy says it made it. Read-only.
+pub async fn clusters_in(
+    c: &Clients,
+    bucket: &str,
+    state_dir: &Path,
+) -> Result<Vec<InBucket>, AwsError> {
+    let mut found = Vec::new();
+    for name in c.clusters_in_bucket(bucket).await? {
+        let stored = record::load(c, bucket, &name).await.ok().flatten().map(|(j, _)| j);
+        let made = stored
+            .as_ref()
+            .and_then(|j| j.find(Kind::Cluster, &name))
+            .filter(|e| e.state == State::Created)
+            .cloned();
+        let local = Journal::load(&Journal::path_for(state_dir, &name)).ok().flatten();
+        let ours = made.as_ref().is_some_and(|e| local.as_ref().is_some_and(|l| l.made_here(e)));
+        let whose = Join {
+            made_by: made.as_ref().and_then(|e| e.by.clone()),
+            made_at: made.as_ref().map(|e| e.at.clone()),
+            member_user: String::new(),
+            unclaimed: made.as_ref().is_some_and(|e| e.authorless()),
+        }
+        .whose();
+        let settings = stored.and_then(|j| j.cluster_settings);
+        found.push(InBucket { name: crate::text::one_line(&name), whose, settings, ours });
+    }
+    Ok(found)
+}
+
 /// The setup plan for these answers as the state store stands now: a join when the cluster
 /// is there and is not this machine's, else the plan of `only`. Read-only, so front ends can
 /// show the right plan in their review; when AWS cannot be asked, the plain setup plan (the
@@ -208,6 +254,26 @@ pub fn join_steps(only: &[SetupStep]) -> Vec<SetupStep> {
         .iter()
         .any(|s| matches!(s, SetupStep::Cluster | SetupStep::Deploy | SetupStep::SshKey));
     if all || cluster { Vec::new() } else { only.to_vec() }
+}
+
+/// The review's words when the record names no machine for the cluster (see
+/// [`Join::unclaimed`]): what claiming it means, and what happens without.
+pub fn unclaimed_note(a: &Answers, claimed: bool) -> String {
+    let head = format!(
+        "The record of cluster {} says kops-wizard set it up, but not on which machine (an older \
+         version wrote it).",
+        a.cluster.name
+    );
+    match claimed {
+        true => format!(
+            "{head} Claimed: this machine set it up, so setup continues it, and the record names \
+             you from now on; other machines then join it."
+        ),
+        false => format!(
+            "{head} If this machine set it up, claim it; otherwise setup joins it as another \
+             engineer's, changing nothing of it."
+        ),
+    }
 }
 
 /// The review's words for a join.

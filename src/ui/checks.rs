@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::engine::credentials::SharedFiles;
 use crate::engine::s3::BucketAccess;
 use crate::engine::ssh::{self, KeyState};
+use crate::engine::team::InBucket;
 use crate::questions::{Check, Context, mask_key};
 
 /// What the SSH check found at the key path, in words the field shows.
@@ -122,6 +123,80 @@ pub fn checking(check: Check) -> Option<&'static str> {
 pub const NO_KEYS: &str = "No public keys in ~/.ssh: setup generates one.";
 /// Above the SSH key question: the public keys of `~/.ssh` follow.
 pub const FOUND_KEYS: &str = "Found in ~/.ssh";
+
+/// What a bucket check found: whose the name is, and the clusters in the bucket (asked only
+/// of a bucket these credentials can use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketFound {
+    pub access: BucketAccess,
+    pub clusters: Vec<InBucket>,
+}
+
+impl From<BucketAccess> for BucketFound {
+    fn from(access: BucketAccess) -> Self {
+        BucketFound { access, clusters: Vec::new() }
+    }
+}
+
+impl BucketFound {
+    /// The cluster these answers name, when it is in the bucket and this machine did not make
+    /// it: setup joins it, so its SSH key and sizes are not asked.
+    pub fn joins(&self, cluster: &str) -> Option<&InBucket> {
+        self.clusters.iter().find(|c| c.name == cluster && !c.ours)
+    }
+}
+
+/// The bucket's clusters in words, under the bucket's field: each one and whose it is; and,
+/// when the answers' cluster is one of them, what that means for this setup.
+pub fn bucket_clusters(found: &BucketFound, cluster: &str) -> Vec<String> {
+    const SHOWN: usize = 3;
+    let mut lines: Vec<String> = found
+        .clusters
+        .iter()
+        .take(SHOWN)
+        .map(|c| format!("holds cluster {}, {}", c.name, c.whose))
+        .collect();
+    if found.clusters.len() > SHOWN {
+        lines.push(format!("and {} more clusters", found.clusters.len() - SHOWN));
+    }
+    match found.clusters.iter().find(|c| c.name == cluster) {
+        Some(c) if c.ours => lines.push(format!(
+            "cluster {cluster} is this machine's: setup continues it where it stopped"
+        )),
+        Some(_) => lines.push(format!(
+            "cluster {cluster} is there: setup joins it (your own IAM user and a kubeconfig); \
+             its SSH key and its sizes are its own, so they are not asked"
+        )),
+        None if !found.clusters.is_empty() => lines.push(format!(
+            "to join one of them, name it on the Cluster page; {cluster} would be a new cluster"
+        )),
+        None => {}
+    }
+    lines
+}
+
+/// A joined cluster's shape, read-only, as its record gives it.
+pub fn join_sizes(c: &InBucket) -> Vec<String> {
+    let Some(s) = &c.settings else {
+        return vec![format!(
+            "cluster {} was made without kops-wizard: its sizes are in kops (kops get \
+             instancegroups), and this setup changes none of them",
+            c.name
+        )];
+    };
+    let mut lines = vec![
+        format!("zones          {}", s.zones.join(", ")),
+        format!("networking     {}", s.networking),
+        format!("control plane  {} × {}", s.control_plane_count, s.control_plane_size),
+        format!("nodes          {} × {}", s.node_count, s.node_size),
+        format!("topology       {}{}", s.topology, if s.bastion { ", with a bastion" } else { "" }),
+    ];
+    if let Some(v) = &s.kubernetes_version {
+        lines.push(format!("Kubernetes     {v}"));
+    }
+    lines.iter_mut().for_each(|l| *l = crate::text::one_line(l));
+    lines
+}
 
 pub fn bucket_words(access: BucketAccess) -> (&'static str, &'static str, bool) {
     match access {

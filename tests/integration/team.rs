@@ -565,42 +565,87 @@ async fn unlock_breaks_a_stale_lock_after_naming_its_holder() {
     assert!(out.contains("is not locked"), "{out}");
 }
 
+/// Two engineers with the same login (`USER=dev`) join through the full screen, each on a
+/// machine of their own: the bucket's page tells them the team's cluster is there and who set
+/// it up (another admin, so "set up by" names the right person); the join asks no SSH key or
+/// sizes; each gets a user of their own, never another's, and a name already taken by someone
+/// else's user is passed over, that user left as it was.
 #[tokio::test]
-async fn the_full_screen_wizard_shows_the_join_and_runs_it() {
+async fn two_engineers_with_one_login_join_through_the_full_screen_each_as_themselves() {
     let moto = Moto::start();
-    let a = first_machine(&moto);
+    let alice = crate::support::another_admin(&moto, "alice-admin").await;
+    let mut a = first_machine(&moto);
+    a.as_admin(&alice);
     assert_eq!(wizard(&a, &["setup", "--yes"]).0, 0);
     let state_before = versions(&moto, &format!("{CLUSTER}/")).await;
-    let b = another_machine(&moto, &a);
-    let file = b.answers(&answers());
-    let argv =
-        [env!("CARGO_BIN_EXE_kops-wizard").to_string(), "-c".into(), file.display().to_string()];
+    // B's machine id is known, and someone has made a user with the name B would take first.
+    let mut b = another_machine(&moto, &a);
+    fs::create_dir_all(b.path("state/kops-wizard")).unwrap();
+    fs::write(b.path("state/kops-wizard/machine-id"), "b0b0b0b0c1c1c1c1").unwrap();
+    let c = admin_clients(&moto).await;
+    c.iam.create_user().user_name("kops-dev-b0b0b0b0").send().await.unwrap();
+    let mut cm = another_machine(&moto, &a);
+    for env in [&mut b, &mut cm] {
+        env.set("USER", "dev");
+    }
     let from = a.kops_calls().len();
-    let out = b.path("summary.txt");
-    let term = Tmux::start_to(&b, &argv, 100, 30, Some(&out));
-    term.wait_for("moto @ 123456789012", Duration::from_secs(30));
-    term.enter_until("Review: what setup will do", 40);
-    let review = term.wait_for("The cluster exists: join it.", Duration::from_secs(30));
-    assert!(review.contains("Kubeconfig: kops export kubeconfig --admin"), "{review}");
-    assert!(!review.contains("kops create cluster"), "{review}");
-    term.keys(&["Enter"]);
-    term.wait_for("is set up and validated", Duration::from_secs(120));
-    term.keys(&["Enter"]);
-    let (code, stty) = term.finished(Duration::from_secs(30));
-    assert_eq!(code, 0, "{}", term.screen());
-    assert!(cooked(&stty), "{stty}");
-    let summary = fs::read_to_string(&out).unwrap_or_default();
-    assert!(
-        summary.contains(&format!("Joined cluster {CLUSTER}, set up by arn:aws:sts::")),
-        "{summary}"
-    );
+    for env in [&b, &cm] {
+        let file = env.answers(&answers());
+        let argv = [
+            env!("CARGO_BIN_EXE_kops-wizard").to_string(),
+            "-c".into(),
+            file.display().to_string(),
+        ];
+        let out = env.path("summary.txt");
+        let term = Tmux::start_to(env, &argv, 100, 30, Some(&out));
+        term.wait_for("moto @ 123456789012", Duration::from_secs(30));
+        // The bucket's page says whose cluster is there, and that setup joins it.
+        let bucket = term.enter_until("holds cluster team.example.com, set up by", 10);
+        assert!(bucket.contains("user/alice-admin"), "{bucket}");
+        assert!(bucket.contains("setup joins it"), "{bucket}");
+        // No SSH key page: the next one is the cluster's, its sizes read-only.
+        let cluster = term.enter_until("Its SSH key and its sizes are its own", 10);
+        assert!(!cluster.contains("Generate"), "{cluster}");
+        let review = term.enter_until("Review: what setup will do", 10);
+        let review = match review.contains("The cluster exists: join it.") {
+            true => review,
+            false => term.wait_for("The cluster exists: join it.", Duration::from_secs(30)),
+        };
+        assert!(review.contains("Kubeconfig: kops export kubeconfig --admin"), "{review}");
+        assert!(!review.contains("kops create cluster"), "{review}");
+        term.keys(&["Enter"]);
+        term.wait_for("is set up and validated", Duration::from_secs(120));
+        term.keys(&["Enter"]);
+        let (code, stty) = term.finished(Duration::from_secs(30));
+        assert_eq!(code, 0, "{}", term.screen());
+        assert!(cooked(&stty), "{stty}");
+        let summary = fs::read_to_string(&out).unwrap_or_default();
+        assert!(
+            summary.contains(&format!(
+                "Joined cluster {CLUSTER}, set up by arn:aws:iam::123456789012:user/alice-admin"
+            )),
+            "{summary}"
+        );
+    }
     let called = verbs(&calls_since(&a, from));
     for verb in ["create cluster", "update cluster", "create sshpublickey", "delete sshpublickey"] {
         assert!(!called.iter().any(|v| v == verb), "the full screen ran kops {verb}: {called:?}");
     }
     assert_eq!(versions(&moto, &format!("{CLUSTER}/")).await, state_before);
-    let key = saved_key(&b).expect("B's profile");
-    let all = keys_by_user(&Judge::new(&moto).await).await;
-    let owner = all.iter().find(|(_, keys)| keys.contains(&key)).map(|(u, _)| u.clone());
-    assert!(owner.is_some_and(|u| u != "kops"), "{all:?}");
+    // Each engineer's profile holds a key of their own user; the hand-made user is untouched.
+    let j = Judge::new(&moto).await;
+    let all = keys_by_user(&j).await;
+    assert_eq!(all["kops-dev-b0b0b0b0"], Vec::<String>::new(), "someone else's user got a key");
+    assert!(j.groups_of("kops-dev-b0b0b0b0").await.is_empty());
+    let owner = |env: &TestEnv| {
+        let key = saved_key(env).expect("the engineer's profile");
+        all.iter().find(|(_, keys)| keys.contains(&key)).map(|(u, _)| u.clone()).unwrap()
+    };
+    let (ub, uc) = (owner(&b), owner(&cm));
+    assert_eq!(ub, "kops-dev-b0b0b0b0-2", "B passes over the name that is taken");
+    assert!(uc.starts_with("kops-dev-") && uc != ub && uc.len() > "kops-dev-".len() + 4, "{uc}");
+    for user in [&ub, &uc] {
+        assert_eq!(all[user].len(), 1, "{user}: {all:?}");
+        assert_eq!(j.groups_of(user).await, ["kops"]);
+    }
 }

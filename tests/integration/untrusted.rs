@@ -203,7 +203,7 @@ async fn forged_entries_of_every_kind_are_refused_by_name_and_change_nothing() {
         [admin_policy],
         "AdministratorAccess was detached"
     );
-    assert_eq!(j.key_ids("bob").await, [bob_key.clone()], "bob's key was deleted");
+    assert_eq!(j.key_ids("bob").await, std::slice::from_ref(&bob_key), "bob's key was deleted");
     assert!(j.user_exists("ci-user").await && j.group_exists("ci").await);
     assert!(j.object_exists("other-data", "ledger.csv").await, "other-data was emptied");
     // ...and the wizard's own things, proved by their marks, are gone.

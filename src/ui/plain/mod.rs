@@ -30,7 +30,7 @@ use crate::journal::Journal;
 use crate::paths::{Paths, expand_home};
 use crate::plan::{SetupPlan, SetupStep, script};
 use crate::questions::{Check, Context, QUESTIONS, Question, Step};
-use crate::ui::checks::{self, SshFound};
+use crate::ui::checks::{self, BucketFound, SshFound};
 use crate::ui::{headless, review};
 
 pub use crate::ui::confirm::{asked, confirm_typed, confirm_unlock};
@@ -58,7 +58,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         }
         Err(e) => return Err(e),
     };
-    let Interview { answers, plan } = *interview;
+    let Interview { answers, plan, claim } = *interview;
     let steps =
         if args.only.is_empty() { SetupStep::value_variants().to_vec() } else { args.only.clone() };
     tracing::info!(?steps, "setup started from the line mode");
@@ -70,7 +70,7 @@ pub fn setup(global: &GlobalOpts, args: &SetupArgs, paths: &Paths) -> anyhow::Re
         plan: &plan,
         state_dir: &paths.state_dir,
         kops: global.kops.as_deref(),
-        claim: args.claim,
+        claim,
     };
     // The same runner and progress lines as `--yes`: Ctrl-C or SIGTERM drops the engine's
     // future, which stops it between two AWS calls and kills a running kops; the journal has
@@ -122,6 +122,8 @@ enum Next {
 struct Interview {
     answers: Answers,
     plan: SetupPlan,
+    /// The record names no machine for the cluster, and the user said this one set it up.
+    claim: bool,
 }
 
 /// The questions, the review, the offer to save and the confirmation. Changes nothing in AWS.
@@ -133,7 +135,7 @@ fn interview(
     mut source: Source,
     save_to: Option<&Path>,
 ) -> anyhow::Result<Next> {
-    let mut session = Session::new()?;
+    let mut session = Session::new(&paths.state_dir)?;
     crate::safe_eprintln!(
         "kops-wizard setup, line by line. Answers from {source}; Enter keeps the value shown. \
          Ctrl-C or Esc quits: nothing changes before the last question."
@@ -143,12 +145,26 @@ fn interview(
 
     let report = crate::rules::check_answers(&answers);
     // The same question the full run asks first: is the cluster already there, someone else's?
-    let (plan, join) = tokio::runtime::Runtime::new()?.block_on(crate::engine::team::setup_plan(
-        &answers,
-        &args.only,
-        &paths.state_dir,
-    ));
-    if let Some(join) = &join {
+    let (mut plan, join) = tokio::runtime::Runtime::new()?
+        .block_on(crate::engine::team::setup_plan(&answers, &args.only, &paths.state_dir));
+    let mut claim = args.claim;
+    if join.as_ref().is_some_and(|j| j.unclaimed) {
+        // The record says the wizard made it and names no machine: asked, never guessed.
+        crate::safe_eprintln!("\n{}", crate::engine::team::unclaimed_note(&answers, false));
+        claim = claim
+            || asked(
+                inquire::Confirm::new("Did this machine set the cluster up?")
+                    .with_default(false)
+                    .with_help_message(
+                        "y claims it (setup continues it; the record names you from now on); n joins it",
+                    )
+                    .prompt(),
+            )?;
+        if claim {
+            plan = SetupPlan::setup(&answers, &args.only);
+        }
+    }
+    if let Some(join) = join.as_ref().filter(|j| !(j.unclaimed && claim)) {
         crate::safe_eprintln!("\n{}", crate::engine::team::join_note(&answers, join));
     }
     let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
@@ -198,7 +214,7 @@ fn interview(
         crate::safe_eprintln!("Not started: nothing was changed.");
         return Ok(Next::Exit(exit::INTERRUPTED));
     }
-    Ok(Next::Run(Box::new(Interview { answers, plan })))
+    Ok(Next::Run(Box::new(Interview { answers, plan, claim })))
 }
 
 /// Asks whether to save the answers (never over an existing file without a second yes).
@@ -247,18 +263,36 @@ struct Session {
     /// The admin's account, once STS said: the bucket name is suggested from it.
     account: Option<String>,
     bucket: Option<Result<BucketAccess, String>>,
+    /// The clusters in the bucket, when it is the user's (a join is known from here on).
+    clusters: BucketFound,
     ssh: Option<SshFound>,
+    state_dir: PathBuf,
 }
 
 impl Session {
-    fn new() -> anyhow::Result<Session> {
+    fn new(state_dir: &Path) -> anyhow::Result<Session> {
         Ok(Session {
             runtime: tokio::runtime::Runtime::new().context("cannot start the async runtime")?,
             ctx: checks::context(),
             account: None,
             bucket: None,
+            clusters: BucketAccess::Free.into(),
             ssh: None,
+            state_dir: state_dir.to_path_buf(),
         })
+    }
+
+    /// The cluster the answers name, when the bucket holds it and this machine did not make
+    /// it: setup joins it, so its SSH key and its sizes are not asked.
+    fn joining(&self, answers: &Answers) -> Option<&crate::engine::team::InBucket> {
+        self.clusters.joins(&answers.cluster.name)
+    }
+
+    /// Whether `q` is asked: a join asks only the cluster's name of the SSH and Cluster steps.
+    fn asks(&self, q: &Question, answers: &Answers) -> bool {
+        let joining = self.joining(answers).is_some();
+        !(joining
+            && (q.step == Step::SshKey || (q.step == Step::Cluster && q.key != "cluster.name")))
     }
 
     /// Every question in flow order (a question that depends on another comes after it), each
@@ -267,6 +301,10 @@ impl Session {
         let mut step = None;
         let mut at = 0;
         while let Some(q) = QUESTIONS.get(at) {
+            if !self.asks(q, answers) {
+                at += 1;
+                continue;
+            }
             if step != Some(q.step) {
                 step = Some(q.step);
                 crate::safe_eprint!("{}", text::step_header(q.step));
@@ -280,6 +318,13 @@ impl Session {
             }
             if self.ask_one(q, answers)? == Then::Next {
                 at += 1;
+                // The cluster's name settles a join: its own shape, read-only, instead of the
+                // sizing questions.
+                if q.key == "cluster.name"
+                    && let Some(joined) = self.joining(answers)
+                {
+                    crate::safe_eprint!("{}", text::join_sizes(joined));
+                }
             }
         }
         // A rule no question owns (validate.* in the answers file) cannot be fixed here.
@@ -425,13 +470,29 @@ impl Session {
                     return Ok(Then::Next);
                 };
                 crate::safe_eprintln!("  … {}", checks::checking(q.check).unwrap_or_default());
+                let state_dir = self.state_dir.clone();
                 let result = self.wait(async move {
                     let clients = Clients::from_env(&creds).await;
-                    clients.bucket_access(&bucket).await.map_err(|e| e.to_string())
+                    let access = clients.bucket_access(&bucket).await?;
+                    let clusters = match access {
+                        BucketAccess::Yours => {
+                            crate::engine::team::clusters_in(&clients, &bucket, &state_dir).await?
+                        }
+                        _ => Vec::new(),
+                    };
+                    Ok::<_, crate::engine::aws::AwsError>(BucketFound { access, clusters })
                 })?;
-                let (line, then) = text::bucket_line(&result);
+                let result = result.map_err(|e| e.to_string());
+                let (line, then) =
+                    text::bucket_line(&result.as_ref().map(|f| f.access).map_err(Clone::clone));
                 crate::safe_eprintln!("{line}");
-                self.bucket = Some(result);
+                if let Ok(found) = &result {
+                    for l in checks::bucket_clusters(found, &answers.cluster.name) {
+                        crate::safe_eprintln!("    {l}");
+                    }
+                }
+                self.bucket = Some(result.as_ref().map(|f| f.access).map_err(Clone::clone));
+                self.clusters = result.unwrap_or_else(|_| BucketAccess::Free.into());
                 Ok(then)
             }
             Check::SshKeyFiles => {

@@ -44,6 +44,19 @@ pub const NO_CREDENTIALS: &str = "  No AWS credentials found: run `aws configure
 or `aws sso login --profile NAME` (SSO) in another terminal, then check again. No secret is ever \
 typed into the wizard.";
 
+/// A joined cluster's shape, read-only, after its name was answered.
+pub fn join_sizes(c: &crate::engine::team::InBucket) -> String {
+    let mut out = format!(
+        "  Cluster {} is in the bucket, {}: setup joins it. Its SSH key and its sizes are its \
+         own, not asked, and this setup changes none of them:\n",
+        c.name, c.whose
+    );
+    for l in crate::ui::checks::join_sizes(c) {
+        out.push_str(&format!("    {l}\n"));
+    }
+    out
+}
+
 /// The bucket check's answer: free and yours go on; taken (by another account, or in another
 /// region) asks for another name. A check that could not be made is said and does not stop
 /// the questions: setup looks again before it creates anything.

@@ -12,7 +12,10 @@ use tokio::task::JoinHandle;
 use super::state::CheckResult;
 use super::update::{Command, Msg};
 use crate::engine::aws::{Clients, Credentials};
+use crate::engine::s3::BucketAccess;
+use crate::engine::team;
 use crate::paths::expand_home;
+use crate::ui::checks::BucketFound;
 // The pure parts are shared with the line mode; their old paths stay valid.
 pub use crate::ui::checks::{context, scan_ssh_dir, ssh_found, tilde};
 
@@ -39,37 +42,46 @@ impl Checker {
 
     /// Starts the check a command asks for; other commands are not checks and are ignored.
     pub fn request(&mut self, cmd: &Command) {
-        let (kind, work): (Kind, std::pin::Pin<Box<dyn Future<Output = Msg> + Send>>) = match cmd
-            .clone()
-        {
-            Command::CheckIdentity { id, profile, region } => (
-                Kind::Identity,
-                Box::pin(async move {
-                    let clients = Clients::from_env(&Credentials { profile, region }).await;
-                    let result = clients.whoami().await.map_err(|e| e.to_string());
-                    Msg::Checked { id, result: CheckResult::Identity(result) }
-                }),
-            ),
-            Command::CheckBucket { id, bucket, profile, region } => (
-                Kind::Bucket,
-                Box::pin(async move {
-                    let clients = Clients::from_env(&Credentials { profile, region }).await;
-                    let result = clients.bucket_access(&bucket).await.map_err(|e| e.to_string());
-                    Msg::Checked { id, result: CheckResult::Bucket(result) }
-                }),
-            ),
-            Command::CheckSsh { id, public_key } => (
-                Kind::Ssh,
-                Box::pin(async move {
-                    let path = expand_home(&public_key);
-                    let result = tokio::task::spawn_blocking(move || ssh_found(&path))
-                        .await
-                        .unwrap_or_else(|e| Err(format!("the key check stopped: {e}")));
-                    Msg::Checked { id, result: CheckResult::Ssh(result) }
-                }),
-            ),
-            _ => return,
-        };
+        let (kind, work): (Kind, std::pin::Pin<Box<dyn Future<Output = Msg> + Send>>) =
+            match cmd.clone() {
+                Command::CheckIdentity { id, profile, region } => (
+                    Kind::Identity,
+                    Box::pin(async move {
+                        let clients = Clients::from_env(&Credentials { profile, region }).await;
+                        let result = clients.whoami().await.map_err(|e| e.to_string());
+                        Msg::Checked { id, result: CheckResult::Identity(result) }
+                    }),
+                ),
+                Command::CheckBucket { id, bucket, profile, region, state_dir } => (
+                    Kind::Bucket,
+                    Box::pin(async move {
+                        let clients = Clients::from_env(&Credentials { profile, region }).await;
+                        let result = async {
+                            let access = clients.bucket_access(&bucket).await?;
+                            let clusters = match access {
+                                BucketAccess::Yours => {
+                                    team::clusters_in(&clients, &bucket, &state_dir).await?
+                                }
+                                _ => Vec::new(),
+                            };
+                            Ok::<_, crate::engine::aws::AwsError>(BucketFound { access, clusters })
+                        };
+                        let result = result.await.map_err(|e| e.to_string());
+                        Msg::Checked { id, result: CheckResult::Bucket(result) }
+                    }),
+                ),
+                Command::CheckSsh { id, public_key } => (
+                    Kind::Ssh,
+                    Box::pin(async move {
+                        let path = expand_home(&public_key);
+                        let result = tokio::task::spawn_blocking(move || ssh_found(&path))
+                            .await
+                            .unwrap_or_else(|e| Err(format!("the key check stopped: {e}")));
+                        Msg::Checked { id, result: CheckResult::Ssh(result) }
+                    }),
+                ),
+                _ => return,
+            };
         if let Some(previous) = self.pending.remove(&kind) {
             previous.abort();
         }

@@ -13,11 +13,14 @@ pub enum Command {
         profile: Option<String>,
         region: String,
     },
+    /// HeadBucket, and for a bucket of these credentials the clusters in it (whose each is,
+    /// and whether this machine's copy in `state_dir` says it made it).
     CheckBucket {
         id: u64,
         bucket: String,
         profile: Option<String>,
         region: String,
+        state_dir: PathBuf,
     },
     CheckSsh {
         id: u64,

@@ -133,6 +133,7 @@ fn field_key(key: KeyEvent) -> Option<Msg> {
         KeyCode::Char('s') => Msg::Save,
         KeyCode::Char('p') => Msg::ShowScript,
         KeyCode::Char('r') => Msg::Retry,
+        KeyCode::Char('c') => Msg::Claim,
         _ => return None,
     })
 }

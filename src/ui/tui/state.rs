@@ -11,10 +11,10 @@ use super::teardown::{Focus, Teardown};
 use crate::answers::{Answers, Source};
 use crate::engine::aws::Identity;
 use crate::engine::events::Validation;
-use crate::engine::s3::BucketAccess;
 use crate::plan::{SetupPlan, SetupStep, StepId, TeardownOptions};
 use crate::questions::{self, Context, Question, Step};
 use crate::rules::Report;
+use crate::ui::checks::BucketFound;
 // Shared with the line mode (`ui::checks`); kept importable from here.
 pub use crate::ui::checks::{FoundKey, SshFound};
 
@@ -136,7 +136,7 @@ impl<T> CheckState<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checks {
     pub identity: CheckState<Identity>,
-    pub bucket: CheckState<BucketAccess>,
+    pub bucket: CheckState<BucketFound>,
     pub ssh: CheckState<SshFound>,
 }
 
@@ -144,7 +144,7 @@ pub struct Checks {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckResult {
     Identity(Result<Identity, String>),
-    Bucket(Result<BucketAccess, String>),
+    Bucket(Result<BucketFound, String>),
     Ssh(Result<SshFound, String>),
 }
 
@@ -414,12 +414,40 @@ impl State {
         state
     }
 
-    /// The questions of the current page (empty off the question steps).
+    /// The questions of the current page (empty off the question steps). A join asks only
+    /// the cluster's name on the Cluster page: its sizes are its own, shown read-only.
     pub fn step_questions(&self) -> Vec<&'static Question> {
         match self.page {
+            Page::Step(Step::Cluster) if self.joining().is_some() => {
+                questions::of_step(Step::Cluster).filter(|q| q.key == "cluster.name").collect()
+            }
             Page::Step(step) => questions::of_step(step).collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// The cluster the answers name, when the bucket's check found it there and this machine
+    /// did not make it: setup joins it, so its SSH key and its sizes are not asked.
+    pub fn joining(&self) -> Option<&crate::engine::team::InBucket> {
+        match &self.checks.bucket {
+            CheckState::Done(Ok(found)) => found.joins(&self.answers.cluster.name),
+            _ => None,
+        }
+    }
+
+    /// The question step after (`+1`) or before (`-1`) `step` in this setup's pages; `None`
+    /// past the last (Review comes next) or before the first.
+    pub fn step_beside(&self, step: Step, by: isize) -> Option<Step> {
+        let steps: Vec<Step> = self
+            .pages()
+            .into_iter()
+            .filter_map(|p| match p {
+                Page::Step(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        let at = steps.iter().position(|s| *s == step)?;
+        steps.get(at.checked_add_signed(by)?).copied()
     }
 
     pub fn focused(&self) -> Option<&'static Question> {
@@ -444,7 +472,9 @@ impl State {
         if self.existing.is_some() {
             pages.push(Page::Existing);
         }
-        pages.extend(Page::ALL);
+        // A join takes the cluster's own SSH key: that step is not shown.
+        let joining = self.joining().is_some();
+        pages.extend(Page::ALL.into_iter().filter(|p| !joining || *p != Page::Step(Step::SshKey)));
         pages
     }
 
@@ -477,7 +507,7 @@ impl State {
     }
 
     pub fn plan(&self) -> SetupPlan {
-        match self.current_join() {
+        match self.current_join().filter(|j| !(j.unclaimed && self.claim)) {
             Some(join) => SetupPlan::join(
                 &self.answers,
                 &join.member_user,

@@ -80,7 +80,9 @@ fn answer_checks(state: &mut State, cmds: Vec<Command>) {
     for cmd in cmds {
         let (id, result) = match cmd {
             Command::CheckIdentity { id, .. } => (id, CheckResult::Identity(Ok(identity()))),
-            Command::CheckBucket { id, .. } => (id, CheckResult::Bucket(Ok(BucketAccess::Free))),
+            Command::CheckBucket { id, .. } => {
+                (id, CheckResult::Bucket(Ok(BucketAccess::Free.into())))
+            }
             Command::CheckSsh { id, .. } => (
                 id,
                 CheckResult::Ssh(Ok(SshFound {
@@ -279,10 +281,16 @@ fn a_stale_check_answer_is_dropped() {
     };
     let (old, new) = (id_of(&first), id_of(&second));
     assert!(new > old);
-    update(&mut s, Msg::Checked { id: old, result: CheckResult::Bucket(Ok(BucketAccess::Taken)) });
+    update(
+        &mut s,
+        Msg::Checked { id: old, result: CheckResult::Bucket(Ok(BucketAccess::Taken.into())) },
+    );
     assert_eq!(s.checks.bucket, CheckState::Pending(new), "the old answer describes another name");
-    update(&mut s, Msg::Checked { id: new, result: CheckResult::Bucket(Ok(BucketAccess::Free)) });
-    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free)));
+    update(
+        &mut s,
+        Msg::Checked { id: new, result: CheckResult::Bucket(Ok(BucketAccess::Free.into())) },
+    );
+    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free.into())));
 }
 
 #[test]
@@ -345,7 +353,7 @@ fn the_account_suggests_a_bucket_name_when_there_is_none() {
     assert!(cmds.iter().all(|c| !matches!(c, Command::CheckBucket { .. })));
     answer_checks(&mut s, cmds);
     assert_eq!(s.answers.state_store.bucket.as_deref(), Some("kops-state-123456789012-us-east-1"));
-    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free)));
+    assert_eq!(s.checks.bucket, CheckState::Done(Ok(BucketAccess::Free.into())));
 }
 
 #[test]
@@ -676,7 +684,7 @@ fn snapshot_state_store() {
     if let Some(Command::CheckBucket { id, .. }) = cmds.last() {
         update(
             &mut s,
-            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Taken)) },
+            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Taken.into())) },
         );
     }
     snap("state-store-taken", &s);
@@ -684,7 +692,7 @@ fn snapshot_state_store() {
     if let Some(Command::CheckBucket { id, .. }) = cmds.last() {
         update(
             &mut s,
-            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Yours)) },
+            Msg::Checked { id: *id, result: CheckResult::Bucket(Ok(BucketAccess::Yours.into())) },
         );
     }
     snap("state-store-yours", &s);
@@ -1064,4 +1072,95 @@ fn review_says_unsaved_answers_in_the_line_modes_words_and_how_to_save_them() {
     assert!(flat.contains("changed in this session and not saved: s saves them"), "{small}");
     s.unsaved = false;
     assert!(!screen(&s, 120, 40).contains("not saved"));
+}
+
+/// The bucket's check found the answers' cluster there, set up on another machine.
+fn team_bucket(settings: bool) -> CheckResult {
+    let found = crate::ui::checks::BucketFound {
+        access: BucketAccess::Yours,
+        clusters: vec![crate::engine::team::InBucket {
+            name: "kops.k8s.local".into(),
+            whose: "set up by arn:aws:iam::123456789012:user/alice on alice-laptop at \
+                    2026-12-01T10:00:00Z"
+                .into(),
+            settings: settings.then(|| crate::journal::ClusterSettings {
+                zones: vec!["us-east-1a".into(), "us-east-1b".into()],
+                networking: "cilium".into(),
+                control_plane_size: "t3.large".into(),
+                control_plane_count: 3,
+                node_size: "m5.large".into(),
+                node_count: 4,
+                topology: "private".into(),
+                bastion: true,
+                dns_zone: None,
+                kubernetes_version: Some("1.33.4".into()),
+            }),
+            ours: false,
+        }],
+    };
+    CheckResult::Bucket(Ok(found))
+}
+
+#[test]
+fn a_bucket_holding_the_teams_cluster_says_so_and_the_join_asks_no_ssh_key_or_sizes() {
+    let mut s = checked();
+    go_to_step(&mut s, Step::StateStore);
+    // The bucket's check (asked again, as on any change of the name) finds the cluster there.
+    s.checks.bucket = CheckState::Pending(99);
+    update(&mut s, Msg::Checked { id: 99, result: team_bucket(true) });
+    let page = screen(&s, 120, 40);
+    assert!(page.contains("holds cluster kops.k8s.local, set up by"), "{page}");
+    assert!(page.contains("setup joins it"), "{page}");
+    snap("bucket-team", &s);
+    // No SSH key page: Enter on the bucket's last field goes to the Cluster page.
+    assert!(!s.pages().contains(&Page::Step(Step::SshKey)));
+    while s.page == Page::Step(Step::StateStore) {
+        update(&mut s, Msg::Enter);
+    }
+    assert_eq!(s.page, Page::Step(Step::Cluster));
+    // Only the name is asked; the sizes are the cluster's own, read-only.
+    let keys: Vec<&str> = s.step_questions().iter().map(|q| q.key).collect();
+    assert_eq!(keys, ["cluster.name"]);
+    let page = screen(&s, 120, 40);
+    for shown in ["3 × t3.large", "4 × m5.large", "private, with a bastion", "1.33.4"] {
+        assert!(page.contains(shown), "{shown}:\n{page}");
+    }
+    assert!(!page.contains("Estimated monthly cost"), "a join makes no instances:\n{page}");
+    snap("cluster-join", &s);
+    update(&mut s, Msg::Back);
+    assert_eq!(s.page, Page::Step(Step::StateStore), "Esc skips the SSH key page too");
+    // Another name is a new cluster: every question again.
+    s.page = Page::Step(Step::Cluster);
+    s.answers.cluster.name = "new.k8s.local".into();
+    assert!(s.joining().is_none());
+    assert!(s.step_questions().len() > 1);
+    assert!(s.pages().contains(&Page::Step(Step::SshKey)));
+}
+
+#[test]
+fn review_asks_to_claim_a_cluster_whose_record_names_no_machine() {
+    let mut s = checked();
+    s.page = Page::Review;
+    let join = crate::engine::team::Join {
+        made_by: None,
+        made_at: Some("2026-12-01T10:00:00Z".into()),
+        member_user: "kops-dev-9f8e7d6c".into(),
+        unclaimed: true,
+    };
+    let bucket = s.answers.state_store.bucket.clone().unwrap();
+    let cluster = s.answers.cluster.name.clone();
+    update(&mut s, Msg::ClusterChecked { bucket, cluster, join: Some(join) });
+    assert!(s.plan().is_join(), "unclaimed: joining is the safe default");
+    let page = screen(&s, 100, 30);
+    assert!(page.contains("c: this machine set it up (claim it)"), "{page}");
+    let c = crossterm::event::Event::Key(crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char('c'),
+        crossterm::event::KeyModifiers::NONE,
+    ));
+    assert_eq!(super::keys::from_event(&c, super::keys::Mode::of(&s)), Some(Msg::Claim));
+    update(&mut s, Msg::Claim);
+    assert!(s.claim && !s.plan().is_join(), "claimed: setup continues it");
+    assert!(screen(&s, 100, 30).contains("Claimed: this machine set it up"));
+    update(&mut s, Msg::Claim);
+    assert!(!s.claim && s.plan().is_join());
 }

@@ -42,6 +42,8 @@ pub enum Msg {
     Save,
     /// `r`: retry a failed run, or check the credentials again.
     Retry,
+    /// `c` on Review: the record names no machine for the cluster, and this one set it up.
+    Claim,
     /// Esc on an overlay.
     Close,
     Resize(u16, u16),
@@ -367,10 +369,8 @@ fn question_key(state: &mut State, step: Step, msg: Msg) -> Vec<Command> {
             Vec::new()
         }
         Msg::Back => {
-            if let Some(prev) =
-                Step::ALL.iter().position(|s| *s == step).and_then(|i| i.checked_sub(1))
-            {
-                go_to(state, Page::Step(Step::ALL[prev]));
+            if let Some(prev) = state.step_beside(step, -1) {
+                go_to(state, Page::Step(prev));
             }
             Vec::new()
         }
@@ -388,16 +388,13 @@ fn question_key(state: &mut State, step: Step, msg: Msg) -> Vec<Command> {
                     state.focus = bad;
                     state.sub = 0;
                 }
-                None => {
-                    let next = Step::ALL.iter().position(|s| *s == step).map(|i| i + 1);
-                    match next.and_then(|i| Step::ALL.get(i)) {
-                        Some(next) => go_to(state, Page::Step(*next)),
-                        None => {
-                            go_to(state, Page::Review);
-                            return vec![Command::CheckCluster];
-                        }
+                None => match state.step_beside(step, 1) {
+                    Some(next) => go_to(state, Page::Step(next)),
+                    None => {
+                        go_to(state, Page::Review);
+                        return vec![Command::CheckCluster];
                     }
-                }
+                },
             }
             Vec::new()
         }
@@ -568,7 +565,13 @@ fn request_check(state: &mut State, check: Check) -> Vec<Command> {
             .then_some(Command::CheckIdentity { id, profile, region }),
         Check::BucketAvailability => match &a.state_store.bucket {
             Some(bucket) if key_ok("state_store.bucket") && key_ok("aws.region") => {
-                Some(Command::CheckBucket { id, bucket: bucket.clone(), profile, region })
+                Some(Command::CheckBucket {
+                    id,
+                    bucket: bucket.clone(),
+                    profile,
+                    region,
+                    state_dir: state.files.state_dir.clone(),
+                })
             }
             _ => None,
         },
@@ -647,7 +650,7 @@ fn review_key(state: &mut State, msg: Msg) -> Vec<Command> {
     match msg {
         Msg::Back => {
             go_to(state, Page::Step(Step::Cluster));
-            state.focus = questions::of_step(Step::Cluster).count().saturating_sub(1);
+            state.focus = state.step_questions().len().saturating_sub(1);
             Vec::new()
         }
         Msg::NextField => {
@@ -656,6 +659,12 @@ fn review_key(state: &mut State, msg: Msg) -> Vec<Command> {
         }
         Msg::PrevField => {
             state.review_scroll = state.review_scroll.saturating_sub(1);
+            Vec::new()
+        }
+        Msg::Claim => {
+            if state.current_join().is_some_and(|j| j.unclaimed) {
+                state.claim = !state.claim;
+            }
             Vec::new()
         }
         Msg::ShowScript => {
@@ -810,7 +819,7 @@ pub use crate::ui::checks::bucket_words;
 /// The rules' warnings, and what the checks found that setup will reuse rather than create.
 pub fn warnings(state: &State) -> Vec<String> {
     let bucket = match &state.checks.bucket {
-        CheckState::Done(Ok(access)) => Some(*access),
+        CheckState::Done(Ok(found)) => Some(found.access),
         _ => None,
     };
     let ssh = match &state.checks.ssh {

@@ -16,24 +16,35 @@ use crate::ui::tui::update::bucket_words;
 const LABEL: usize = 22;
 
 pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, theme: Theme) {
-    let number = Step::ALL.iter().position(|s| *s == step).unwrap_or(0) + 1;
+    // This setup's question steps (a join has no SSH key step).
+    let steps: Vec<Step> = state
+        .pages()
+        .into_iter()
+        .filter_map(|p| match p {
+            crate::ui::tui::state::Page::Step(s) => Some(s),
+            _ => None,
+        })
+        .collect();
+    let number = steps.iter().position(|s| *s == step).unwrap_or(0) + 1;
     // Without the sidebar the step counter on this border numbers the steps already.
     let title = match state.size.0 >= super::SIDEBAR_MIN_WIDTH {
-        true => format!(" {number}/{} {} ", Step::ALL.len(), step.title()),
+        true => format!(" {number}/{} {} ", steps.len(), step.title()),
         false => format!(" {} ", step.title()),
     };
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
 
-    let (fields_area, cost_area) = if step == Step::Cluster && inner.width >= 96 {
+    // A join makes no instances: no estimate to show.
+    let priced = step == Step::Cluster && state.joining().is_none();
+    let (fields_area, cost_area) = if priced && inner.width >= 96 {
         let [f, c] = Layout::horizontal([Constraint::Min(50), Constraint::Length(44)]).areas(inner);
         (f, Some(c))
     } else {
         (inner, None)
     };
     let mut form = fields_area;
-    if step == Step::Cluster && cost_area.is_none() {
+    if priced && cost_area.is_none() {
         let cost = wrap_line(cost_line(state, theme), fields_area.width as usize, 2);
         let [f, c] = Layout::vertical([Constraint::Min(3), Constraint::Length(cost.len() as u16)])
             .areas(fields_area);
@@ -73,6 +84,22 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, step: Step, them
         lines.extend(field_lines);
         if focused {
             focus_span = (start, lines.len());
+        }
+    }
+
+    // A join: the cluster's own shape, read-only, in place of the sizing questions.
+    if step == Step::Cluster
+        && let Some(joined) = state.joining()
+    {
+        lines.push(Line::raw(""));
+        let head = format!(
+            "Cluster {} is in the bucket, {}: setup joins it. Its SSH key and its sizes are its \
+             own, and this setup changes none of them:",
+            joined.name, joined.whose
+        );
+        lines.extend(wrap_styled(&head, theme.bold(), width, 0));
+        for l in checks::join_sizes(joined) {
+            lines.extend(wrap_styled(&format!("  {l}"), theme.dim(), width, 4));
         }
     }
 
@@ -195,12 +222,22 @@ fn field(
     if let Some(check) = check_line(state, q, theme) {
         lines.extend(wrap_line(check, width, 6));
     }
+    // The bucket's clusters, whose each is, and whether this setup joins one of them.
+    if q.check == Check::BucketAvailability
+        && let CheckState::Done(Ok(found)) = &state.checks.bucket
+    {
+        for text in checks::bucket_clusters(found, &state.answers.cluster.name) {
+            lines.extend(wrap_styled(&format!("      {text}"), theme.ok(), width, 8));
+        }
+    }
     // The rule and the warnings are whole: a sentence cut after its first row misleads.
     if let Some(e) = &error {
         lines.extend(wrap_styled(&format!("    ✘ {e}"), theme.bad(), width, 6));
     }
+    // A join makes nothing: the warnings about making a cluster are not its business.
+    let joined_name = q.key == "cluster.name" && state.joining().is_some();
     if focused {
-        for w in q.warnings(&state.report) {
+        for w in q.warnings(&state.report).into_iter().filter(|_| !joined_name) {
             lines.extend(wrap_styled(&format!("    ! {w}"), theme.warn(), width, 6));
         }
         lines.extend(wrap_styled(&format!("    {}", q.help), theme.dim(), width, 4));
@@ -309,8 +346,8 @@ fn check_line(state: &State, q: &Question, theme: Theme) -> Option<Line<'static>
         Check::BucketAvailability => Some(match &state.checks.bucket {
             CheckState::Idle => return None,
             CheckState::Pending(_) => pending(checks::checking(q.check).unwrap_or_default()),
-            CheckState::Done(Ok(access)) => {
-                let (word, why, ok) = bucket_words(*access);
+            CheckState::Done(Ok(found)) => {
+                let (word, why, ok) = bucket_words(found.access);
                 let (mark, style) = if ok { ("✔", theme.ok()) } else { ("✘", theme.bad()) };
                 Line::from(vec![
                     Span::styled(format!("    {mark} "), style),

@@ -35,7 +35,18 @@ pub fn render(frame: &mut Frame<'_>, area: Rect, state: &State, theme: Theme) {
 
 fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
-    if let Some(join) = state.current_join() {
+    let join = state.current_join();
+    if join.is_some_and(|j| j.unclaimed) {
+        let note = crate::engine::team::unclaimed_note(&state.answers, state.claim);
+        let keys = match state.claim {
+            true => "c: do not claim it (join it instead)",
+            false => "c: this machine set it up (claim it)",
+        };
+        for l in wrap(&format!("{note} {keys}."), width) {
+            out.push(Line::styled(l, theme.warn()));
+        }
+    }
+    if let Some(join) = join.filter(|j| !(j.unclaimed && state.claim)) {
         for l in wrap(&crate::engine::team::join_note(&state.answers, join), width) {
             out.push(Line::styled(l, theme.bold()));
         }
