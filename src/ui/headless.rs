@@ -435,6 +435,9 @@ pub fn print_status(
                     for left in &t.leftovers {
                         writeln!(out, "               - still there: {}", p(left))?;
                     }
+                    for refused in &t.refused {
+                        writeln!(out, "               - refused (kept): {}", p(refused))?;
+                    }
                 }
             }
         }

@@ -406,11 +406,13 @@ async fn a_stale_journal_never_deletes_what_now_carries_the_name() {
         .send()
         .await
         .unwrap();
-    // And a user created later under a name whose creation the journal records as attempted.
+    // And a user created later under a name whose creation this machine's journal records as
+    // attempted (its own intent: `here`).
     let path = env.path("state/kops-wizard/journal/stale.example.com.json");
     let mut j: Value = serde_json::from_str(&read(path.clone())).unwrap();
     j["entries"].as_array_mut().unwrap().push(serde_json::json!({
-        "kind": "iam-user", "id": "ghost", "state": "intent", "at": jiff::Timestamp::now().to_string(),
+        "kind": "iam-user", "id": "ghost", "state": "intent", "here": true,
+        "at": jiff::Timestamp::now().to_string(),
     }));
     fs::write(&path, j.to_string()).unwrap();
     c.iam.create_user().user_name("ghost").send().await.unwrap();

@@ -36,6 +36,12 @@ fn machine(moto: &Moto, first: Option<&TestEnv>) -> TestEnv {
     env
 }
 
+/// A machine for runs that never reach kops (`--only state-store,credentials`, and the
+/// teardown of what those made): no stand-in, no fake cluster API to start.
+fn bare_machine(moto: &Moto) -> TestEnv {
+    TestEnv::new(Some(moto))
+}
+
 fn wizard(env: &TestEnv, toml: &str, args: &[&str]) -> (i32, String, String) {
     let file = env.answers(toml);
     run(env.wizard().args(args).arg("-c").arg(file))
@@ -132,7 +138,7 @@ async fn versions(moto: &Moto, bucket: &str, prefix: &str) -> Vec<String> {
 #[tokio::test]
 async fn forged_entries_of_every_kind_are_refused_by_name_and_change_nothing() {
     let moto = Moto::start();
-    let a = machine(&moto, None);
+    let a = bare_machine(&moto);
     let toml = answers(CLUSTER, BUCKET);
     let (code, out, err) =
         wizard(&a, &toml, &["setup", "--yes", "--only", "state-store,credentials"]);
@@ -180,7 +186,7 @@ async fn forged_entries_of_every_kind_are_refused_by_name_and_change_nothing() {
     write_record(&moto, BUCKET, CLUSTER, &record).await;
 
     // Another machine tears the cluster down from the record.
-    let b = machine(&moto, Some(&a));
+    let b = bare_machine(&moto);
     let (code, out, err) = wizard(&b, &toml, &["teardown", "--yes"]);
     assert_eq!(code, 1, "a teardown that refused something ends with 1:\n{out}\n{err}");
     for refused in [
@@ -294,12 +300,12 @@ async fn a_cluster_the_record_claims_without_the_wizards_mark_is_never_deleted()
 #[tokio::test]
 async fn a_record_copied_from_another_cluster_touches_nothing_of_it() {
     let moto = Moto::start();
-    let prod = machine(&moto, None);
+    let prod = bare_machine(&moto);
     let prod_toml = answers("prod.example.com", "prod-kops-state");
     let (code, out, err) =
         wizard(&prod, &prod_toml, &["setup", "--yes", "--only", "state-store,credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    let dev = machine(&moto, Some(&prod));
+    let dev = bare_machine(&moto);
     let dev_toml = answers("dev.example.com", "dev-kops-state");
     let (code, out, err) = wizard(&dev, &dev_toml, &["setup", "--yes", "--only", "state-store"]);
     assert_eq!(code, 0, "{out}\n{err}");
@@ -312,7 +318,7 @@ async fn a_record_copied_from_another_cluster_touches_nothing_of_it() {
     record["state_store"] = "s3://dev-kops-state".into();
     write_record(&moto, "dev-kops-state", "dev.example.com", &record).await;
 
-    let other = machine(&moto, Some(&prod));
+    let other = bare_machine(&moto);
     let (code, out, err) = wizard(&other, &dev_toml, &["teardown", "--yes"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(
@@ -415,7 +421,7 @@ async fn a_record_without_authors_is_claimed_once_and_then_joined() {
 #[tokio::test]
 async fn a_teardown_paused_past_its_lease_stops_at_once_and_deletes_nothing() {
     let moto = Moto::start();
-    let mut a = machine(&moto, None);
+    let mut a = bare_machine(&moto);
     a.set("KOPS_WIZARD_LEASE_TTL", "2s");
     let toml = answers(CLUSTER, BUCKET);
     let (code, out, err) =
@@ -436,7 +442,7 @@ async fn a_teardown_paused_past_its_lease_stops_at_once_and_deletes_nothing() {
     });
 
     // Another machine waits out the dead heartbeat, takes the lock over, runs, lets go.
-    let mut b = machine(&moto, Some(&a));
+    let mut b = bare_machine(&moto);
     b.set("KOPS_WIZARD_LEASE_TTL", "2s");
     b.set("KOPS_WIZARD_LOCK_WAIT", "30s");
     let (code, out, err) = wizard(&b, &toml, &["setup", "--yes", "--only", "state-store"]);
@@ -465,7 +471,7 @@ async fn a_teardown_paused_past_its_lease_stops_at_once_and_deletes_nothing() {
 async fn another_clusters_shared_iam_survives_a_teardown_from_another_machine() {
     let moto = Moto::start();
     let alice = another_admin(&moto, "alice-admin").await;
-    let mut a = machine(&moto, None);
+    let mut a = bare_machine(&moto);
     a.as_admin(&alice);
     let (x, y) = (answers("x.example.com", BUCKET), answers("y.example.com", BUCKET));
     for toml in [&x, &y] {
@@ -477,7 +483,7 @@ async fn another_clusters_shared_iam_survives_a_teardown_from_another_machine() 
     let shared = (keys_by_user(&j).await, j.group_policies("kops").await);
     assert_eq!(shared.0.len(), 2, "alice and the one kops user: {:?}", shared.0);
 
-    let b = machine(&moto, Some(&a));
+    let b = bare_machine(&moto);
     let (code, out, err) = wizard(&b, &x, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("still used by cluster y.example.com"), "{out}");
@@ -501,7 +507,7 @@ async fn a_store_that_ignores_conditional_writes_is_refused_for_team_use() {
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto);
     proxy.ignore_conditional_writes();
-    let mut env = machine(&moto, None);
+    let mut env = bare_machine(&moto);
     env.set("AWS_ENDPOINT_URL", proxy.endpoint());
     let toml = answers(CLUSTER, BUCKET);
     let (code, out, err) =
@@ -524,7 +530,7 @@ async fn a_store_that_ignores_conditional_writes_is_refused_for_team_use() {
 #[tokio::test]
 async fn a_waiter_during_the_buckets_deletion_stops_and_makes_nothing() {
     let moto = Moto::start();
-    let a = machine(&moto, None);
+    let a = bare_machine(&moto);
     let toml = answers(CLUSTER, BUCKET);
     let (code, out, err) =
         wizard(&a, &toml, &["setup", "--yes", "--only", "state-store,credentials"]);
@@ -536,7 +542,7 @@ async fn a_waiter_during_the_buckets_deletion_stops_and_makes_nothing() {
         proc_state(pid) == Some('T')
     });
 
-    let b = machine(&moto, Some(&a));
+    let b = bare_machine(&moto);
     let started = Instant::now();
     let (code, out, err) =
         wizard(&b, &toml, &["setup", "--yes", "--only", "state-store,credentials"]);
@@ -600,8 +606,8 @@ async fn state_gone_with_a_tagged_instance_running_is_named_and_exit_1() {
 async fn two_setups_started_together_leave_nothing_after_one_teardown() {
     for race in 0..11 {
         let moto = Moto::start();
-        let mut a = machine(&moto, None);
-        let mut b = machine(&moto, Some(&a));
+        let mut a = bare_machine(&moto);
+        let mut b = bare_machine(&moto);
         // A short lease: the waiter asks every half second, not every two.
         for env in [&mut a, &mut b] {
             env.set("KOPS_WIZARD_LEASE_TTL", "4s");
