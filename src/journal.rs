@@ -902,6 +902,63 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn settling_an_intent_keeps_who_made_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut j = Journal::open(dir.path(), "a.b", "us-east-1").unwrap();
+        j.set_author(Author {
+            arn: "arn:aws:iam::1:user/me".into(),
+            host: "here".into(),
+            machine: "m-here".into(),
+            wizard: "0".into(),
+            kops: None,
+        });
+        // An intent the team's record brought from another machine (or from anyone who can
+        // write the bucket): not this machine's, and settling it here does not make it so.
+        let theirs = Author { machine: "m-there".into(), ..j.author().unwrap().clone() };
+        j.entries.push(Entry {
+            kind: Kind::IamUser,
+            id: "u".into(),
+            detail: None,
+            state: State::Intent,
+            at: now(),
+            known_keys: None,
+            fingerprint: None,
+            by: Some(theirs.clone()),
+            here: false,
+        });
+        j.record(Kind::IamUser, "u", None, State::Created).await.unwrap();
+        let e = j.find(Kind::IamUser, "u").unwrap();
+        assert!(!e.made_here() && e.by.as_ref() == Some(&theirs), "{e:?}");
+        // This machine's own intent, settled, stays its own.
+        j.record(Kind::IamGroup, "g", None, State::Intent).await.unwrap();
+        j.record(Kind::IamGroup, "g", None, State::Created).await.unwrap();
+        assert!(j.find(Kind::IamGroup, "g").unwrap().made_here());
+    }
+
+    #[test]
+    fn a_journal_never_shared_is_this_machines_and_a_shared_one_names_no_machine() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = Journal::path_for(dir.path(), "a.b");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let entry = r#"{"kind": "cluster", "id": "a.b", "state": "created", "at": "t"}"#;
+        // Written by a version before the team's record: no author, never a copy.
+        let local =
+            format!(r#"{{"format": 1, "cluster": "a.b", "region": "r", "entries": [{entry}]}}"#);
+        fs::write(&path, &local).unwrap();
+        let j = Journal::load(&path).unwrap().unwrap();
+        assert!(j.find(Kind::Cluster, "a.b").unwrap().made_here());
+        // The same entry in a copy of the team's record: nobody's until claimed.
+        let copy = format!(
+            r#"{{"format": 1, "cluster": "a.b", "region": "r", "entries": [{entry}],
+                "copy_of": {{"url": "s3://b/kops-wizard/a.b.journal.json"}}}}"#
+        );
+        fs::write(&path, copy).unwrap();
+        let j = Journal::load(&path).unwrap().unwrap();
+        let e = j.find(Kind::Cluster, "a.b").unwrap();
+        assert!(!e.made_here() && e.authorless());
+    }
+
+    #[tokio::test]
     async fn the_file_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();

@@ -483,4 +483,18 @@ mod tests {
         );
         assert_eq!(merged.state_store.as_deref(), Some("s3://b"));
     }
+
+    #[test]
+    fn a_bucket_this_machine_made_is_not_found_because_a_racing_machine_wrote_first() {
+        let mut remote = Journal::detached("c.k8s.local", "us-east-1");
+        remote.push(Kind::Bucket, "b", None, State::Found);
+        remote.entries[0].here = false;
+        let mut local = Journal::detached("c.k8s.local", "us-east-1");
+        local.push(Kind::Bucket, "b", None, State::Created);
+        let merged = merge(remote.clone(), &local);
+        assert_eq!(merged.entries[0].state, State::Created);
+        // Only this machine's own word: a copy's "created" that it did not make changes nothing.
+        local.entries[0].here = false;
+        assert_eq!(merge(remote, &local).entries[0].state, State::Found);
+    }
 }
