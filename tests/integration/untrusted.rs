@@ -351,7 +351,9 @@ async fn a_record_without_authors_is_claimed_once_and_then_joined() {
     let mut a = machine(&moto, None);
     a.as_admin(&alice);
     let toml = answers(CLUSTER, BUCKET);
-    let (code, out, err) = wizard(&a, &toml, &["setup", "--yes"]);
+    // The cluster made (not deployed: what matters here is whose it is, not its cloud).
+    let made = ["setup", "--yes", "--only", "state-store,credentials,ssh-key,cluster"];
+    let (code, out, err) = wizard(&a, &toml, &made);
     assert_eq!(code, 0, "{out}\n{err}");
     // As the upgrade from a journal written before the team's record leaves it: no author in
     // the record, and nothing in A's copy that says which machine made what.
@@ -378,7 +380,7 @@ async fn a_record_without_authors_is_claimed_once_and_then_joined() {
     b.as_admin(&bob);
     for (who, env) in [("B", &b), ("A", &a)] {
         let from = a.kops_calls().len();
-        let (code, out, err) = wizard(env, &toml, &["setup", "--yes"]);
+        let (code, out, err) = wizard(env, &toml, &made);
         assert_eq!(code, 2, "{who}: {out}\n{err}");
         assert!(err.contains("kops-wizard setup --claim"), "{who}: {err}");
         let called = crate::support::verbs(&a.kops_calls()[from..]);
@@ -392,7 +394,8 @@ async fn a_record_without_authors_is_claimed_once_and_then_joined() {
     assert_eq!(ssh_keys().await, ssh_before, "the cluster's SSH key changed");
 
     // The machine that set it up claims it; the record names alice from then on.
-    let (code, out, err) = wizard(&a, &toml, &["setup", "--yes", "--claim"]);
+    let claim = [&made[..], &["--claim"]].concat();
+    let (code, out, err) = wizard(&a, &toml, &claim);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("now this machine's (--claim)"), "{out}");
     let record = read_record(&moto, BUCKET, CLUSTER).await;
@@ -401,7 +404,7 @@ async fn a_record_without_authors_is_claimed_once_and_then_joined() {
 
     // The second engineer joins it: its own user and key, nothing of the cluster changed.
     let from = a.kops_calls().len();
-    let (code, out, err) = wizard(&b, &toml, &["setup", "--yes"]);
+    let (code, out, err) = wizard(&b, &toml, &["setup", "--yes", "--only", "credentials"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("set up by arn:aws:iam::123456789012:user/alice-admin on "), "{out}");
     let called = crate::support::verbs(&a.kops_calls()[from..]);
@@ -565,7 +568,9 @@ async fn state_gone_with_a_tagged_instance_running_is_named_and_exit_1() {
     let moto = Moto::start();
     let a = machine(&moto, None);
     let toml = answers(CLUSTER, BUCKET);
-    let (code, out, err) = wizard(&a, &toml, &["setup", "--yes"]);
+    // Deployed: its instances run (validation and the smoke test are not what this is about).
+    let only = "state-store,credentials,ssh-key,cluster,deploy";
+    let (code, out, err) = wizard(&a, &toml, &["setup", "--yes", "--only", only]);
     assert_eq!(code, 0, "{out}\n{err}");
     let c = admin_clients(&moto).await;
     for v in versions(&moto, BUCKET, &format!("{CLUSTER}/")).await {
