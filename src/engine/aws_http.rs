@@ -24,7 +24,7 @@ use tokio::sync::Mutex;
 
 use super::aws::{AwsError, CONNECT_TIMEOUT, operation_timeout};
 
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+type Https = hyper_rustls::HttpsConnector<super::proxy::ProxyConnector>;
 
 /// An AWS API spoken here, with how it is reached and signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +134,9 @@ fn client() -> &'static Client<Https, Full<Bytes>> {
                     .with_no_client_auth(),
             ),
         };
-        let https = tls.https_or_http().enable_http1().wrap_connector(http);
+        // Through the environment's proxy, where it names one for the endpoint.
+        let connector = super::proxy::ProxyConnector::new(http);
+        let https = tls.https_or_http().enable_http1().wrap_connector(connector);
         Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
     })
 }

@@ -71,6 +71,43 @@ impl CloudKind {
         CloudKind::EventRule,
     ];
 
+    /// The error codes with which AWS says that a resource of this kind is not there: gone is
+    /// what teardown wants, so wherever the wizard describes or deletes one, such an answer
+    /// means gone, never a failure. (A controller deleting its own resources while teardown
+    /// looks is normal.)
+    pub fn gone_codes(self) -> &'static [&'static str] {
+        match self {
+            CloudKind::Instance => &["InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"],
+            // Auto Scaling says so in a ValidationError, too broad to read as gone; the wizard
+            // never deletes a group (kops does).
+            CloudKind::AutoScalingGroup => &[],
+            CloudKind::LaunchTemplate => {
+                &["InvalidLaunchTemplateId.NotFound", "InvalidLaunchTemplateName.NotFoundException"]
+            }
+            CloudKind::Volume => &["InvalidVolume.NotFound"],
+            CloudKind::NetworkInterface => &["InvalidNetworkInterfaceID.NotFound"],
+            CloudKind::ElasticIp => &["InvalidAllocationID.NotFound", "InvalidAddress.NotFound"],
+            CloudKind::NatGateway => &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"],
+            CloudKind::InternetGateway => &["InvalidInternetGatewayID.NotFound"],
+            CloudKind::Subnet => &["InvalidSubnetID.NotFound"],
+            CloudKind::RouteTable => &["InvalidRouteTableID.NotFound"],
+            CloudKind::Vpc => &["InvalidVpcID.NotFound"],
+            CloudKind::SecurityGroup => &["InvalidGroup.NotFound"],
+            CloudKind::LoadBalancer => &["LoadBalancerNotFound", "ListenerNotFound"],
+            CloudKind::ClassicLoadBalancer => &["LoadBalancerNotFound", "AccessPointNotFound"],
+            CloudKind::TargetGroup => &["TargetGroupNotFound"],
+            CloudKind::DnsRecord => &["NoSuchHostedZone"],
+            CloudKind::IamRole | CloudKind::InstanceProfile => &["NoSuchEntity"],
+            CloudKind::Queue => &["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"],
+            CloudKind::EventRule => &["ResourceNotFoundException"],
+        }
+    }
+
+    /// Whether `e` says a resource of this kind is not there.
+    pub fn is_gone(self, e: &AwsError) -> bool {
+        e.code.as_deref().is_some_and(|c| self.gone_codes().contains(&c))
+    }
+
     /// The kind in words, as a leftover line names it.
     pub fn noun(self) -> &'static str {
         match self {
@@ -541,14 +578,29 @@ impl Cloud {
         Ok(all)
     }
 
-    /// Target groups (ARN to name), all of them or those of one load balancer.
+    /// Target groups (ARN to name), all of them or those of one load balancer (none when the
+    /// load balancer, or a group, is gone meanwhile).
     async fn target_groups(
         &self,
         filter: &[(String, String)],
     ) -> Result<BTreeMap<String, String>, AwsError> {
         let op = "elasticloadbalancing:DescribeTargetGroups";
         let mut out = BTreeMap::new();
-        for page in self.http.query_pages(Api::Elbv2, op, filter, MARKER).await? {
+        let gone =
+            |e: &AwsError| CloudKind::LoadBalancer.is_gone(e) || CloudKind::TargetGroup.is_gone(e);
+        // A group deleted while it was listed makes the listing say so: asked again (what is
+        // still there is listed then), and a load balancer gone has none.
+        let mut tries = 0;
+        let pages = loop {
+            match self.http.query_pages(Api::Elbv2, op, filter, MARKER).await {
+                Ok(pages) => break pages,
+                Err(e) if CloudKind::LoadBalancer.is_gone(&e) => return Ok(out),
+                Err(e) if gone(&e) && tries < 3 => tries += 1,
+                Err(e) if gone(&e) => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        };
+        for page in pages {
             let doc = parse(op, &page)?;
             for g in xml::all(&doc, &["TargetGroups", "member"]) {
                 let (Some(arn), Some(name)) =
@@ -562,20 +614,47 @@ impl Cloud {
         Ok(out)
     }
 
-    /// Tags of ELBv2 resources by ARN, asked 20 at a time (the API's limit).
+    /// Tags of ELBv2 resources by ARN, asked 20 at a time (the API's limit). A resource gone
+    /// since it was listed (a controller deleting its own) fails its whole batch: the batch is
+    /// then asked one by one, and what is gone is left out.
     async fn v2_tags(
         &self,
         arns: Vec<String>,
     ) -> Result<BTreeMap<String, Vec<(String, String)>>, AwsError> {
         let op = "elasticloadbalancing:DescribeTags";
+        let gone =
+            |e: &AwsError| CloudKind::LoadBalancer.is_gone(e) || CloudKind::TargetGroup.is_gone(e);
         let mut out = BTreeMap::new();
-        for chunk in arns.chunks(20) {
-            let answer = self.http.query(Api::Elbv2, op, &members("ResourceArns", chunk)).await?;
+        let mut read = |answer: String| -> Result<(), AwsError> {
             let doc = parse(op, &answer)?;
             for d in xml::all(&doc, &["TagDescriptions", "member"]) {
                 let tags = member_tags(d);
                 let owned = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
                 out.insert(xml::text(d, &["ResourceArn"]).unwrap_or_default().to_string(), owned);
+            }
+            Ok(())
+        };
+        for chunk in arns.chunks(20) {
+            match self.http.query(Api::Elbv2, op, &members("ResourceArns", chunk)).await {
+                Ok(answer) => read(answer)?,
+                Err(e) if gone(&e) => {
+                    for arn in chunk {
+                        match self
+                            .http
+                            .query(
+                                Api::Elbv2,
+                                op,
+                                &members("ResourceArns", std::slice::from_ref(arn)),
+                            )
+                            .await
+                        {
+                            Ok(answer) => read(answer)?,
+                            Err(e) if gone(&e) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(out)
@@ -669,7 +748,12 @@ impl Cloud {
         let (mut healthy, mut total, mut reasons) = (0, 0, Vec::new());
         let op = "elasticloadbalancing:DescribeTargetHealth";
         for arn in groups.keys() {
-            let answer = self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await?;
+            let answer = match self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await
+            {
+                Ok(answer) => answer,
+                Err(e) if CloudKind::TargetGroup.is_gone(&e) => continue,
+                Err(e) => return Err(e),
+            };
             let doc = parse(op, &answer)?;
             for t in xml::all(&doc, &["TargetHealthDescriptions", "member"]) {
                 total += 1;
@@ -689,23 +773,86 @@ impl Cloud {
         Ok((healthy, total, reasons))
     }
 
-    /// Deletes a load balancer a Service made, then its target groups (they cannot go while
-    /// a listener uses them, and the listeners go with the balancer).
-    pub async fn delete_service_balancer(&self, lb: &ServiceBalancer) -> Result<(), AwsError> {
-        let groups = self.target_groups(&field("LoadBalancerArn", &lb.arn)).await?;
+    /// Deletes a load balancer a Service made, its listeners, then its target groups (they
+    /// cannot go while a listener uses them). What is gone already (the cloud controller
+    /// racing) counts as deleted; a target group still in use for a moment after its balancer
+    /// went is tried again, for up to half a minute.
+    pub async fn delete_service_balancer(
+        &self,
+        cluster: &str,
+        lb: &ServiceBalancer,
+    ) -> Result<(), AwsError> {
+        let mut groups = self.target_groups(&field("LoadBalancerArn", &lb.arn)).await?;
+        // And the groups tagged for the same Service: a controller that stopped halfway left
+        // them without their load balancer.
+        if let Some(service) = &lb.service {
+            let all = self.target_groups(&[]).await?;
+            for (arn, tags) in self.v2_tags(all.keys().cloned().collect()).await? {
+                let pairs: Vec<_> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                if belongs(pairs.clone(), cluster) && tag(pairs, SERVICE_TAG) == Some(service) {
+                    groups.insert(arn.clone(), all.get(&arn).cloned().unwrap_or_default());
+                }
+            }
+        }
+        let lb_gone = |e: &AwsError| CloudKind::LoadBalancer.is_gone(e);
+        let op = "elasticloadbalancing:DescribeListeners";
+        match self
+            .http
+            .query_pages(Api::Elbv2, op, &field("LoadBalancerArn", &lb.arn), MARKER)
+            .await
+        {
+            Ok(pages) => {
+                for page in pages {
+                    let doc = parse(op, &page)?;
+                    for l in xml::all(&doc, &["Listeners", "member"]) {
+                        let arn = xml::text(l, &["ListenerArn"]).unwrap_or_default();
+                        let op = "elasticloadbalancing:DeleteListener";
+                        match self.http.query(Api::Elbv2, op, &field("ListenerArn", arn)).await {
+                            Ok(_) => {}
+                            Err(e) if lb_gone(&e) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+            Err(e) if lb_gone(&e) => {}
+            Err(e) => return Err(e),
+        }
         let op = "elasticloadbalancing:DeleteLoadBalancer";
-        self.http.query(Api::Elbv2, op, &field("LoadBalancerArn", &lb.arn)).await?;
+        match self.http.query(Api::Elbv2, op, &field("LoadBalancerArn", &lb.arn)).await {
+            Ok(_) => {}
+            Err(e) if lb_gone(&e) => {}
+            Err(e) => return Err(e),
+        }
         for arn in groups.keys() {
             let op = "elasticloadbalancing:DeleteTargetGroup";
-            self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await?;
+            let mut pause = Duration::from_millis(500);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                match self.http.query(Api::Elbv2, op, &field("TargetGroupArn", arn)).await {
+                    Ok(_) => break,
+                    Err(e) if CloudKind::TargetGroup.is_gone(&e) => break,
+                    Err(e)
+                        if e.code.as_deref() == Some("ResourceInUse")
+                            && tokio::time::Instant::now() < deadline =>
+                    {
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(Duration::from_secs(5));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         }
         Ok(())
     }
 
-    /// Deletes an EBS volume (`--delete-volumes`: a PersistentVolume's disk).
+    /// Deletes an EBS volume (`--delete-volumes`: a PersistentVolume's disk); gone is done.
     pub async fn delete_volume(&self, id: &str) -> Result<(), AwsError> {
-        self.http.query(Api::Ec2, "ec2:DeleteVolume", &field("VolumeId", id)).await?;
-        Ok(())
+        match self.http.query(Api::Ec2, "ec2:DeleteVolume", &field("VolumeId", id)).await {
+            Ok(_) => Ok(()),
+            Err(e) if CloudKind::Volume.is_gone(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Waits until none of `arns` is in ELBv2 any more, up to `limit`; returns those left.

@@ -337,17 +337,22 @@ impl<'a> Setup<'a> {
     ) -> Result<(), SetupError> {
         let started = Instant::now();
         let store = format!("s3://{}", self.bucket()?);
-        // The API is reached through the context kops names after the cluster; a machine that
-        // lost it (a cleaned ~/.kube) gets it exported again.
-        if !kubeconfig_has_context(&kubeconfig_path(), cluster) {
-            self.run_kops(step, &kops::export_kubeconfig_args(cluster, &store)).await?;
-        }
+        // The API is reached with an admin certificate of this run's own, from the state store:
+        // the one in ~/.kube/config may have run out (it lasts 18 hours), or be missing.
         let cloud = super::cloud::Cloud::new(self.clients);
         let sink = self.sink.clone();
-        let result = super::smoke::run(cluster, image, &cloud, |phase| {
-            tracing::info!(target: "smoke", "{}", phase.describe());
-            sink.send(Event::Smoke { step, phase });
-        })
+        let kops = self.kops()?;
+        let result = async {
+            let admin = super::kubeconfig::FreshAdmin::export(&kops, cluster, &store)
+                .await
+                .map_err(|e| e.to_string())?;
+            super::smoke::run(&admin.path(), cluster, image, &cloud, |phase| {
+                tracing::info!(target: "smoke", "{}", phase.describe());
+                sink.send(Event::Smoke { step, phase });
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
         .await;
         let elapsed = started.elapsed();
         let record = match result {

@@ -181,7 +181,8 @@ pub struct Request<'a> {
     pub cluster: &'a str,
 }
 
-fn random_id() -> String {
+/// A random id (16 hex digits), for a lease, a probe's key, a private directory's name.
+pub fn random_id() -> String {
     let mut bytes = [0u8; 8];
     // Without randomness the pid and the time still tell two runs apart.
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {

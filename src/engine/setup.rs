@@ -124,10 +124,13 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     preflight_files(a, request.plan)?;
     // kops is found and its version checked before anything changes: a missing or old kops
     // must not leave a half-built setup behind.
-    let needs_kops = request
-        .plan
-        .actions()
-        .any(|x| matches!(x, SetupAction::Kops { .. } | SetupAction::Validate { .. }));
+    let needs_kops = request.plan.actions().any(|x| {
+        // The smoke test asks kops for the admin certificate it reaches the API with.
+        matches!(
+            x,
+            SetupAction::Kops { .. } | SetupAction::Validate { .. } | SetupAction::SmokeTest { .. }
+        )
+    });
     let kops = match needs_kops {
         true => {
             let kops = Kops::for_cluster(request.kops, a).await?;

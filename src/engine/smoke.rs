@@ -13,7 +13,6 @@ use std::time::Duration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Namespace, PersistentVolume, Service};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -37,32 +36,25 @@ pub enum SmokeError {
     Unreachable { server: String, reason: String },
     #[error("the Kubernetes API refused to {op}: {message}")]
     Refused { op: String, message: String },
+    #[error(
+        "the cluster's API at {server} answered but refused the admin credentials (401 \
+         Unauthorized: {message}); kops's admin certificate lasts 18 hours, and the wizard asks \
+         kops for a fresh one each time it needs the API"
+    )]
+    Unauthorized { server: String, message: String },
     #[error("{what} after {waited}s: {saw}. {look}")]
     TimedOut { what: &'static str, waited: u64, saw: String, look: String },
     #[error(transparent)]
     Aws(#[from] AwsError),
 }
 
-/// A client for the cluster's API, from the kubeconfig context kops named after the cluster.
-pub async fn connect(cluster: &str) -> Result<(kube::Client, String), SmokeError> {
-    super::aws_http::pick_tls_provider();
-    let kubeconfig = Kubeconfig::read().map_err(|e| SmokeError::Kubeconfig(e.to_string()))?;
-    let options = KubeConfigOptions { context: Some(cluster.to_string()), ..Default::default() };
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| SmokeError::Kubeconfig(format!("context {cluster}: {e}")))?;
-    // A dead API must be said in seconds: teardown falls back to AWS, setup warns.
-    config.connect_timeout = Some(Duration::from_secs(5));
-    config.read_timeout = Some(Duration::from_secs(20));
-    let server = config.cluster_url.to_string();
-    let client = kube::Client::try_from(config)
-        .map_err(|e| SmokeError::Unreachable { server: server.clone(), reason: e.to_string() })?;
-    Ok((client, server))
-}
-
-/// An API error in words: a refusal names the operation; anything else is "no answer".
+/// An API error in words: credentials it refuses (401) are said so, never "no answer"; a
+/// refusal names the operation; anything else is "no answer".
 fn api_error(op: &str, server: &str, e: kube::Error) -> SmokeError {
     match e {
+        kube::Error::Api(status) if status.code == 401 => {
+            SmokeError::Unauthorized { server: server.to_string(), message: status.message.clone() }
+        }
         kube::Error::Api(status) => {
             SmokeError::Refused { op: op.to_string(), message: status.message.clone() }
         }
@@ -119,12 +111,13 @@ impl Waiter {
 
 /// Runs the smoke test against the cluster; `phase` hears each change of where it is.
 pub async fn run(
+    kubeconfig: &std::path::Path,
     cluster: &str,
     image: &str,
     cloud: &Cloud,
     mut phase: impl FnMut(Phase) + Send,
 ) -> Result<Passed, SmokeError> {
-    run_with(cluster, image, cloud, wait(), &mut phase).await
+    run_with(kubeconfig, cluster, image, cloud, wait(), &mut phase).await
 }
 
 /// Each wait's bound: `KOPS_WIZARD_SMOKE_WAIT` (a duration like 90s or 10m), else ten minutes.
@@ -133,13 +126,14 @@ fn wait() -> Duration {
 }
 
 async fn run_with(
+    kubeconfig: &std::path::Path,
     cluster: &str,
     image: &str,
     cloud: &Cloud,
     wait: Duration,
     phase: &mut (dyn FnMut(Phase) + Send),
 ) -> Result<Passed, SmokeError> {
-    let (client, server) = connect(cluster).await?;
+    let (client, server) = super::kubeconfig::connect(kubeconfig, cluster).await?;
     phase(Phase::Applying);
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let namespace: Namespace = typed("namespace", crate::plan::smoke::namespace())?;
@@ -338,10 +332,13 @@ async fn get(url: &str) -> Result<String, String> {
     use hyper_util::rt::TokioExecutor;
 
     let uri: hyper::Uri = url.parse().map_err(|e| format!("{url}: {e}"))?;
-    // No idle connections kept: every request reaches the balancer anew.
+    // No idle connections kept: every request reaches the balancer anew; through the
+    // environment's proxy, where it names one for the address.
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    http.enforce_http(false);
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
-        .build_http::<Empty<bytes::Bytes>>();
+        .build::<_, Empty<bytes::Bytes>>(super::proxy::ProxyConnector::new(http));
     let answer = tokio::time::timeout(Duration::from_secs(10), client.get(uri))
         .await
         .map_err(|_| format!("{url}: no answer in 10s"))?

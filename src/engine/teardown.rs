@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::aws::{AwsError, Clients};
 use super::cloud::{Cloud, Found, ServiceBalancer};
@@ -79,6 +79,12 @@ impl From<OwnershipError> for TeardownError {
             OwnershipError::Journal(e) => TeardownError::Journal(e),
         }
     }
+}
+
+/// How long the cluster's cloud controller gets to remove a deleted Service's load balancer
+/// before teardown deletes it directly (`KOPS_WIZARD_CONTROLLER_WAIT`, a duration).
+pub fn controller_wait() -> Duration {
+    crate::rules::env_duration("KOPS_WIZARD_CONTROLLER_WAIT").unwrap_or(Duration::from_secs(180))
 }
 
 pub struct Request<'a> {
@@ -491,7 +497,13 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
         (None, Vec::new())
     };
     let kubernetes = match deletes_cluster {
-        true => Some(kube_found(&clients, &journal.cluster).await?),
+        true => {
+            let store = journal.state_store.clone().or(a.state_store_url()).unwrap_or_default();
+            let kops = kops.as_ref().ok_or_else(|| {
+                TeardownError::Blocked("kops is needed to reach the cluster's API".into())
+            })?;
+            Some(kube_found(&clients, kops, &journal.cluster, &store).await?)
+        }
         false => None,
     };
     let mut buckets = Vec::new();
@@ -519,17 +531,24 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     })
 }
 
-/// Asks the cluster's API what it made in the cloud; when it does not answer (gone, or this
-/// machine has no kubeconfig for it), asks AWS for the load balancers tagged for its Services.
-async fn kube_found(clients: &Clients, cluster: &str) -> Result<KubeFound, TeardownError> {
+/// Asks the cluster's API (with fresh admin credentials from the state store) what it made in
+/// the cloud; when it cannot be used (gone, down, or refusing), asks AWS for the load balancers
+/// tagged for its Services, which are then deleted directly.
+async fn kube_found(
+    clients: &Clients,
+    kops: &Kops,
+    cluster: &str,
+    store: &str,
+) -> Result<KubeFound, TeardownError> {
     let asked = async {
-        let (client, server) = smoke::connect(cluster).await?;
+        let (client, server, _admin) =
+            super::kubeconfig::fresh_client(kops, cluster, store).await?;
         smoke::cloud_made_by(&client, &server).await
     };
     match asked.await {
         Ok(made) => Ok(KubeFound::Api(made)),
         Err(e) => {
-            tracing::info!(target: "teardown", "the cluster's API did not answer: {e}");
+            tracing::info!(target: "teardown", "the cluster's API cannot be used: {e}");
             let balancers = Cloud::new(clients).service_balancers(cluster).await?;
             Ok(KubeFound::NoApi { reason: e.to_string(), balancers })
         }
@@ -1039,6 +1058,19 @@ impl Prepared {
         })
     }
 
+    /// A client for the cluster's API on fresh admin credentials (the file goes with the third
+    /// value).
+    async fn kube(
+        &self,
+    ) -> Result<(kube::Client, String, super::kubeconfig::FreshAdmin), smoke::SmokeError> {
+        let store =
+            self.journal.state_store.clone().or(self.answers.state_store_url()).unwrap_or_default();
+        let kops = self.kops.as_ref().ok_or_else(|| {
+            smoke::SmokeError::Kubeconfig("kops is needed to reach the cluster's API".into())
+        })?;
+        super::kubeconfig::fresh_client(kops, &self.journal.cluster, &store).await
+    }
+
     /// The fence of the team's lock this run holds (none on a machine whose record is its own
     /// file: no bucket, no lock).
     fn fence(&self) -> Option<super::lease::Fence> {
@@ -1145,9 +1177,11 @@ impl Prepared {
 
     /// Deletes the cluster's Services of type LoadBalancer while its cloud controller still
     /// runs, so their load balancers go before kops deletes the subnets and security groups
-    /// they hold (kops's delete otherwise loops on the dependency). Without an API, the load
-    /// balancers tagged for the Services are deleted directly. Either way it waits until
-    /// ELBv2 no longer has them.
+    /// they hold (kops's delete otherwise loops on the dependency). The controller gets a
+    /// bounded wait ([`controller_wait`]) to remove them; what it has not removed by then (it
+    /// crash-loops, the nodes are gone) is deleted directly, with its listeners and target
+    /// groups, and so is everything tagged for a Service when the API does not answer. Either
+    /// way one run goes on to `kops delete cluster`: a broken cluster can always be torn down.
     async fn delete_services(
         &mut self,
         step: StepId,
@@ -1157,46 +1191,55 @@ impl Prepared {
         let started = Instant::now();
         let cloud = Cloud::new(&self.clients);
         let said = |what: String| sink.item(step, Change::Created, what, started.elapsed());
-        // Asked again: prepare's answer may be minutes old.
+        let warn = |what: String| sink.item(step, Change::Warning, what, started.elapsed());
+        let before = cloud.service_balancers(cluster).await?;
+        // Asked again with fresh admin credentials: prepare's answer may be minutes old.
         let api = async {
-            let (client, server) = smoke::connect(cluster).await?;
+            let (client, server, _admin) = self.kube().await?;
             let made = smoke::cloud_made_by(&client, &server).await?;
             Ok::<_, smoke::SmokeError>((client, server, made))
         };
-        let before = cloud.service_balancers(cluster).await?;
-        match api.await {
+        let direct = match api.await {
             Ok((client, server, made)) => {
                 smoke::delete_services(&client, &server, &made.services).await?;
                 for (name, _) in &made.services {
                     said(format!("Service {name} deleted"));
                 }
+                let arns: Vec<String> = before.iter().map(|lb| lb.arn.clone()).collect();
+                let wait = controller_wait();
+                let left = cloud.wait_balancers_gone(cluster, &arns, wait).await?;
+                if !left.is_empty() {
+                    let names: Vec<&str> = left.iter().map(|lb| lb.name.as_str()).collect();
+                    warn(format!(
+                        "the cluster's cloud controller did not remove {} within {} of its \
+                         Service's deletion (crash-looping, or its nodes are gone): deleted \
+                         directly, with its listeners and target groups",
+                        names.join(", "),
+                        crate::rules::format_duration(wait)
+                    ));
+                }
+                left
             }
             Err(e) => {
-                sink.item(
-                    step,
-                    Change::Warning,
-                    format!(
-                        "the cluster's API did not answer ({e}): the load balancers tagged for \
-                         its Services are deleted directly"
-                    ),
-                    started.elapsed(),
-                );
-                for lb in &before {
-                    cloud.delete_service_balancer(lb).await?;
-                    said(format!("load balancer {} and its target groups deleted", lb.name));
-                }
+                warn(format!(
+                    "the cluster's API cannot be used ({e}): the load balancers tagged for its \
+                     Services are deleted directly"
+                ));
+                before.clone()
             }
+        };
+        for lb in &direct {
+            cloud.delete_service_balancer(cluster, lb).await?;
+            said(format!("load balancer {} and its target groups deleted", lb.name));
         }
-        // The Services' balancers as they were before, plus any the API's deletion left.
+        // Gone from ELBv2, as AWS says (a deletion takes a moment to show).
         let arns: Vec<String> = before.iter().map(|lb| lb.arn.clone()).collect();
-        let left =
-            cloud.wait_balancers_gone(cluster, &arns, std::time::Duration::from_secs(300)).await?;
+        let left = cloud.wait_balancers_gone(cluster, &arns, Duration::from_secs(60)).await?;
         if !left.is_empty() {
             let names: Vec<&str> = left.iter().map(|lb| lb.name.as_str()).collect();
             return Err(TeardownError::Blocked(format!(
-                "the load balancers of the cluster's Services were still there after 5 minutes: \
-                 {}. Nothing else was deleted; run teardown again (it deletes them directly \
-                 when the API no longer answers)",
+                "the load balancers of the cluster's Services were still there a minute after \
+                 they were deleted: {}. Nothing else was deleted; run teardown again",
                 names.join(", ")
             )));
         }

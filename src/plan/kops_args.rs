@@ -62,6 +62,20 @@ pub fn export_kubeconfig_args(name: &str, state_store: &str) -> Vec<String> {
     args
 }
 
+/// `kops export kubeconfig --admin=<ttl> --kubeconfig <path>`: an admin certificate of its own
+/// for one run of the wizard, written to a file of the wizard's (not the user's kubeconfig).
+pub fn export_admin_args(
+    name: &str,
+    state_store: &str,
+    ttl: std::time::Duration,
+    path: &std::path::Path,
+) -> Vec<String> {
+    let mut args = global(&["export", "kubeconfig"], name, state_store);
+    args.push(format!("--admin={}s", ttl.as_secs().max(60)));
+    args.extend(["--kubeconfig".into(), path.display().to_string()]);
+    args
+}
+
 pub fn validate_once_args(name: &str, state_store: &str) -> Vec<String> {
     let mut args = global(&["validate", "cluster"], name, state_store);
     args.extend(["-o".into(), "json".into()]);

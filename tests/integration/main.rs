@@ -30,3 +30,4 @@ mod testbed;
 mod tui;
 mod tui_teardown;
 mod untrusted;
+mod weeks_later;

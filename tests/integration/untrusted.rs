@@ -652,4 +652,3 @@ async fn two_setups_started_together_leave_nothing_after_one_teardown() {
         assert!(j.buckets().await.is_empty(), "race {race}: buckets left\n{out}");
     }
 }
-

@@ -100,6 +100,8 @@ def make_certs(k8s_dir):
         return path
 
     write("ca.crt", pem(ca))
+    # The stand-in signs a client certificate per `--admin` export with it (fake_kops.mint_admin).
+    write("ca.key", pkcs8(ca_key), 0o600)
     write("client.crt", pem(cli))
     write("client.key", pkcs8(cli_key), 0o600)
     return write("server.crt", pem(srv)), write("server.key", pkcs8(srv_key), 0o600), os.path.join(k8s_dir, "ca.crt")
@@ -224,9 +226,20 @@ def add_event(st, ns, obj_name, reason, message):
     st["objects"][("events", ns, name)] = stamp(st, ev, "Event", "v1", ns)
 
 
+FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
+
+
+def controller_stopped():
+    """The cloud controller is down (crash-looping, its nodes gone) while the file
+    k8s/controller-stopped exists: it neither makes nor removes load balancers."""
+    return os.path.exists(os.path.join(HOME, "k8s", "controller-stopped"))
+
+
 def ensure_balancer(cluster, ns, name):
     """The cloud controller's work for a LoadBalancer Service, off the request's thread."""
     time.sleep(0.5)
+    if controller_stopped():
+        return
     mode = os.environ.get("FAKE_K8S_LB", "normal")
     with LOCK:
         st = state(cluster)
@@ -279,8 +292,17 @@ def ensure_balancer(cluster, ns, name):
                         "pods": pods, "next": 0})
 
 
-def remove_balancer(aws):
+def remove_balancer(aws, done=None):
+    """The controller's cleanup of a deleted Service: the NLB, then its target groups, then the
+    Service's finalizer (`done`), as the AWS cloud controller does; nothing while it is down."""
     time.sleep(0.5)
+    if controller_stopped():
+        return
+    if not aws.get("lb"):  # it never got a load balancer: nothing to remove
+        if done:
+            with LOCK:
+                done()
+        return
     elb = boto("elbv2", aws.get("cluster"))
     try:
         elb.delete_load_balancer(LoadBalancerArn=aws["lb"])
@@ -288,13 +310,45 @@ def remove_balancer(aws):
             elb.delete_target_group(TargetGroupArn=tg)
     except Exception as exc:  # the test's moto may be gone already
         print(f"removing {aws}: {exc}", file=sys.stderr)
+        return
+    if done:
+        with LOCK:
+            done()
+
+
+def finish_terminating(st, key):
+    """Drops a Terminating object once its finalizers are gone, and a Terminating namespace
+    once nothing is left in it."""
+    obj = st["objects"].get(key)
+    if obj is not None and not obj.get("metadata", {}).get("finalizers"):
+        st["objects"].pop(key, None)
+    for nskey, nsobj in list(st["objects"].items()):
+        if nskey[0] == "namespaces" and nsobj.get("metadata", {}).get("deletionTimestamp"):
+            if not any(k[1] == nskey[2] for k in st["objects"] if k[0] != "namespaces"):
+                st["objects"].pop(nskey, None)
 
 
 def delete_object(st, key):
-    obj = st["objects"].pop(key, None)
+    obj = st["objects"].get(key)
     if obj is None:
         return None
     kind, ns, name = key
+    meta = obj.setdefault("metadata", {})
+    if meta.get("finalizers"):
+        # Terminating until the controller has removed what the finalizer guards.
+        if not meta.get("deletionTimestamp"):
+            meta["deletionTimestamp"] = now()
+
+            def cleared():
+                meta["finalizers"] = []
+                finish_terminating(st, key)
+
+            threading.Thread(target=remove_balancer, args=(obj.get("_aws") or {}, cleared),
+                             daemon=True).start()
+        if LAST_LB.get("ns") == ns and LAST_LB.get("name") == name:
+            LAST_LB.clear()
+        return obj
+    st["objects"].pop(key, None)
     if kind == "services" and obj.get("_aws"):
         threading.Thread(target=remove_balancer, args=(obj["_aws"],), daemon=True).start()
         if LAST_LB.get("ns") == ns and LAST_LB.get("name") == name:
@@ -369,6 +423,7 @@ def handle(method, path, query, body):
                     port.setdefault("nodePort", random.randint(30000, 32767))
                 obj["status"] = {"loadBalancer": {}}
                 if spec.get("type") == "LoadBalancer":
+                    obj["metadata"]["finalizers"] = [FINALIZER]
                     threading.Thread(target=ensure_balancer, args=(cluster, ns, obj_name), daemon=True).start()
             st["objects"][key] = obj
             return 201, public(obj)
@@ -384,6 +439,9 @@ def handle(method, path, query, body):
                 for k in [k for k in st["objects"] if k[1] == name]:
                     delete_object(st, k)
                 obj["status"] = {"phase": "Terminating"}
+                obj.setdefault("metadata", {})["deletionTimestamp"] = now()
+                st["objects"][key] = obj
+                finish_terminating(st, key)
             return 200, public(obj)
     return status(405, "MethodNotAllowed", f"{method} is not supported here")
 
@@ -399,7 +457,11 @@ class Api(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
-            code, obj = handle(self.command, url.path, parse_qs(url.query), body)
+            refused = expired(self.connection.getpeercert(binary_form=True))
+            if refused:
+                code, obj = status(401, "Unauthorized", refused)
+            else:
+                code, obj = handle(self.command, url.path, parse_qs(url.query), body)
         except Exception as exc:  # a bug in the fake: say so, as a 500
             code, obj = status(500, "InternalError", f"fake_k8s: {exc!r}")
         data = json.dumps(obj).encode()
@@ -433,6 +495,32 @@ class Apps(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+def expired(der):
+    """Why the API refuses this client certificate (401), as kube-apiserver does for one whose
+    time is up: the stand-in records each admin certificate's end in k8s/issued.json, and a
+    test may list serials in k8s/revoked to end one early. Certificates it did not issue (the
+    one made at start) are taken."""
+    if not der:
+        return "no client certificate"
+    from cryptography import x509
+    serial = str(x509.load_der_x509_certificate(der).serial_number)
+    k8s = os.path.join(HOME, "k8s")
+    try:
+        with open(os.path.join(k8s, "revoked"), encoding="utf-8") as fh:
+            if serial in fh.read().split():
+                return "Unauthorized"
+    except OSError:
+        pass
+    try:
+        with open(os.path.join(k8s, "issued.json"), encoding="utf-8") as fh:
+            ends = json.load(fh).get(serial)
+    except (OSError, ValueError):
+        ends = None
+    if ends is not None and time.time() > ends:
+        return "Unauthorized"
+    return None
 
 
 def balancer_exists(arn, cluster):

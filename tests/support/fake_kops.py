@@ -1180,6 +1180,44 @@ def fake_api(env):
     return dict(data, api=server["api"])
 
 
+def mint_admin(k8s_dir, seconds):
+    """A client certificate of its own for this export, signed by the fake API's CA, as kops
+    mints one per `--admin`: the fake API answers 401 once its lifetime (`seconds`) has passed
+    (its k8s/issued.json says when), or when a test has revoked it (k8s/revoked)."""
+    import datetime as _dt
+    import fcntl
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    with open(os.path.join(k8s_dir, "ca.crt"), "rb") as fh:
+        ca = x509.load_pem_x509_certificate(fh.read())
+    with open(os.path.join(k8s_dir, "ca.key"), "rb") as fh:
+        ca_key = serialization.load_pem_private_key(fh.read(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(minutes=5)
+    serial = x509.random_serial_number()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "admin"),
+                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")])
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(serial).not_valid_before(start)
+            .not_valid_after(start + _dt.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    issued = os.path.join(k8s_dir, "issued.json")
+    with open(issued + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        table = load_json(issued, {})
+        table[str(serial)] = time.time() + seconds
+        save_json(issued, table)
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    pkcs8 = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption())
+    return base64.b64encode(pem).decode(), base64.b64encode(pkcs8).decode()
+
+
 def write_kubeconfig(env, path, cluster, resources, admin_seconds):
     """Merge the cluster, (admin user) and context named after the cluster; make it current."""
     name = cluster["metadata"]["name"]
@@ -1210,7 +1248,12 @@ def write_kubeconfig(env, path, cluster, resources, admin_seconds):
                                    f"expires={expires}"),
                 "client-key-data": fake_pem("RSA PRIVATE KEY", f"fake-kops admin key for {name}")}
         if api:
-            user = {"client-certificate-data": api["cert"], "client-key-data": api["key"]}
+            k8s = os.path.join(env.get("FAKE_KOPS_HOME", ""), "k8s")
+            if os.path.exists(os.path.join(k8s, "ca.key")):
+                cert, key = mint_admin(k8s, admin_seconds)
+            else:
+                cert, key = api["cert"], api["key"]
+            user = {"client-certificate-data": cert, "client-key-data": key}
         _upsert(config, "users", name, "user", user)
         ctx_body["user"] = name
     _upsert(config, "contexts", name, "context", ctx_body)

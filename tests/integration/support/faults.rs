@@ -35,6 +35,9 @@ pub enum Fault {
     DropAfterForward,
     /// moto carried the request out; its answer stops halfway through the body.
     DropMidBody,
+    /// HTTP 400 with this "no such thing" code (`TargetGroupNotFound`): what AWS answers when
+    /// a controller deleted the thing while the request was on its way. moto never sees it.
+    Gone(&'static str),
 }
 
 impl Fault {
@@ -47,6 +50,7 @@ impl Fault {
             Fault::DropBeforeForward => "dropped before AWS",
             Fault::DropAfterForward => "dropped after AWS",
             Fault::DropMidBody => "dropped mid-body",
+            Fault::Gone(_) => "gone",
         }
     }
 }
@@ -317,7 +321,9 @@ fn serve(client: TcpStream, upstream: u16, shared: &Mutex<Shared>) -> io::Result
             writer.flush()?;
             writer.shutdown(Shutdown::Both)
         }
-        Some(kind @ (Fault::Throttle | Fault::ServerError | Fault::Unavailable)) => {
+        Some(
+            kind @ (Fault::Throttle | Fault::ServerError | Fault::Unavailable | Fault::Gone(_)),
+        ) => {
             writer.write_all(&error_response(&seen, kind))?;
             writer.flush()?;
             writer.shutdown(Shutdown::Write)
@@ -585,6 +591,9 @@ fn error_response(seen: &Seen, fault: Fault) -> Vec<u8> {
             (503, "Service Unavailable", "RequestLimitExceeded", "Request limit exceeded.")
         }
         (_, Fault::Throttle) => (400, "Bad Request", "Throttling", "Rate exceeded"),
+        (_, Fault::Gone(code)) => {
+            (400, "Bad Request", code, "One or more resources were not found")
+        }
         ("iam", Fault::ServerError) => (
             500,
             "Internal Server Error",
@@ -618,6 +627,9 @@ fn error_response(seen: &Seen, fault: Fault) -> Vec<u8> {
         service => {
             let xmlns = match service {
                 "sts" => "https://sts.amazonaws.com/doc/2011-06-15/",
+                "elasticloadbalancing" => {
+                    "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
+                }
                 _ => "https://iam.amazonaws.com/doc/2010-05-08/",
             };
             let kind = if status < 500 { "Sender" } else { "Receiver" };
