@@ -54,8 +54,15 @@ pub async fn run(inputs: Inputs<'_>) -> Vec<Check> {
         check_identity(&clients, &creds),
     );
     let aws_ok = identity.status == Status::Ok;
-    let mut checks =
-        vec![kops, kubectl, ssh, identity, check_region(&a.aws.region), check_ssh_key(a)];
+    let mut checks = vec![
+        kops,
+        kubectl,
+        ssh,
+        check_proxy(),
+        identity,
+        check_region(&a.aws.region),
+        check_ssh_key(a),
+    ];
     // Without working admin credentials these would only repeat the identity's failure.
     if aws_ok {
         let (bucket, profile) =
@@ -79,6 +86,16 @@ pub async fn run(inputs: Inputs<'_>) -> Vec<Check> {
         tracing::info!(check = c.name, status = ?c.status, "{}", c.detail);
     }
     checks
+}
+
+/// The proxy every network path of the wizard's takes (AWS, the cluster's API, the smoke test's
+/// HTTP through the NLB), as the environment names it: a company network is the first thing
+/// to suspect when AWS does not answer.
+fn check_proxy() -> Check {
+    match crate::engine::proxy::describe() {
+        Some(proxy) => Check::new("proxy", Status::Ok, proxy),
+        None => Check::new("proxy", Status::Ok, "none: AWS and the cluster are reached directly"),
+    }
 }
 
 /// The kops check, and the version when kops was found (for version-dependent pitfalls).

@@ -450,7 +450,7 @@ impl Scripted for TeardownAction {
 /// The smoke test with kubectl and curl: the same objects the wizard makes (created only
 /// when missing, so a rerun is safe), then the same waits, polled.
 fn smoke_test(cluster: &str, image: &str) -> String {
-    use super::smoke::{APP, NAMESPACE, URL_OVERRIDE, manifests};
+    use super::smoke::{APP, NAMESPACE, manifests};
     let mut s = String::new();
     let _ = writeln!(s, "kubectl config use-context {}", quote(cluster));
     for (what, json) in manifests(image) {
@@ -465,16 +465,16 @@ fn smoke_test(cluster: &str, image: &str) -> String {
     }
     let _ = writeln!(
         s,
-        "until [ \"$(kubectl -n {NAMESPACE} get deployment {APP} -o jsonpath='{{.status.readyReplicas}}')\" = 2 ]; do sleep 5; done"
+        "until [ \"$(kubectl -n {NAMESPACE} get deployment {APP} -o jsonpath='{{.status.readyReplicas}}')\" = 2 ]; do sleep 2; done"
     );
     s.push_str("# The NLB takes a few minutes; its DNS name a few more.\n");
     let _ = writeln!(
         s,
-        "until host=$(kubectl -n {NAMESPACE} get service {APP} -o jsonpath='{{.status.loadBalancer.ingress[0].hostname}}') && [ -n \"$host\" ]; do sleep 5; done"
+        "until host=$(kubectl -n {NAMESPACE} get service {APP} -o jsonpath='{{.status.loadBalancer.ingress[0].hostname}}') && [ -n \"$host\" ]; do sleep 2; done"
     );
-    let _ = writeln!(s, "url=\"${{{URL_OVERRIDE}:-http://$host}}/hostname\"");
+    s.push_str("url=\"http://$host/hostname\"\n");
     s.push_str(
-        "seen=\"\"\nfor _ in $(seq 120); do\n  pod=$(curl -fsS \"$url\" 2>/dev/null) || { sleep 5; continue; }\n  case \" $seen \" in *\" $pod \"*) ;; *) seen=\"$seen $pod\" ;; esac\n  [ \"$(echo $seen | wc -w)\" -ge 2 ] && break\ndone\n",
+        "seen=\"\"\nfor _ in $(seq 300); do\n  pod=$(curl -fsS \"$url\" 2>/dev/null) || { sleep 2; continue; }\n  case \" $seen \" in *\" $pod \"*) ;; *) seen=\"$seen $pod\" ;; esac\n  [ \"$(echo $seen | wc -w)\" -ge 2 ] && break\ndone\n",
     );
     s.push_str("echo \"answered through http://$host/hostname:$seen\"\n");
     s

@@ -9,10 +9,6 @@ pub const NAMESPACE: &str = "kops-wizard-smoke";
 /// The Deployment and the Service in it.
 pub const APP: &str = "hello";
 pub const REPLICAS: i32 = 2;
-/// Tests point the HTTP check here: an NLB's DNS name does not resolve without AWS. The NLB
-/// and its targets are still checked in AWS.
-pub const URL_OVERRIDE: &str = "KOPS_WIZARD_SMOKE_URL";
-
 fn labels() -> Value {
     json!({ "app": APP, "app.kubernetes.io/managed-by": "kops-wizard" })
 }

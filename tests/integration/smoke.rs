@@ -175,22 +175,35 @@ print(json.dumps({id:?} in ids))
 
 /// The pods' names as their HTTP server gives them (straight from the fake cluster, not
 /// through the wizard): asked until two different names came back.
-fn pods_answering(env: &TestEnv) -> BTreeSet<String> {
-    let apps = env.kube().expect("the fake Kubernetes API").apps.clone();
-    let host = apps.trim_start_matches("http://").to_string();
-    let mut names = BTreeSet::new();
-    for _ in 0..20 {
-        use std::io::{Read, Write};
-        let Ok(mut s) = std::net::TcpStream::connect(&host) else { continue };
-        let _ = write!(s, "GET /hostname HTTP/1.0\r\nHost: {host}\r\n\r\n");
-        let mut answer = String::new();
-        let _ = s.read_to_string(&mut answer);
-        let ok = answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200");
-        if ok && let Some(body) = answer.split("\r\n\r\n").nth(1) {
-            names.insert(body.trim().to_string());
-        }
-        if names.len() >= 2 {
-            break;
+/// The pods' names answering `GET http://<dns>/hostname` through the environment's proxy, as
+/// a browser behind it would ask: `requests` requests on each of `connections` connections.
+fn pods_answering(env: &TestEnv, dns: &str, connections: usize, requests: usize) -> Vec<String> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let proxy = env.proxy().expect("the environment's proxy").port;
+    let mut names = Vec::new();
+    for _ in 0..connections {
+        let s = std::net::TcpStream::connect(("127.0.0.1", proxy)).expect("the proxy");
+        let mut reader = BufReader::new(s.try_clone().unwrap());
+        let mut s = s;
+        for _ in 0..requests {
+            write!(s, "GET http://{dns}/hostname HTTP/1.1\r\nHost: {dns}\r\n\r\n").unwrap();
+            let mut status = String::new();
+            reader.read_line(&mut status).unwrap();
+            assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h == "\r\n" {
+                    break;
+                }
+                if let Some(n) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = n.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            names.push(String::from_utf8_lossy(&body).trim().to_string());
         }
     }
     names
@@ -221,8 +234,15 @@ async fn setup_ends_with_both_pods_answering_through_an_nlb_and_teardown_leaves_
 
     // The summary gives that NLB's URL and the two pods the cluster has behind it.
     assert!(out.contains(&format!("curl http://{}/hostname", nlb.dns)), "{out}");
-    let pods = pods_answering(&env);
+    // The wizard asked through the proxy (the only way to the NLB's name here).
+    let through = env.proxy().unwrap().requests();
+    let asked = format!("GET http://{}/hostname", nlb.dns);
+    assert!(through.iter().filter(|r| **r == asked).count() >= 2, "{through:?}");
+    // Two connections reach the two pods; one connection keeps to one pod, as an NLB does.
+    let pods: BTreeSet<String> = pods_answering(&env, &nlb.dns, 2, 1).into_iter().collect();
     assert_eq!(pods.len(), 2, "{pods:?}");
+    let one = pods_answering(&env, &nlb.dns, 1, 3);
+    assert!(one.iter().all(|p| *p == one[0]), "one connection, one pod: {one:?}");
     let listed = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("pods: "))
@@ -517,4 +537,86 @@ async fn a_service_without_a_load_balancer_is_a_warning_with_the_reason_and_smok
     let (code, out, err) = wizard(&env, bucket, &["smoke-test"]);
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("the Service got no load balancer"), "{out}");
+}
+
+/// Deletes the smoke test's namespace through the fake cluster's API (with the client
+/// certificate the fake made at its start) and waits until it is gone: its Service's
+/// finalizer holds it until the cloud controller has removed the NLB.
+fn delete_smoke_namespace(env: &TestEnv) {
+    let api = &env.kube().expect("the fake Kubernetes API").api;
+    let k8s = env.path("fake-kops/k8s");
+    let script = format!(
+        r#"
+import ssl, sys, time, urllib.error, urllib.request
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.load_cert_chain({crt:?}, {key:?})
+url = {api:?} + "/clusters/{CLUSTER}/api/v1/namespaces/kops-wizard-smoke"
+urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), context=ctx)
+for _ in range(200):
+    try:
+        urllib.request.urlopen(url, context=ctx)
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            sys.exit(0)
+    time.sleep(0.05)
+sys.exit("the namespace is still there")
+"#,
+        ca = k8s.join("ca.crt"),
+        crt = k8s.join("client.crt"),
+        key = k8s.join("client.key"),
+    );
+    let (code, out, err) = crate::support::python_c(&[], &script);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+/// Every wait of the smoke test waits (the fakes are as slow as AWS and Kubernetes for a
+/// moment: pods not Ready yet, the NLB provisioning, its targets in their initial state), and
+/// each wait that runs out says what it saw and where to look. One cluster; before each run
+/// the smoke test's objects are deleted and one fault is switched on in the fake.
+#[test]
+fn every_wait_of_the_smoke_test_waits_and_each_one_running_out_says_what_it_saw() {
+    let moto = Moto::start();
+    let mut env = ready_env(&moto);
+    let bucket = "smoke-waits-state";
+    let (code, out, err) = wizard(&env, bucket, &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // Each wait looked at least twice: once before, once after.
+    for (before, after) in [
+        ("pods ready: 0 of 2", "pods ready: 2 of 2"),
+        (": provisioning", ": active"),
+        ("targets healthy: 0 of", "answered through the NLB: 2 of 2 pods"),
+    ] {
+        let (b, a) = (out.find(before), out.find(after));
+        assert!(b.is_some() && a.is_some() && b < a, "{before} then {after}:\n{out}");
+    }
+
+    env.set("KOPS_WIZARD_SMOKE_WAIT", "2s");
+    let faults = env.path("fake-kops/k8s/faults");
+    for (fault, what, saw) in [
+        ("pods-never-ready", "the pods were not ready", "0 of 2 ready"),
+        (
+            "nlb-provisioning",
+            "the load balancer did not become active",
+            "its state is provisioning",
+        ),
+        (
+            "targets-unhealthy",
+            "the load balancer's targets were not healthy",
+            "unhealthy (Health checks failed)",
+        ),
+        (
+            "pods-silent",
+            "the pods did not both answer through the load balancer",
+            "none answered; the last failure: http://",
+        ),
+    ] {
+        delete_smoke_namespace(&env);
+        std::fs::write(&faults, fault).unwrap();
+        let (code, out, err) = wizard(&env, bucket, &["smoke-test"]);
+        assert_eq!(code, 1, "{fault}:\n{out}\n{err}");
+        assert!(
+            out.contains(&format!("{what} after 2s: ")) && out.contains(saw),
+            "{fault}:\n{out}"
+        );
+    }
 }

@@ -197,3 +197,66 @@ fn an_expired_admin_certificate_is_replaced_by_a_fresh_one_for_each_run() {
         assert!(e.contains("--admin=3600s"), "{e}");
     }
 }
+
+/// A company network: moto and the cluster's API have names no resolver knows, which only the
+/// environment's proxy reaches (`HTTPS_PROXY`/`HTTP_PROXY`, no `NO_PROXY`), and the NLB's name
+/// leads to the pods only through it. Setup with its smoke test and teardown both finish, so
+/// every network path took the proxy: the SDK's clients, the hand-written client (teardown's
+/// inventory and final check), kube's client, and the smoke test's HTTP. Teardown runs on a
+/// machine without the setup's kubeconfig (a colleague's laptop): the Service still goes
+/// through the API. Judged by ELBv2 and EC2, asked directly.
+#[test]
+fn behind_a_proxy_setup_with_its_smoke_test_and_teardown_both_finish() {
+    let moto = Moto::start();
+    let mut env = TestEnv::behind_proxy(&moto);
+    env.install_fake_kops();
+    let (code, out, err) = wizard(&env, &["doctor"]);
+    let proxy = env.proxy().unwrap().url();
+    assert!(out.contains(&format!("HTTPS_PROXY {proxy}")), "doctor names the proxy:\n{out}\n{err}");
+    assert!(code == 0 || code == 1, "{out}\n{err}");
+
+    setup_with_an_nlb(&env, &moto);
+    let through = env.proxy().unwrap().requests();
+    let moto_host = format!("http://moto.kw-test:{}/", moto.port);
+    assert!(
+        through.iter().any(|r| r.contains(&moto_host)),
+        "AWS not through the proxy: {through:?}"
+    );
+    assert!(
+        through.iter().any(|r| r.starts_with("CONNECT k8s.kw-test:")),
+        "the cluster's API not through the proxy: {through:?}"
+    );
+    assert!(
+        through
+            .iter()
+            .any(|r| r.starts_with("GET http://") && r.ends_with(".elb.amazonaws.com/hostname")),
+        "the smoke test's HTTP not through the proxy: {through:?}"
+    );
+
+    fs::remove_file(env.home().join(".kube/config")).unwrap();
+    let (code, out, err) = wizard(&env, &["teardown", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("nothing left"), "{out}");
+    let log = api_log(&env);
+    assert!(
+        log.contains(&format!(
+            "DELETE /clusters/{CLUSTER}/api/v1/namespaces/kops-wizard-smoke 200"
+        )),
+        "the Service did not go through the API: {log}"
+    );
+    no_balancers_left(&moto, &out);
+    let tagged = crate::support::judge::boto3_as(
+        &moto.endpoint(),
+        moto.admin_key().0,
+        moto.admin_key().1,
+        &format!(
+            "ec2 = boto3.client('ec2', **kw)\n\
+             print(len(ec2.describe_instances(Filters=[{{'Name': 'tag:KubernetesCluster', 'Values': ['{CLUSTER}']}},\
+             {{'Name': 'instance-state-name', 'Values': ['pending', 'running', 'stopping', 'stopped']}}])['Reservations']))"
+        ),
+    );
+    assert_eq!(tagged.trim(), "0", "instances left: {tagged}");
+    let refused: Vec<_> =
+        env.proxy().unwrap().requests().into_iter().filter(|r| r.starts_with("REFUSED")).collect();
+    assert!(refused.is_empty(), "{refused:?}");
+}

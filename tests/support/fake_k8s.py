@@ -1,27 +1,44 @@
 """A fake Kubernetes API server and AWS cloud controller for the wizard's tests.
 
-    python3 fake_k8s.py --home $FAKE_KOPS_HOME
+    python3 fake_k8s.py --home $FAKE_KOPS_HOME [--api-host NAME]
 
 Started once per test by the Rust harness (tests/integration/support), with the test's
-environment (moto's AWS_ENDPOINT_URL, admin keys, AWS_REGION). It makes a CA, a server
-certificate for 127.0.0.1 and a client certificate (CN=admin, O=system:masters), writes them and
-`server.json` under `$FAKE_KOPS_HOME/k8s/` (where the kops stand-in takes them for the kubeconfig
-it writes), prints `READY <api> <apps>` and serves:
+environment (moto's AWS_ENDPOINT_URL, admin keys, AWS_REGION, the test's proxy). It makes a CA,
+a server certificate for 127.0.0.1 (and NAME) and a client certificate (CN=admin,
+O=system:masters), writes them and `server.json` under `$FAKE_KOPS_HOME/k8s/` (where the kops
+stand-in takes them for the kubeconfig it writes), prints `READY <api> <apps>` and serves:
 
 - the API over TLS, client certificate required, one cluster per path prefix
   (`<api>/clusters/<name>/...`); a cluster is up while the stand-in's cloud.json has it, else
-  503. Namespaces, Deployments (ready at once, two pods each), Pods, Services,
-  PersistentVolumes, Events, `/version`; JSON objects and Status errors as kube-rs expects.
-- the cloud controller: a Service of type LoadBalancer gets an NLB in moto, tagged as the AWS
-  cloud controller tags it, a TCP target group with the cluster's node instances as targets and
-  a listener; its address is set half a second later. Deleting the Service (or its namespace)
-  deletes them. No subnet tagged for load balancers: a Warning event and no address.
-- the pods' HTTP on a plain port: `GET /hostname` answers the name of one of the pods behind the
-  latest LoadBalancer Service whose NLB exists, alternating between them.
+  503. Namespaces, Deployments (two pods each, Ready a moment after they are made), Pods,
+  Services, PersistentVolumes, Events, `/version`; JSON objects and Status errors as kube-rs
+  expects.
+- the cloud controller, as AWS's in-tree one behaves: a Service of type LoadBalancer carries
+  its finalizer; with the annotation `service.beta.kubernetes.io/aws-load-balancer-type: nlb`
+  it gets an NLB in moto (tagged as the controller tags it; `provisioning` for a moment), a TCP
+  target group per port with the cluster's node instances as targets on the node port
+  (`initial` for a moment, then `healthy`: moto_realism.py) and a listener; without it, a
+  Classic ELB. Its address is set half a second later. Deleting the Service (or its namespace)
+  deletes them, then drops the finalizer. No subnet tagged for load balancers: a Warning event
+  and no address.
+- the pods' HTTP, where the test's proxy sends an NLB's DNS name (the `apps` port): HTTP/1.1,
+  routed as AWS and Kubernetes would: the NLB named by the Host header, active; its listener on
+  the request's port; the listener's target group; its healthy targets' port, which must be a
+  node port of a Service; that Service's target port; a Ready pod behind the Service's selector
+  with a container declaring that port. Each client connection is given one pod, the next
+  connection the next pod: two pods are only seen over two connections. `GET /hostname`
+  answers the pod's name.
 
-FAKE_K8S_LB (read per request): `normal`, `pending` (never an address: the warning event),
-`unhealthy` (the NLB is made, /hostname answers 503). Requests are logged to
-`$FAKE_KOPS_HOME/k8s/requests.log` as `METHOD PATH STATUS`. It exits when stdin closes.
+Timing, from the environment: FAKE_K8S_POD_DELAY (seconds until a pod is Ready, default 0.4),
+FAKE_K8S_NLB_PROVISIONING (0.4) and FAKE_K8S_TARGETS_INITIAL (1.2: as in AWS, targets are
+still `initial` when the NLB is active). FAKE_K8S_LB: `normal` or
+`pending` (never an address: the warning event). Faults a test can switch on and off while it
+runs: the words in the file `$FAKE_KOPS_HOME/k8s/faults` (read at each use):
+`pods-never-ready`, `nlb-provisioning` (a new NLB never becomes active), `targets-unhealthy`
+(a new target group's targets fail their health checks), `pods-silent` (the pods accept
+connections and answer nothing). The file `k8s/controller-stopped` stops the controller.
+Requests are logged to `$FAKE_KOPS_HOME/k8s/requests.log` as `METHOD PATH STATUS`, the pods'
+to `k8s/apps.log` as `HOST PATH STATUS POD`. It exits when stdin closes.
 """
 
 import argparse
@@ -43,14 +60,14 @@ from urllib.parse import parse_qs, urlparse
 LOCK = threading.RLock()
 CLUSTERS = {}  # name -> {"objects": {(kind, ns, name): obj}, "rv": int}
 HOME = ""
-LAST_LB = {}  # the latest LoadBalancer Service with an NLB: cluster, ns, name, pods, next
+CONNECTIONS = [0]  # client connections to the pods so far: each is given the next pod
 
 
 def now():
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def make_certs(k8s_dir):
+def make_certs(k8s_dir, host=None):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -84,7 +101,8 @@ def make_certs(k8s_dir):
     ca = cert(ca_name, ca_key.public_key(), ca_name, ca_key, ca=True)
     srv_key = key()
     srv = cert(name("kube-apiserver"), srv_key.public_key(), ca_name, ca_key,
-               sans=[x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")])
+               sans=[x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+               + ([x509.DNSName(host)] if host else []))
     cli_key = key()
     cli = cert(name("admin", "system:masters"), cli_key.public_key(), ca_name, ca_key, client=True)
     pem = lambda c: c.public_bytes(serialization.Encoding.PEM)
@@ -187,17 +205,57 @@ def pod_name(deploy):
     return f"{deploy}-{secrets.token_hex(5)}-{''.join(random.choice(alnum) for _ in range(5))}"
 
 
+def faults():
+    """The faults a test has switched on: the words of k8s/faults."""
+    try:
+        with open(os.path.join(HOME, "k8s", "faults"), encoding="utf-8") as fh:
+            return set(fh.read().split())
+    except OSError:
+        return set()
+
+
+def seconds(var, default):
+    return float(os.environ.get(var) or default)
+
+
 def make_pods(st, ns, deploy):
     spec = deploy.get("spec", {})
     labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    names = []
     for _ in range(spec.get("replicas", 1)):
         name = pod_name(deploy["metadata"]["name"])
         pod = {"metadata": {"name": name, "labels": dict(labels)},
                "spec": (spec.get("template") or {}).get("spec") or {"containers": []},
-               "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+               "status": {"phase": "Pending", "conditions": [{"type": "Ready", "status": "False"}]}}
         st["objects"][("pods", ns, name)] = stamp(st, pod, "Pod", "v1", ns)
+        names.append(name)
     n = spec.get("replicas", 1)
-    deploy["status"] = {"replicas": n, "readyReplicas": n, "availableReplicas": n, "updatedReplicas": n}
+    deploy["status"] = {"replicas": n, "readyReplicas": 0, "availableReplicas": 0, "updatedReplicas": n}
+    if "pods-never-ready" not in faults():
+        threading.Thread(target=pods_ready, args=(st, ns, deploy["metadata"]["name"], names),
+                         daemon=True).start()
+
+
+def pods_ready(st, ns, deploy, names):
+    """The kubelet's work: the image pulled, the container started, its readiness probe passed."""
+    time.sleep(seconds("FAKE_K8S_POD_DELAY", 0.4))
+    with LOCK:
+        ready = 0
+        for name in names:
+            pod = st["objects"].get(("pods", ns, name))
+            if pod is not None:
+                pod["status"] = {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
+                stamp(st, pod, "Pod", "v1", ns)
+                ready += 1
+        d = st["objects"].get(("deployments", ns, deploy))
+        if d is not None:
+            d["status"].update(readyReplicas=ready, availableReplicas=ready)
+            stamp(st, d, "Deployment", "apps/v1", ns)
+
+
+def pod_ready(pod):
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def boto(service, cluster=None):
@@ -235,6 +293,9 @@ def controller_stopped():
     return os.path.exists(os.path.join(HOME, "k8s", "controller-stopped"))
 
 
+NLB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
+
+
 def ensure_balancer(cluster, ns, name):
     """The cloud controller's work for a LoadBalancer Service, off the request's thread."""
     time.sleep(0.5)
@@ -246,7 +307,8 @@ def ensure_balancer(cluster, ns, name):
         svc = st["objects"].get(("services", ns, name))
         if svc is None:
             return
-    ec2, elb = boto("ec2", cluster), boto("elbv2", cluster)
+        annotations = svc["metadata"].get("annotations") or {}
+    ec2 = boto("ec2", cluster)
     subnets = ec2.describe_subnets(Filters=[{"Name": "tag-key", "Values": [owned(cluster)]},
                                             {"Name": "tag-key", "Values": ["kubernetes.io/role/elb"]}])["Subnets"]
     if mode == "pending" or not subnets:
@@ -257,39 +319,63 @@ def ensure_balancer(cluster, ns, name):
         return
     tags = [{"Key": owned(cluster), "Value": "owned"}, {"Key": "kubernetes.io/service-name", "Value": f"{ns}/{name}"},
             {"Key": "KubernetesCluster", "Value": cluster}]
-    lb_name = f"k8s-{ns[:8]}-{name[:8]}-{secrets.token_hex(5)}"[:32]
-    lb = elb.create_load_balancer(Name=lb_name, Subnets=[s["SubnetId"] for s in subnets[:1]], Type="network",
-                                  Scheme="internet-facing", Tags=tags)["LoadBalancers"][0]
-    vpc = subnets[0]["VpcId"]
     nodes = ec2.describe_instances(Filters=[{"Name": "tag-key", "Values": ["k8s.io/role/node"]},
                                             {"Name": "tag-key", "Values": [owned(cluster)]},
                                             {"Name": "instance-state-name", "Values": ["pending", "running"]}])
     node_ids = [i["InstanceId"] for r in nodes["Reservations"] for i in r["Instances"]]
+    lb_name = f"k8s-{ns[:8]}-{name[:8]}-{secrets.token_hex(5)}"[:32]
+    if annotations.get(NLB_ANNOTATION) == "nlb":
+        aws, dns = make_nlb(cluster, svc, lb_name, subnets, node_ids, tags)
+    else:
+        aws, dns = make_classic(cluster, svc, lb_name, subnets, node_ids, tags)
+    with LOCK:
+        svc = st["objects"].get(("services", ns, name))
+        if svc is None:  # deleted meanwhile
+            remove_balancer(aws)
+            return
+        svc["status"] = {"loadBalancer": {"ingress": [{"hostname": dns}]}}
+        svc["_aws"] = aws
+
+
+def make_nlb(cluster, svc, lb_name, subnets, node_ids, tags):
+    """An NLB as the in-tree controller makes one for the annotation: a TCP listener per port,
+    forwarding to a target group of the nodes on the Service's node port."""
+    elb = boto("elbv2", cluster)
+    broken = faults()
+    provisioning = 3600 if "nlb-provisioning" in broken else seconds("FAKE_K8S_NLB_PROVISIONING", 0.4)
+    lb = elb.create_load_balancer(Name=lb_name, Subnets=[s["SubnetId"] for s in subnets[:1]], Type="network",
+                                  Scheme="internet-facing",
+                                  Tags=tags + [{"Key": "kw-test:provisioning-seconds",
+                                                "Value": str(provisioning)}])["LoadBalancers"][0]
+    realism = [{"Key": "kw-test:initial-seconds", "Value": str(seconds("FAKE_K8S_TARGETS_INITIAL", 1.2))}]
+    if "targets-unhealthy" in broken:
+        realism.append({"Key": "kw-test:health", "Value": "unhealthy"})
     groups = []
     for port in svc["spec"].get("ports", []):
         tg = elb.create_target_group(Name=f"k8s-{secrets.token_hex(6)}"[:32], Protocol="TCP", Port=port["nodePort"],
-                                     VpcId=vpc, TargetType="instance", Tags=tags)["TargetGroups"][0]
+                                     VpcId=subnets[0]["VpcId"], TargetType="instance",
+                                     Tags=tags + realism)["TargetGroups"][0]
         if node_ids:
             elb.register_targets(TargetGroupArn=tg["TargetGroupArn"],
                                  Targets=[{"Id": i, "Port": port["nodePort"]} for i in node_ids])
         elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="TCP", Port=port["port"],
                             DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}])
         groups.append(tg["TargetGroupArn"])
-    with LOCK:
-        svc = st["objects"].get(("services", ns, name))
-        if svc is None:  # deleted meanwhile
-            remove_balancer({"lb": lb["LoadBalancerArn"], "groups": groups, "cluster": cluster})
-            return
-        svc["status"] = {"loadBalancer": {"ingress": [{"hostname": lb["DNSName"]}]}}
-        selector = svc["spec"].get("selector") or {}
-        pods = sorted(o["metadata"]["name"] for (k, n, _), o in st["objects"].items()
-                      if k == "pods" and n == ns and all(o["metadata"].get("labels", {}).get(a) == b
-                                                          for a, b in selector.items()))
-        LAST_LB.clear()
-        aws = {"lb": lb["LoadBalancerArn"], "groups": groups, "cluster": cluster}
-        svc["_aws"] = aws
-        LAST_LB.update({"cluster": cluster, "ns": ns, "name": name, "arn": lb["LoadBalancerArn"],
-                        "pods": pods, "next": 0})
+    return {"lb": lb["LoadBalancerArn"], "groups": groups, "cluster": cluster, "dns": lb["DNSName"]}, lb["DNSName"]
+
+
+def make_classic(cluster, svc, lb_name, subnets, node_ids, tags):
+    """What the in-tree controller makes for a Service without the NLB annotation: a Classic
+    ELB, which ELBv2 does not know."""
+    elb = boto("elb", cluster)
+    listeners = [{"Protocol": "TCP", "LoadBalancerPort": p["port"], "InstanceProtocol": "TCP",
+                  "InstancePort": p["nodePort"]} for p in svc["spec"].get("ports", [])]
+    dns = elb.create_load_balancer(LoadBalancerName=lb_name, Listeners=listeners,
+                                   Subnets=[s["SubnetId"] for s in subnets[:1]], Tags=tags)["DNSName"]
+    if node_ids:
+        elb.register_instances_with_load_balancer(LoadBalancerName=lb_name,
+                                                  Instances=[{"InstanceId": i} for i in node_ids])
+    return {"classic": lb_name, "cluster": cluster, "dns": dns}, dns
 
 
 def remove_balancer(aws, done=None):
@@ -298,16 +384,19 @@ def remove_balancer(aws, done=None):
     time.sleep(0.5)
     if controller_stopped():
         return
-    if not aws.get("lb"):  # it never got a load balancer: nothing to remove
+    if not aws.get("lb") and not aws.get("classic"):  # it never got one: nothing to remove
         if done:
             with LOCK:
                 done()
         return
-    elb = boto("elbv2", aws.get("cluster"))
     try:
-        elb.delete_load_balancer(LoadBalancerArn=aws["lb"])
-        for tg in aws["groups"]:
-            elb.delete_target_group(TargetGroupArn=tg)
+        if aws.get("classic"):
+            boto("elb", aws.get("cluster")).delete_load_balancer(LoadBalancerName=aws["classic"])
+        else:
+            elb = boto("elbv2", aws.get("cluster"))
+            elb.delete_load_balancer(LoadBalancerArn=aws["lb"])
+            for tg in aws["groups"]:
+                elb.delete_target_group(TargetGroupArn=tg)
     except Exception as exc:  # the test's moto may be gone already
         print(f"removing {aws}: {exc}", file=sys.stderr)
         return
@@ -345,14 +434,10 @@ def delete_object(st, key):
 
             threading.Thread(target=remove_balancer, args=(obj.get("_aws") or {}, cleared),
                              daemon=True).start()
-        if LAST_LB.get("ns") == ns and LAST_LB.get("name") == name:
-            LAST_LB.clear()
         return obj
     st["objects"].pop(key, None)
     if kind == "services" and obj.get("_aws"):
         threading.Thread(target=remove_balancer, args=(obj["_aws"],), daemon=True).start()
-        if LAST_LB.get("ns") == ns and LAST_LB.get("name") == name:
-            LAST_LB.clear()
     if kind == "deployments":
         for k in [k for k in st["objects"] if k[0] == "pods" and k[1] == ns and k[2].startswith(name + "-")]:
             st["objects"].pop(k)
@@ -476,25 +561,99 @@ class Api(BaseHTTPRequestHandler):
     do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
 
 
+def route(host):
+    """The pods an NLB's DNS name and port lead to, following AWS and Kubernetes as they route
+    a TCP connection: (cluster, namespace, [pod names]), or why nothing answers there."""
+    name, _, port = host.partition(":")
+    port = int(port or 80)
+    with LOCK:
+        clusters = list(CLUSTERS)
+    for cluster in clusters:
+        elb = boto("elbv2", cluster)
+        lb = next((lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["DNSName"] == name), None)
+        if lb is None:
+            continue
+        tags = {t["Key"]: t["Value"] for d in elb.describe_tags(ResourceArns=[lb["LoadBalancerArn"]])["TagDescriptions"]
+                for t in d["Tags"]}
+        if tags.get(owned(cluster)) is None:
+            continue
+        if lb["State"]["Code"] != "active":
+            return f"load balancer {lb['LoadBalancerName']} is {lb['State']['Code']}"
+        listener = next((l for l in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+                         if l["Port"] == port), None)
+        if listener is None:
+            return f"no listener on port {port}"
+        forward = [a["TargetGroupArn"] for a in listener["DefaultActions"] if a.get("Type") == "forward"]
+        if not forward:
+            return f"the listener on port {port} forwards nowhere"
+        health = elb.describe_target_health(TargetGroupArn=forward[0])["TargetHealthDescriptions"]
+        node_ports = {h["Target"]["Port"] for h in health if h["TargetHealth"]["State"] == "healthy"}
+        if not node_ports:
+            return f"no healthy target in {forward[0].rsplit('/', 2)[-2]}"
+        with LOCK:
+            st = state(cluster)
+            for (kind, ns, _), svc in st["objects"].items():
+                if kind != "services":
+                    continue
+                target_ports = [p.get("targetPort", p["port"]) for p in svc["spec"].get("ports", [])
+                                if p.get("nodePort") in node_ports]
+                if not target_ports:
+                    continue
+                selector = svc["spec"].get("selector") or {}
+                pods = sorted(o["metadata"]["name"] for (k, n, _), o in st["objects"].items()
+                              if k == "pods" and n == ns and pod_ready(o)
+                              and all(o["metadata"].get("labels", {}).get(a) == b for a, b in selector.items())
+                              and any(c.get("containerPort") in target_ports
+                                      for ct in (o.get("spec") or {}).get("containers") or []
+                                      for c in ct.get("ports") or []))
+                if not pods:
+                    return f"no ready pod listens on port {target_ports[0]}"
+                return cluster, ns, pods
+        return f"no Service has node port {sorted(node_ports)}"
+    return f"no load balancer is named {name}"
+
+
 class Apps(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
+    """The pods' HTTP behind an NLB: one handler per client connection, which keeps the pod it
+    was routed to for as long as the connection lasts (an NLB balances connections, not
+    requests)."""
+
+    protocol_version = "HTTP/1.1"
+    pod = None
 
     def log_message(self, fmt, *args):
         pass
 
     def do_GET(self):
-        code, text = 503, "no load balancer in front of any pods\n"
-        if urlparse(self.path).path == "/hostname" and os.environ.get("FAKE_K8S_LB", "normal") == "normal":
-            with LOCK:
-                if LAST_LB and LAST_LB["pods"] and balancer_exists(LAST_LB["arn"], LAST_LB["cluster"]):
-                    code, text = 200, LAST_LB["pods"][LAST_LB["next"] % len(LAST_LB["pods"])]
-                    LAST_LB["next"] += 1
-        data = text.encode()
+        host = self.headers.get("Host") or urlparse(self.path).netloc
+        path = urlparse(self.path).path
+        code, text = 200, ""
+        if self.pod is None:
+            routed = route(host)
+            if isinstance(routed, str):
+                code, text = 503, routed
+            else:
+                cluster, ns, pods = routed
+                with LOCK:
+                    self.pod = (cluster, ns, pods[CONNECTIONS[0] % len(pods)])
+                    CONNECTIONS[0] += 1
+        if self.pod is not None:
+            if "pods-silent" in faults():
+                self.close_connection = True  # accepted, then closed without a word
+                self.log(host, path, 0, "silent")
+                return
+            code, text = (200, self.pod[2]) if path == "/hostname" else (404, "not found")
+        data = (text + "\n").encode()
         self.send_response(code)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+        self.log(host, path, code, self.pod[2] if self.pod else text)
+
+    def log(self, host, path, code, what):
+        with open(os.path.join(HOME, "k8s", "apps.log"), "a", encoding="utf-8") as fh:
+            fh.write(f"{host} {path} {code} {what}\n")
 
 
 def expired(der):
@@ -523,21 +682,15 @@ def expired(der):
     return None
 
 
-def balancer_exists(arn, cluster):
-    try:
-        return bool(boto("elbv2", cluster).describe_load_balancers(LoadBalancerArns=[arn])["LoadBalancers"])
-    except Exception:
-        return False
-
-
 def main():
     global HOME
     parser = argparse.ArgumentParser()
     parser.add_argument("--home", required=True)
+    parser.add_argument("--api-host", help="the API's host name in the kubeconfig (else 127.0.0.1)")
     args = parser.parse_args()
     HOME = args.home
     k8s_dir = os.path.join(HOME, "k8s")
-    cert, key, ca = make_certs(k8s_dir)
+    cert, key, ca = make_certs(k8s_dir, args.api_host)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     ctx.load_verify_locations(ca)
@@ -545,7 +698,7 @@ def main():
     api = ThreadingHTTPServer(("127.0.0.1", 0), Api)
     api.socket = ctx.wrap_socket(api.socket, server_side=True)
     apps = ThreadingHTTPServer(("127.0.0.1", 0), Apps)
-    api_url = f"https://127.0.0.1:{api.server_address[1]}"
+    api_url = f"https://{args.api_host or '127.0.0.1'}:{api.server_address[1]}"
     apps_url = f"http://127.0.0.1:{apps.server_address[1]}"
     with open(os.path.join(k8s_dir, "server.json"), "w", encoding="utf-8") as fh:
         json.dump({"api": api_url, "apps": apps_url, "pid": os.getpid()}, fh)

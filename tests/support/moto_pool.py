@@ -22,7 +22,7 @@ client costs no JSON parsing.
     python3 moto_pool.py --socket target/moto-pool.sock
 
 scripts/test starts it and exports KW_MOTO_POOL. Without the pool, or for moto in auth mode
-(whose settings are read at import), the harness starts `python -m moto.server`, a zygote per
+(whose settings are read at import), the harness starts moto_server.py (moto's server, as slow as AWS where asked), a zygote per
 environment and a Python per script, as before. The pool ends when its stdin closes.
 """
 
@@ -40,10 +40,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fork_server  # noqa: E402
 import kops_zygote  # noqa: E402
+import moto_realism  # noqa: E402
 import warm_botocore  # noqa: E402
 
 import moto.server  # noqa: E402
 from moto.backends import get_backend  # noqa: E402
+
+moto_realism.apply()
 
 try:
     import awscli.clidriver  # noqa: E402,F401  (the plan-script test's aws calls)

@@ -5,6 +5,7 @@
 pub mod evidence;
 pub mod faults;
 pub mod judge;
+pub mod proxy;
 pub mod tmux;
 
 use std::fs;
@@ -108,7 +109,8 @@ impl Moto {
                 continue;
             }
             let mut cmd = Command::new(python());
-            cmd.args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            cmd.arg(repo().join("tests/support/moto_server.py"))
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
             if let Some(n) = auth_after {
                 cmd.env("INITIAL_NO_AUTH_ACTION_COUNT", n.to_string());
@@ -274,6 +276,10 @@ pub struct TestEnv {
     kube: Option<FakeKube>,
     /// The stand-in's fork server, once installed.
     zygote: Option<Zygote>,
+    /// The forward proxy the environment's proxy variables name, once there is one.
+    proxy: Option<proxy::Proxy>,
+    /// The fake cluster API's host name in the kubeconfig (else 127.0.0.1).
+    api_host: Option<String>,
 }
 
 /// tests/support/kops_zygote.py: runs each kops call in a fork of a process that imported the
@@ -296,7 +302,7 @@ pub struct FakeKube {
     child: Child,
     /// `https://127.0.0.1:<port>` (a cluster's API is `<api>/clusters/<name>`).
     pub api: String,
-    /// The pods' HTTP (`GET /hostname`), where `KOPS_WIZARD_SMOKE_URL` points.
+    /// The pods' HTTP (`GET /hostname`), where the environment's proxy sends an NLB's name.
     pub apps: String,
 }
 
@@ -344,7 +350,40 @@ impl TestEnv {
             vars.push(("AWS_ACCESS_KEY_ID".into(), id.into()));
             vars.push(("AWS_SECRET_ACCESS_KEY".into(), secret.into()));
         }
-        TestEnv { dir, vars, kube: None, zygote: None }
+        TestEnv { dir, vars, kube: None, zygote: None, proxy: None, api_host: None }
+    }
+
+    /// An environment on a company network: its servers have names no resolver knows (moto is
+    /// `moto.kw-test`, the cluster's API `k8s.kw-test`), which only the proxy its proxy
+    /// variables name can reach, and no `NO_PROXY`. A client that ignores the proxy reaches
+    /// nothing.
+    pub fn behind_proxy(moto: &Moto) -> TestEnv {
+        let mut env = TestEnv::new(Some(moto));
+        env.set("AWS_ENDPOINT_URL", format!("http://moto{}:{}", proxy::TEST_DOMAIN, moto.port));
+        env.use_proxy(None);
+        env.api_host = Some(format!("k8s{}", proxy::TEST_DOMAIN));
+        env
+    }
+
+    /// Starts the environment's forward proxy and names it in the proxy variables (both
+    /// cases: curl reads only the lower-case `http_proxy`), with `no_proxy` as `NO_PROXY`.
+    fn use_proxy(&mut self, no_proxy: Option<&str>) {
+        let proxy = proxy::Proxy::start();
+        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy"] {
+            self.set(var, proxy.url());
+        }
+        for var in ["NO_PROXY", "no_proxy"] {
+            match no_proxy {
+                Some(list) => self.set(var, list),
+                None => self.unset(var),
+            }
+        }
+        self.proxy = Some(proxy);
+    }
+
+    /// The environment's forward proxy, when it has one.
+    pub fn proxy(&self) -> Option<&proxy::Proxy> {
+        self.proxy.as_ref()
     }
 
     pub fn path(&self, sub: &str) -> PathBuf {
@@ -413,6 +452,11 @@ impl TestEnv {
         .expect("write the kops wrapper");
         fs::set_permissions(&kops, fs::Permissions::from_mode(0o755)).expect("chmod kops");
         self.set("FAKE_KOPS_HOME", home.display().to_string());
+        if !bare && self.proxy.is_none() && self.get("AWS_ENDPOINT_URL").is_some() {
+            // A cluster's Service is reached by its NLB's DNS name, which only the proxy
+            // resolves (to the fake's pods); everything on loopback is reached directly.
+            self.use_proxy(Some("127.0.0.1,localhost"));
+        }
         match pool() {
             // The suite's fork server runs kops calls too, with boto3 and the stand-in already
             // imported: no fork server of this environment's own to start.
@@ -452,17 +496,15 @@ impl TestEnv {
 
     /// Starts the fake Kubernetes API for the stand-in's clusters (it writes its CA and client
     /// certificate under the stand-in's home, where the stand-in's kubeconfig takes them from)
-    /// and points the smoke test's HTTP check at its pods.
+    /// and has the proxy send an NLB's DNS name to its pods.
     fn start_kube(&mut self, home: &Path) {
         let log = fs::File::create(home.join("fake-k8s.log")).expect("fake k8s log");
         let mut cmd = Command::new(python());
-        self.apply(&mut cmd)
-            .arg(repo().join("tests/support/fake_k8s.py"))
-            .arg("--home")
-            .arg(home)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(log);
+        self.apply(&mut cmd).arg(repo().join("tests/support/fake_k8s.py")).arg("--home").arg(home);
+        if let Some(host) = &self.api_host {
+            cmd.arg("--api-host").arg(host);
+        }
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(log);
         let mut child = cmd.spawn().expect("start the fake Kubernetes API");
         let stdout = child.stdout.take().expect("its stdout");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -480,7 +522,9 @@ impl TestEnv {
             panic!("the fake Kubernetes API did not start (said {line:?}):\n{log}");
         };
         let (api, apps) = (api.to_string(), apps.to_string());
-        self.set("KOPS_WIZARD_SMOKE_URL", apps.clone());
+        if let Some(proxy) = &self.proxy {
+            proxy.route(".elb.amazonaws.com", &apps);
+        }
         self.kube = Some(FakeKube { child, api, apps });
     }
 
