@@ -36,7 +36,9 @@ pub enum CloudKind {
     Subnet,
     RouteTable,
     Vpc,
+    DhcpOptions,
     SecurityGroup,
+    KeyPair,
     LoadBalancer,
     ClassicLoadBalancer,
     TargetGroup,
@@ -48,7 +50,7 @@ pub enum CloudKind {
 }
 
 impl CloudKind {
-    pub const ALL: [CloudKind; 20] = [
+    pub const ALL: [CloudKind; 22] = [
         CloudKind::Instance,
         CloudKind::AutoScalingGroup,
         CloudKind::LaunchTemplate,
@@ -60,7 +62,9 @@ impl CloudKind {
         CloudKind::Subnet,
         CloudKind::RouteTable,
         CloudKind::Vpc,
+        CloudKind::DhcpOptions,
         CloudKind::SecurityGroup,
+        CloudKind::KeyPair,
         CloudKind::LoadBalancer,
         CloudKind::ClassicLoadBalancer,
         CloudKind::TargetGroup,
@@ -92,7 +96,9 @@ impl CloudKind {
             CloudKind::Subnet => &["InvalidSubnetID.NotFound"],
             CloudKind::RouteTable => &["InvalidRouteTableID.NotFound"],
             CloudKind::Vpc => &["InvalidVpcID.NotFound"],
+            CloudKind::DhcpOptions => &["InvalidDhcpOptionID.NotFound"],
             CloudKind::SecurityGroup => &["InvalidGroup.NotFound"],
+            CloudKind::KeyPair => &["InvalidKeyPair.NotFound"],
             CloudKind::LoadBalancer => &["LoadBalancerNotFound", "ListenerNotFound"],
             CloudKind::ClassicLoadBalancer => &["LoadBalancerNotFound", "AccessPointNotFound"],
             CloudKind::TargetGroup => &["TargetGroupNotFound"],
@@ -122,7 +128,9 @@ impl CloudKind {
             CloudKind::Subnet => "subnet",
             CloudKind::RouteTable => "route table",
             CloudKind::Vpc => "VPC",
+            CloudKind::DhcpOptions => "DHCP options set",
             CloudKind::SecurityGroup => "security group",
+            CloudKind::KeyPair => "EC2 key pair",
             CloudKind::LoadBalancer => "load balancer",
             CloudKind::ClassicLoadBalancer => "classic load balancer",
             CloudKind::TargetGroup => "target group",
@@ -401,6 +409,12 @@ impl Cloud {
                 Ec2Listing::of("ec2:DescribeRouteTables", "routeTableSet", "routeTableId")
             }
             CloudKind::Vpc => Ec2Listing::of("ec2:DescribeVpcs", "vpcSet", "vpcId"),
+            CloudKind::DhcpOptions => {
+                Ec2Listing::of("ec2:DescribeDhcpOptions", "dhcpOptionsSet", "dhcpOptionsId")
+            }
+            // kops imports the cluster's SSH key as `kubernetes.<cluster>-<fingerprint>`,
+            // tagged for the cluster.
+            CloudKind::KeyPair => Ec2Listing::of("ec2:DescribeKeyPairs", "keySet", "keyName"),
             CloudKind::SecurityGroup => {
                 Ec2Listing::of("ec2:DescribeSecurityGroups", "securityGroupInfo", "groupId")
             }

@@ -84,8 +84,11 @@ impl From<OwnershipError> for TeardownError {
 /// How long the cluster's cloud controller gets to remove a deleted Service's load balancer
 /// before teardown deletes it directly (`KOPS_WIZARD_CONTROLLER_WAIT`, a duration).
 pub fn controller_wait() -> Duration {
-    crate::rules::env_duration("KOPS_WIZARD_CONTROLLER_WAIT").unwrap_or(Duration::from_secs(180))
+    crate::rules::env_duration("KOPS_WIZARD_CONTROLLER_WAIT").unwrap_or(CONTROLLER_WAIT)
 }
+
+/// [`controller_wait`]'s default: a healthy controller removes an NLB in well under a minute.
+pub const CONTROLLER_WAIT: Duration = Duration::from_secs(180);
 
 pub struct Request<'a> {
     pub answers: &'a Answers,
@@ -160,6 +163,9 @@ pub struct Inventory {
     /// found by this cluster's setup): the run must still happen, to let go of them, or the
     /// other cluster's teardown would keep them for this one forever.
     pub lets_go: bool,
+    /// How long the cloud controller gets to remove a deleted Service's load balancer before
+    /// teardown deletes it directly ([`controller_wait`]).
+    pub controller_wait: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +243,7 @@ impl Prepared {
             inventory_of(&self.plan, &self.journal, &self.cloud, &self.buckets, self.opts);
         inventory.made_by = self.made_by.clone();
         inventory.kubernetes = self.kubernetes.clone();
+        inventory.controller_wait = controller_wait();
         inventory
     }
 }
@@ -303,6 +310,7 @@ pub fn inventory_of(
         opts,
         kubernetes: None,
         lets_go: lets_go(journal),
+        controller_wait: CONTROLLER_WAIT,
     }
 }
 

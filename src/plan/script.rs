@@ -492,8 +492,10 @@ fn delete_services(cluster: &str) -> String {
     );
     let _ = writeln!(s, "  kubectl config use-context {}", quote(cluster));
     let _ = writeln!(s, "  kubectl delete namespace {NAMESPACE} --ignore-not-found --wait=false");
+    // A Service listed here may be gone by its delete (its namespace's deletion finishing, its
+    // controller done): not found is what this line wants.
     s.push_str(
-        "  kubectl get services -A -o jsonpath='{range .items[?(@.spec.type==\"LoadBalancer\")]}{.metadata.namespace} {.metadata.name}{\"\\n\"}{end}' \\\n    | while read -r ns name; do kubectl -n \"$ns\" delete service \"$name\" --wait=false; done\nfi\n",
+        "  kubectl get services -A -o jsonpath='{range .items[?(@.spec.type==\"LoadBalancer\")]}{.metadata.namespace} {.metadata.name}{\"\\n\"}{end}' \\\n    | while read -r ns name; do kubectl -n \"$ns\" delete service \"$name\" --wait=false --ignore-not-found; done\nfi\n",
     );
     let _ = writeln!(
         s,

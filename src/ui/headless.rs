@@ -178,6 +178,12 @@ pub fn describe_teardown(inventory: &crate::engine::teardown::Inventory) -> Stri
             out.push_str(&format!("  - {kept}\n"));
         }
     }
+    // Last, next to the question, the whole of it a line a step: on a scrolling terminal the
+    // end is what is on screen when the name is asked.
+    if !inventory.steps.is_empty() {
+        out.push_str("In short:\n");
+        out.push_str(&super::inventory::summary_text(inventory));
+    }
     out
 }
 

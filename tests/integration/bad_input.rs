@@ -16,16 +16,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use kops_wizard::answers::{Answers, KeyType};
 use kops_wizard::questions;
 
-use crate::support::{Moto, TestEnv, repo};
+use crate::support::{Moto, TestEnv, repo, run_within};
 
 /// A case that got past every check would go on to AWS and kops: the request log says so,
 /// and this stops it rather than wait for a validation that takes minutes.
@@ -154,34 +153,6 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     out
 }
 
-/// Runs the binary, killed after `limit`: returns (exit code, stdout, stderr).
-fn run_bounded(cmd: &mut Command, limit: Duration) -> (i32, String, String) {
-    let mut child =
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the wizard");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut text = Vec::new();
-            let _ = pipe.read_to_end(&mut text);
-            String::from_utf8_lossy(&text).into_owned()
-        })
-    };
-    let out = drain(Box::new(child.stdout.take().unwrap()));
-    let err = drain(Box::new(child.stderr.take().unwrap()));
-    let started = Instant::now();
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code().unwrap_or(-1);
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break -9;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    (code, out.join().unwrap(), err.join().unwrap())
-}
-
 /// One case's outcome against the contract: exit 2, every needle in stderr and no raw control
 /// character there, no AWS request, no journal, the home dir untouched. `Err` says what broke.
 struct Outcome {
@@ -234,7 +205,7 @@ fn run_case(moto: &Moto, build: impl FnOnce(&TestEnv) -> Vec<OsString>) -> Outco
     let args = build(&env);
     let before_home = tree(&env.home());
     let before = moto.requests().len();
-    let (code, _, err) = run_bounded(env.wizard().args(&args), CASE_LIMIT);
+    let (code, _, err) = run_within(env.wizard().args(&args), CASE_LIMIT);
     Outcome {
         code,
         err,

@@ -346,16 +346,19 @@ fn ctrl_c_exits_130_and_a_rerun_continues() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
     for line in BufReader::new(stdout).lines() {
-        if line.unwrap().contains("validate: ") {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.contains("validate: ") {
             break;
         }
     }
+    crate::support::evidence::shown("output", &seen.join("\n"));
     let (code, _, _) = run(Command::new("kill").args(["-INT", &child.id().to_string()]));
     assert_eq!(code, 0);
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    let (code, _, err) = crate::support::finish(child);
+    assert_eq!(code, 130, "{err}");
     assert!(err.contains("interrupted"), "{err}");
 
     env.unset("FAKE_KOPS_VALIDATE");

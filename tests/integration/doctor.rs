@@ -114,13 +114,11 @@ fn after_setup_doctor_sees_the_bucket_and_the_working_profile() {
     assert!(out.contains("state bucket  doctor-kops-state is free: setup creates it"), "{out}");
     assert!(out.contains("kops profile  kops is not saved yet"), "{out}");
 
-    let setup = env
+    let (code, out, err) = run(env
         .wizard()
         .args(["setup", "--yes", "--only", "credentials,state-store", "-c"])
-        .arg(&answers)
-        .output()
-        .unwrap();
-    assert!(setup.status.success());
+        .arg(&answers));
+    assert_eq!(code, 0, "{out}\n{err}");
     let (code, out, _) = run(env.wizard().arg("doctor").arg("-c").arg(&answers));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("✔ state bucket  doctor-kops-state exists and is reachable"), "{out}");

@@ -5,8 +5,6 @@
 //! endpoint, with a journal that claims nothing AWS does not hold. AWS is judged directly on
 //! moto (support/judge.rs), never through the proxy or the wizard's helpers.
 
-use std::io::Read;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::faults::{Fault, FaultProxy, Rule};
@@ -54,48 +52,10 @@ struct Ran {
 fn wizard(env: &TestEnv, args: &[&str], limit: Duration) -> Ran {
     let file = env.answers(ANSWERS);
     let started = Instant::now();
-    let mut child = env
-        .wizard()
-        .args(args)
-        .arg("-c")
-        .arg(file)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the wizard");
-    // Read both pipes while waiting, so a chatty run cannot fill one and stall.
-    let mut pipes = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = pipes.0.read_to_string(&mut s);
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = pipes.1.read_to_string(&mut s);
-        s
-    });
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for the wizard") {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the wizard was still running after {limit:?}:\n{}\n{}",
-                out.join().unwrap_or_default(),
-                err.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Ran {
-        code: status.code().unwrap_or(-1),
-        out: out.join().unwrap_or_default(),
-        err: err.join().unwrap_or_default(),
-        took: started.elapsed(),
-    }
+    let (code, out, err) =
+        crate::support::run_within(env.wizard().args(args).arg("-c").arg(file), limit);
+    assert!(code != -9, "the wizard was still running after {limit:?}:\n{out}\n{err}");
+    Ran { code, out, err, took: started.elapsed() }
 }
 
 /// Exactly one group, user, key (the saved one), bucket and cluster, set up as asked.
@@ -114,7 +74,7 @@ async fn exactly_one_of_everything(j: &Judge, env: &TestEnv) {
     assert_eq!(facts.sse_algorithms, ["AES256"]);
     assert_eq!(facts.public_access_block, [true; 4]);
     assert!(j.object_exists(BUCKET, &format!("{CLUSTER}/config")).await);
-    let cloud = std::fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default();
+    let cloud = env.cloud();
     let clusters: serde_json::Value = serde_json::from_str(&cloud).unwrap_or_default();
     let names: Vec<&String> = clusters.as_object().map(|m| m.keys().collect()).unwrap_or_default();
     assert_eq!(names, [CLUSTER], "exactly one cluster in the stand-in's cloud");
@@ -124,7 +84,7 @@ async fn nothing_left(j: &Judge, env: &TestEnv) {
     assert!(j.users().await.is_empty(), "{:?}", j.users().await);
     assert!(j.groups().await.is_empty(), "{:?}", j.groups().await);
     assert!(j.buckets().await.is_empty(), "{:?}", j.buckets().await);
-    let cloud = std::fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default();
+    let cloud = env.cloud();
     assert!(!cloud.contains(CLUSTER), "{cloud}");
     let creds = std::fs::read_to_string(env.home().join(".aws/credentials")).unwrap_or_default();
     assert!(!creds.contains("[kops]"), "{creds}");

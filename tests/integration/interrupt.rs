@@ -74,13 +74,9 @@ fn answers(env: &TestEnv, bucket: &str) -> std::path::PathBuf {
 /// point was reached).
 fn killed_at(env: &TestEnv, point: &str, args: &[&str], file: &Path) {
     let mut cmd = env.wizard();
-    let out = cmd
-        .env("KOPS_WIZARD_TEST_KILL", point)
-        .args(args)
-        .arg("-c")
-        .arg(file)
-        .output()
-        .expect("run the wizard");
+    let out = crate::support::output(
+        cmd.env("KOPS_WIZARD_TEST_KILL", point).args(args).arg("-c").arg(file),
+    );
     assert_eq!(
         out.status.signal(),
         Some(9),
@@ -115,8 +111,8 @@ async fn aws(moto: &Moto) -> Aws {
 }
 
 fn cloud(env: &TestEnv) -> Value {
-    let path = env.path("fake-kops/cloud.json");
-    serde_json::from_str(&fs::read_to_string(&path).unwrap_or_else(|_| "{}".into())).unwrap()
+    let text = env.cloud();
+    serde_json::from_str(if text.is_empty() { "{}" } else { &text }).unwrap()
 }
 
 fn saved_key_id(env: &TestEnv) -> Option<String> {
@@ -261,7 +257,7 @@ async fn sigkill_inside_the_full_screen_and_plain_runs_then_a_rerun_finishes_wit
     env.set("KOPS_WIZARD_TEST_KILL", "deleted:bucket");
     let term = Tmux::start(&env, &[bin(), "teardown".into(), "-c".into(), path.clone()], 100, 30);
     term.wait_for(&format!("Type {CLUSTER} to delete it"), Duration::from_secs(60));
-    term.wait_for("× autoscaling-group", Duration::from_secs(10));
+    term.wait_for("cloud resources (kops delete cluster)", Duration::from_secs(10));
     term.type_text(CLUSTER);
     term.keys(&["Enter"]);
     pane_killed(&term);
@@ -317,12 +313,18 @@ async fn sigterm_sighup_and_ctrl_c_stop_a_running_kops_keep_the_journal_and_rest
             .args(["setup", "--yes", "-c"])
             .arg(&file)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start the wizard");
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
         let reader = std::thread::spawn(move || {
             std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>()
+        });
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text);
+            text
         });
         let kops = hung_kops(&env, Duration::from_secs(120));
         kill(signal, child.id());
@@ -331,6 +333,10 @@ async fn sigterm_sighup_and_ctrl_c_stop_a_running_kops_keep_the_journal_and_rest
         kops_gone(kops, &format!("headless SIG{signal}"));
         journal_has_no_intent(&env);
         let lines = reader.join().unwrap();
+        crate::support::evidence::shown(
+            "output",
+            &format!("{}\n{}", lines.join("\n"), errors.join().unwrap()),
+        );
         // Stopped inside validation: the steps before it finished, nothing after it ran.
         assert!(lines.iter().any(|l| l.contains("deploy: done")), "SIG{signal}: {lines:?}");
         assert!(!lines.iter().any(|l| l.contains("validate: done")), "SIG{signal}: {lines:?}");

@@ -161,13 +161,10 @@ fn credentials(env: &TestEnv) -> String {
     read(env.home().join(".aws/credentials"))
 }
 
-fn cloud(env: &TestEnv) -> String {
-    read(env.path("fake-kops/cloud.json"))
-}
-
 fn journal(env: &TestEnv, cluster: &str) -> Value {
-    let text = read(env.path(&format!("state/kops-wizard/journal/{cluster}.json")));
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    let path = env.path(&format!("state/kops-wizard/journal/{cluster}.json"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("the journal is JSON")
 }
 
 fn kops_verbs(env: &TestEnv) -> Vec<String> {
@@ -192,7 +189,7 @@ async fn dry_run_teardown_changes_nothing_in_either_flag_order() {
     assert_eq!(before.users, ["kops"]);
     let (creds, cloud_before, journal_before) = (
         credentials(&env),
-        cloud(&env),
+        env.cloud(),
         read(env.path("state/kops-wizard/journal/dry.example.com.json")),
     );
     let calls_before = env.kops_calls().len();
@@ -209,7 +206,7 @@ async fn dry_run_teardown_changes_nothing_in_either_flag_order() {
     }
     assert_eq!(aws(&moto).await, before, "AWS changed during a dry run");
     assert_eq!(credentials(&env), creds);
-    assert_eq!(cloud(&env), cloud_before, "the cluster's cloud resources changed");
+    assert_eq!(env.cloud(), cloud_before, "the cluster's cloud resources changed");
     assert_eq!(read(env.path("state/kops-wizard/journal/dry.example.com.json")), journal_before);
     // kops was only asked for its preview: never `delete cluster --yes`.
     let new_calls = &kops_verbs(&env)[calls_before..];
@@ -263,9 +260,9 @@ async fn two_clusters_share_bucket_and_iam(first_down: &str, second_down: &str) 
     let c = admin_clients(&moto).await;
     let policies = c.iam.list_attached_group_policies().group_name("kops").send().await.unwrap();
     assert_eq!(policies.attached_policies().len(), 7, "the shared group lost policies");
-    assert!(!cloud(&env).contains(&format!("\"{first_down}\"")), "{}", cloud(&env));
+    assert!(!env.cloud().contains(&format!("\"{first_down}\"")), "{}", env.cloud());
     assert!(
-        cloud(&env).contains(&format!("\"{second_down}\"")),
+        env.cloud().contains(&format!("\"{second_down}\"")),
         "the other cluster's resources went"
     );
     // The first cluster's journal says what it kept and for whom: nothing is still "in use".
@@ -284,7 +281,7 @@ async fn two_clusters_share_bucket_and_iam(first_down: &str, second_down: &str) 
     );
     assert!(!credentials(&env).contains("[kops]"), "{}", credentials(&env));
     assert!(!read(env.home().join(".aws/config")).contains("[profile kops]"));
-    assert!(!cloud(&env).contains("example.com\""), "{}", cloud(&env));
+    assert!(!env.cloud().contains("example.com\""), "{}", env.cloud());
 }
 
 #[tokio::test]
@@ -484,7 +481,7 @@ async fn one_run_per_cluster_at_a_time() {
     let file = env.path("answers-lock.toml");
     fs::write(&file, &a).unwrap();
     for _ in 0..3 {
-        let mut children: Vec<_> = (0..2)
+        let children: Vec<_> = (0..2)
             .map(|_| {
                 env.wizard()
                     .args(["setup", "--yes", "--only", "state-store,credentials"])
@@ -496,8 +493,7 @@ async fn one_run_per_cluster_at_a_time() {
                     .unwrap()
             })
             .collect();
-        let codes: Vec<i32> =
-            children.iter_mut().map(|c| c.wait().unwrap().code().unwrap_or(-1)).collect();
+        let codes: Vec<i32> = children.into_iter().map(|c| crate::support::finish(c).0).collect();
         assert!(codes.iter().all(|c| *c == 0 || *c == 1), "{codes:?}");
         assert!(codes.contains(&0), "{codes:?}");
     }
@@ -531,7 +527,7 @@ async fn a_cluster_deleted_by_hand_is_created_and_deployed_again() {
         "--yes",
     ]));
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(!cloud(&env).contains("\"hand.example.com\""));
+    assert!(!env.cloud().contains("\"hand.example.com\""));
     let calls = env.kops_calls().len();
 
     let (code, out, err) = wizard(&env, &a, &["setup", "--yes"]);
@@ -542,7 +538,7 @@ async fn a_cluster_deleted_by_hand_is_created_and_deployed_again() {
         again.iter().any(|c| c.starts_with("update cluster") && c.contains("--yes")),
         "{again:?}"
     );
-    assert!(cloud(&env).contains("\"hand.example.com\""), "the cluster was not deployed again");
+    assert!(env.cloud().contains("\"hand.example.com\""), "the cluster was not deployed again");
     assert!(out.contains("is ready"), "{out}");
 }
 

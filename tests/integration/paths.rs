@@ -42,10 +42,6 @@ fn verbs_with_args(env: &TestEnv) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn cloud(env: &TestEnv) -> String {
-    fs::read_to_string(env.path("fake-kops/cloud.json")).expect("the stand-in's cloud file")
-}
-
 #[tokio::test]
 async fn another_region_end_to_end_location_zones_and_the_profiles_region() {
     let moto = Moto::start();
@@ -70,12 +66,12 @@ async fn another_region_end_to_end_location_zones_and_the_profiles_region() {
         .unwrap();
     let zones = create.iter().position(|a| a == "--zones").map(|i| create[i + 1].clone());
     assert_eq!(zones.as_deref(), Some("eu-west-1a"), "{create:?}");
-    assert!(cloud(&env).contains("eu.example.com"));
+    assert!(env.cloud().contains("eu.example.com"));
 
     let (code, out, err) = wizard(&env, toml, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     assert_eq!(boto3(&env, "eu-west-1", "[b['Name'] for b in s3.list_buckets()['Buckets']]"), "[]");
-    assert!(!cloud(&env).contains("eu.example.com"));
+    assert!(!env.cloud().contains("eu.example.com"));
 }
 
 #[tokio::test]
@@ -99,7 +95,7 @@ async fn kops_1_28_1_30_and_1_31_each_set_up_validate_and_tear_down() {
         );
         let (code, out, err) = wizard(&env, &toml, &["teardown", "--yes"]);
         assert_eq!(code, 0, "kops {version}: {out}\n{err}");
-        assert!(!cloud(&env).contains(&format!("{name}.example.com")), "kops {version}");
+        assert!(!env.cloud().contains(&format!("{name}.example.com")), "kops {version}");
         // Each user went with its own teardown; the next version starts from a clean account.
         let c = admin_clients(&moto).await;
         assert!(c.iam.list_users().send().await.unwrap().users().is_empty(), "kops {version}");
@@ -241,7 +237,7 @@ async fn only_one_step_at_a_time_does_that_step_and_nothing_after_it() {
 
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "deploy"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(cloud(&env).contains("only.example.com"));
+    assert!(env.cloud().contains("only.example.com"));
     assert!(!kops_verbs(&env).contains(&"validate cluster".to_string()), "--only deploy validated");
 
     let (code, out, err) = wizard(&env, toml, &["setup", "--yes", "--only", "validate"]);
@@ -284,7 +280,7 @@ async fn a_kops_delete_refused_by_aws_deletes_nothing_and_a_rerun_finishes() {
     assert_eq!(code, 1, "{out}\n{err}");
     // kops lists the SQS queues in its preview too, so it fails before anything is deleted.
     assert!(err.contains("AccessDenied") && err.contains("sqs:listqueues"), "kops's reason: {err}");
-    assert!(cloud(&env).contains("denied.example.com"), "cloud resources went");
+    assert!(env.cloud().contains("denied.example.com"), "cloud resources went");
     assert_eq!(versions().await, before, "the bucket was touched after kops failed");
     let keys = c.iam.list_access_keys().user_name("kops").send().await.unwrap();
     assert_eq!(keys.access_key_metadata().len(), 1, "IAM was touched after kops failed");

@@ -331,7 +331,7 @@ async fn teardown_reads_whole_at(width: u16, height: u16) {
     let term = Tmux::start_to(&env, &argv, width, height, Some(&env.path("out.txt")));
     let mut screens = Screens::new(&term, width);
     screens.wait_for(&format!("Type {cluster} to delete it"), SECS(60));
-    screens.wait_for("× autoscaling-group", SECS(30));
+    screens.wait_for("cloud resources (kops delete cluster)", SECS(30));
     // The rest of the inventory, a page at a time: each page is a screen to read.
     for _ in 0..8 {
         if !term.page_down() {

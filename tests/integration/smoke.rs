@@ -117,8 +117,11 @@ async fn service_balancers(aws: &Aws) -> Vec<Balancer> {
         .collect()
 }
 
-/// What AWS has that carries the cluster's tags, asked by this test itself: instances not
-/// terminated, volumes, VPCs, subnets, security groups, Auto Scaling groups, load balancers.
+/// What AWS has that carries the cluster's tags, asked by this test itself and not by the
+/// wizard's list of kinds: the resource groups tagging API (every kind it knows, by either
+/// ownership tag), plus what it does not cover here: instances not terminated, volumes, VPCs,
+/// subnets, security groups, DHCP option sets, EC2 key pairs, Auto Scaling groups, load
+/// balancers. An ARN the named kinds did not find is listed as `arn <ARN>`.
 async fn tagged_for_cluster(aws: &Aws) -> Vec<String> {
     let found = aws.ask(&format!(
         r#"
@@ -133,6 +136,18 @@ found += ["vpc " + v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"]]
 found += ["subnet " + s["SubnetId"] for s in ec2.describe_subnets(Filters=f)["Subnets"]]
 found += ["security group " + g["GroupId"]
           for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]]
+found += ["dhcp options " + d["DhcpOptionsId"] for d in ec2.describe_dhcp_options(Filters=f)["DhcpOptions"]]
+found += ["key pair " + k["KeyName"] for k in ec2.describe_key_pairs(Filters=f)["KeyPairs"]]
+tagging = boto3.client("resourcegroupstaggingapi", **kw)
+for filters in ([dict(Key=key)], [dict(Key="KubernetesCluster", Values=["{CLUSTER}"])]):
+    for page in tagging.get_paginator("get_resources").paginate(TagFilters=filters):
+        for r in page["ResourceTagMappingList"]:
+            arn = r["ResourceARN"]
+            # Instances are asked above with their state; load balancers below, by name.
+            if ":instance/" in arn or ":loadbalancer/" in arn:
+                continue
+            if not any(f.split(" ")[-1] in arn for f in found):
+                found.append("arn " + arn)
 found += ["asg " + g["AutoScalingGroupName"]
           for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]
           if any(t["Key"] == key for t in g.get("Tags", []))]
@@ -344,8 +359,8 @@ print("null")
     env.set(
         "FAKE_KOPS_FORGET",
         "autoscaling-group,launch-template,instance,load-balancer,target-group,nat-gateway,\
-         elastic-ip,volume,internet-gateway,subnet,route-table,security-group,vpc,\
-         iam-instance-profile,iam-role,sqs,eventbridge-rule",
+         elastic-ip,volume,keypair,internet-gateway,subnet,route-table,security-group,vpc,\
+         dhcp-options,iam-instance-profile,iam-role,sqs,eventbridge-rule",
     );
     let (code, out, err) = wizard_on(&env, &private, &["teardown", "--yes"]);
     assert_eq!(code, 1, "{out}\n{err}");
@@ -375,6 +390,8 @@ add("subnet", [s["SubnetId"] for s in ec2.describe_subnets(Filters=f)["Subnets"]
 add("route table", [r["RouteTableId"] for r in ec2.describe_route_tables(Filters=f)["RouteTables"]])
 add("VPC", [v["VpcId"] for v in ec2.describe_vpcs(Filters=f)["Vpcs"]])
 add("security group", [g["GroupId"] for g in ec2.describe_security_groups(Filters=f)["SecurityGroups"]])
+add("DHCP options set", [d["DhcpOptionsId"] for d in ec2.describe_dhcp_options(Filters=f)["DhcpOptions"]])
+add("EC2 key pair", [k["KeyName"] for k in ec2.describe_key_pairs(Filters=f)["KeyPairs"]])
 lbs = elbv2.describe_load_balancers()["LoadBalancers"]
 tgs = elbv2.describe_target_groups()["TargetGroups"]
 def tagged(arn):
@@ -412,7 +429,9 @@ print(json.dumps(left))
         "subnet",
         "route table",
         "VPC",
+        "DHCP options set",
         "security group",
+        "EC2 key pair",
         "load balancer",
         "target group",
         "IAM role",
@@ -576,7 +595,13 @@ sys.exit("the namespace is still there")
 #[test]
 fn every_wait_of_the_smoke_test_waits_and_each_one_running_out_says_what_it_saw() {
     let moto = Moto::start();
-    let mut env = ready_env(&moto);
+    let mut env = TestEnv::new(Some(&moto));
+    // As slow as AWS and Kubernetes are (in seconds rather than minutes): the targets still
+    // `initial` when the NLB is active, as in AWS.
+    env.set("FAKE_K8S_POD_DELAY", "0.6");
+    env.set("FAKE_K8S_NLB_PROVISIONING", "0.8");
+    env.set("FAKE_K8S_TARGETS_INITIAL", "1.5");
+    env.install_fake_kops();
     let bucket = "smoke-waits-state";
     let (code, out, err) = wizard(&env, bucket, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");

@@ -11,7 +11,9 @@ use aws_sdk_s3::primitives::ByteStream;
 
 use crate::support::judge::Judge;
 use crate::support::tmux::{Tmux, cooked};
-use crate::support::{Moto, TestEnv, admin_clients, alive, kops_processes, run, verbs};
+use crate::support::{
+    Moto, TestEnv, admin_clients, alive, another_admin, kops_processes, run, verbs,
+};
 
 const BUCKET: &str = "team-kops-state";
 const CLUSTER: &str = "team.example.com";
@@ -71,6 +73,11 @@ fn saved_key(env: &TestEnv) -> Option<String> {
 }
 
 /// Who has which keys, for every IAM user.
+/// The IAM users but the engineers' own administrators (`*-admin`, made by the test).
+async fn wizard_users(j: &Judge) -> Vec<String> {
+    j.users().await.into_iter().filter(|u| !u.ends_with("-admin")).collect()
+}
+
 async fn keys_by_user(j: &Judge) -> BTreeMap<String, Vec<String>> {
     let mut all = BTreeMap::new();
     for user in j.users().await {
@@ -83,10 +90,6 @@ async fn keys_by_user(j: &Judge) -> BTreeMap<String, Vec<String>> {
 /// The calls the stand-in logged from `from` on (the log is shared by every machine).
 fn calls_since(env: &TestEnv, from: usize) -> Vec<serde_json::Value> {
     env.kops_calls().into_iter().skip(from).collect()
-}
-
-fn cloud(env: &TestEnv) -> String {
-    fs::read_to_string(env.path("fake-kops/cloud.json")).unwrap_or_default()
 }
 
 /// The cluster's admin SSH keys in the state store (one object each).
@@ -104,18 +107,21 @@ async fn cluster_ssh_keys(moto: &Moto) -> Vec<String> {
 #[tokio::test]
 async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
     let moto = Moto::start();
-    let a = first_machine(&moto);
+    let mut a = first_machine(&moto);
+    // Each engineer is an administrator of their own, so "set up by" can only be right.
+    a.as_admin(&another_admin(&moto, "alice-admin").await);
     let (code, out, err) = wizard(&a, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let state_before = versions(&moto, &format!("{CLUSTER}/")).await;
     let ssh_before = cluster_ssh_keys(&moto).await;
-    let cloud_before = cloud(&a);
+    let cloud_before = a.cloud();
     assert_eq!(ssh_before.len(), 1, "{ssh_before:?}");
     let a_key = saved_key(&a).expect("machine A's profile");
 
     let mut engineers = vec![a_key.clone()];
     for name in ["B", "C"] {
-        let m = another_machine(&moto, &a);
+        let mut m = another_machine(&moto, &a);
+        m.as_admin(&another_admin(&moto, &format!("{}-admin", name.to_lowercase())).await);
         // C's answers ask for other sizes: on a join that is reported, never applied.
         let wizard = |env: &TestEnv, args: &[&str]| {
             let toml = match name {
@@ -138,7 +144,8 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
         assert_eq!(code, 0, "machine {name}: {out}\n{err}");
         // Who made the cluster is named, and what a join does not touch.
         assert!(out.contains("joining it"), "{out}");
-        assert!(out.contains("set up by arn:aws:sts::123456789012:user/moto on "), "{out}");
+        let by = "set up by arn:aws:iam::123456789012:user/alice-admin on ";
+        assert!(out.contains(by), "{out}");
         assert!(out.contains("no create, no update, no SSH key"), "{out}");
         if name == "C" {
             assert!(out.contains("not applied (joining changes nothing)"), "{out}");
@@ -149,7 +156,7 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
         // its cloud, and kops was never asked to change anything.
         assert_eq!(versions(&moto, &format!("{CLUSTER}/")).await, state_before, "machine {name}");
         assert_eq!(cluster_ssh_keys(&moto).await, ssh_before, "machine {name}");
-        assert_eq!(cloud(&a), cloud_before, "machine {name} changed the cloud");
+        assert_eq!(a.cloud(), cloud_before, "machine {name} changed the cloud");
         let calls = calls_since(&a, from);
         let called = verbs(&calls);
         for verb in
@@ -186,9 +193,11 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
         assert!(kubeconfig.contains(CLUSTER), "{kubeconfig}");
         engineers.push(key);
     }
-    // Three engineers, three users with one key each: nobody meets IAM's limit of two.
+    // Three engineers, three users with one key each: nobody meets IAM's limit of two. (The
+    // engineers' own administrator users are not the wizard's.)
     let j = Judge::new(&moto).await;
-    let all = keys_by_user(&j).await;
+    let mut all = keys_by_user(&j).await;
+    all.retain(|user, _| !user.ends_with("-admin"));
     assert_eq!(all.len(), 3, "{all:?}");
     assert!(all.values().all(|k| k.len() == 1), "{all:?}");
     assert_eq!(all["kops"], [a_key], "the first engineer's key is untouched");
@@ -197,13 +206,14 @@ async fn a_second_and_a_third_engineer_join_without_changing_the_cluster() {
 #[tokio::test]
 async fn teardown_from_another_machine_deletes_what_the_wizard_made_anywhere() {
     let moto = Moto::start();
-    let a = first_machine(&moto);
+    let mut a = first_machine(&moto);
+    a.as_admin(&another_admin(&moto, "alice-admin").await);
     let (code, out, err) = wizard(&a, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
     let b = another_machine(&moto, &a);
     let (code, out, err) = wizard(&b, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert_eq!(Judge::new(&moto).await.users().await.len(), 2);
+    assert_eq!(wizard_users(&Judge::new(&moto).await).await.len(), 2);
     // status reads the team's record from the bucket; without AWS it says it shows a copy.
     let record = format!("s3://{BUCKET}/kops-wizard/{CLUSTER}.journal.json");
     let (code, status, _) = run(b.wizard().arg("status"));
@@ -219,15 +229,18 @@ async fn teardown_from_another_machine_deletes_what_the_wizard_made_anywhere() {
     assert!(status.contains("AWS could not be asked: this is this machine's copy"), "{status}");
 
     // A third machine that never ran setup tears it all down from the record in the bucket.
-    let c = another_machine(&moto, &a);
+    let mut c = another_machine(&moto, &a);
+    c.as_admin(&another_admin(&moto, "carol-admin").await);
     let (code, out, err) = wizard(&c, &["teardown", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(out.contains(&format!("Cluster {CLUSTER}: set up by arn:aws:sts::")), "{out}");
+    let by = format!("Cluster {CLUSTER}: set up by arn:aws:iam::123456789012:user/alice-admin on ");
+    assert!(out.contains(&by), "{out}");
     let j = Judge::new(&moto).await;
-    assert!(j.users().await.is_empty(), "users left: {:?}", j.users().await);
+    let left = wizard_users(&j).await;
+    assert!(left.is_empty(), "users left: {left:?}");
     assert!(j.groups().await.is_empty(), "groups left: {:?}", j.groups().await);
     assert!(j.buckets().await.is_empty(), "buckets left: {:?}", j.buckets().await);
-    assert!(!cloud(&a).contains(CLUSTER), "the cluster's cloud is left: {}", cloud(&a));
+    assert!(!a.cloud().contains(CLUSTER), "the cluster's cloud is left: {}", a.cloud());
 
     // The machine that set it up: nothing left to delete in AWS; its own profile (whose key
     // is gone) is removed, and it says so without failing.
@@ -252,12 +265,9 @@ async fn two_machines_racing_setup_make_one_cluster_one_deployment_one_ssh_key()
             .expect("start the wizard")
     };
     let (first, second) = (spawn(&a), spawn(&b));
-    let (first, second) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
-    let text = |o: &std::process::Output| {
-        format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
-    };
-    assert!(first.status.success(), "A: {}", text(&first));
-    assert!(second.status.success(), "B: {}", text(&second));
+    let (first, second) = (crate::support::finish(first), crate::support::finish(second));
+    assert_eq!(first.0, 0, "A: {}\n{}", first.1, first.2);
+    assert_eq!(second.0, 0, "B: {}\n{}", second.1, second.2);
 
     let called = a.kops_verbs();
     let count = |verb: &str| called.iter().filter(|v| *v == verb).count();
@@ -266,8 +276,8 @@ async fn two_machines_racing_setup_make_one_cluster_one_deployment_one_ssh_key()
     assert_eq!(count("create sshpublickey") + count("delete sshpublickey"), 0, "{called:?}");
     assert_eq!(cluster_ssh_keys(&moto).await.len(), 1);
     // One of them joined; both can use the cluster with keys of their own.
-    let joined = [&first, &second].iter().filter(|o| text(o).contains("joining it")).count();
-    assert_eq!(joined, 1, "A: {}\nB: {}", text(&first), text(&second));
+    let joined = [&first, &second].iter().filter(|o| o.1.contains("joining it")).count();
+    assert_eq!(joined, 1, "A: {}\nB: {}", first.1, second.1);
     let (ka, kb) = (saved_key(&a).unwrap(), saved_key(&b).unwrap());
     assert_ne!(ka, kb);
     let all = keys_by_user(&Judge::new(&moto).await).await;
@@ -482,8 +492,8 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
         .wizard()
         .args(["setup", "--yes", "-c"])
         .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     // A holds the lock while its `kops update` hangs.
@@ -507,7 +517,8 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
     let kops = kops_processes(&a, Some("update"));
     assert_eq!(kops.len(), 1, "A's hung kops update is running: {kops:?}");
     holder.kill().unwrap();
-    holder.wait().unwrap();
+    let holder_pid = holder.id();
+    crate::support::finish(holder);
     let started = Instant::now();
     while kops.iter().any(|pid| alive(*pid)) {
         assert!(
@@ -521,7 +532,7 @@ async fn the_lock_makes_another_machine_wait_names_its_holder_and_is_taken_over_
     let file = b.answers(&answers().replace("wait = \"1m\"", "wait = \"2s\""));
     let (code, out, err) = run(b.wizard().args(["setup", "--yes", "-c"]).arg(file));
     assert!(out.contains("taken over: it was held by"), "{out}\n{err}");
-    assert!(out.contains(&format!("pid {}", holder.id())), "{out}");
+    assert!(out.contains(&format!("pid {}", holder_pid)), "{out}");
     assert!(out.contains("its heartbeat stopped"), "{out}");
     // The cluster is A's: B joins it, gets its own access, and never runs `update --yes`.
     assert!(out.contains("joining it"), "{out}");

@@ -27,25 +27,13 @@ fn wizard(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     run(env.wizard().args(args).arg("-c").arg(file))
 }
 
-fn cloud(env: &TestEnv) -> String {
-    // Absent passes every "nothing left" check, so it is only accepted where kops never
-    // deployed anything (`update cluster` writes the file).
-    let path = env.path("fake-kops/cloud.json");
-    let deployed = env.kops_calls().iter().any(|c| c["argv"][0] == "update");
-    match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if deployed => panic!("kops deployed, but {}: {e}", path.display()),
-        Err(_) => String::new(),
-    }
-}
-
 /// Judged with plain SDK calls (support/judge.rs), not the wizard's own look-ups.
 async fn nothing_left(moto: &Moto, env: &TestEnv) {
     let j = Judge::new(moto).await;
     assert!(j.users().await.is_empty(), "the IAM user is left");
     assert!(j.groups().await.is_empty(), "the IAM group is left");
     assert!(j.buckets().await.is_empty(), "a bucket is left");
-    assert!(!cloud(env).contains("td.example.com"), "cloud resources are left: {}", cloud(env));
+    assert!(!env.cloud().contains("td.example.com"), "cloud resources are left: {}", env.cloud());
     let creds = fs::read_to_string(env.home().join(".aws/credentials")).unwrap_or_default();
     assert!(!creds.contains("[kops]"), "{creds}");
     let config = fs::read_to_string(env.home().join(".aws/config")).unwrap_or_default();
@@ -58,7 +46,7 @@ async fn setup_then_teardown_leaves_nothing() {
     let env = ready_env(&moto);
     let (code, out, err) = wizard(&env, &["setup", "--yes"]);
     assert_eq!(code, 0, "{out}\n{err}");
-    assert!(cloud(&env).contains("td.example.com"));
+    assert!(env.cloud().contains("td.example.com"));
 
     // The plan shows the journal's resources only.
     let (_, plan, _) = wizard(&env, &["plan", "--teardown"]);
@@ -253,7 +241,7 @@ async fn what_existed_before_is_kept_and_reported() {
     assert!(j.key_ids("kops").await.is_empty());
     assert!(j.groups_of("kops").await.is_empty());
     assert!(j.group_policies("kops").await.is_empty());
-    assert!(!cloud(&env).contains("td.example.com"));
+    assert!(!env.cloud().contains("td.example.com"));
     assert!(!j.object_exists("teardown-kops-state", "td.example.com/config").await);
 }
 

@@ -86,7 +86,7 @@ async fn an_answers_file_walks_to_a_validated_cluster_and_quitting_resumes() {
     let versioning =
         boto3(&moto, "print(s3.get_bucket_versioning(Bucket='acme-tui-e2e').get('Status'))");
     assert_eq!(versioning, "Enabled");
-    assert!(read(&env.path("fake-kops/cloud.json")).contains("kops.k8s.local"));
+    assert!(env.cloud().contains("kops.k8s.local"));
     assert!(read(&env.home().join(".aws/credentials")).contains("[kops]"));
 }
 

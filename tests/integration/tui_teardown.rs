@@ -71,12 +71,6 @@ fn read(path: &std::path::Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
 
-fn cloud(env: &TestEnv) -> String {
-    let path = env.path("fake-kops/cloud.json");
-    assert!(path.exists(), "the stand-in's cloud file is missing: setup never reached kops");
-    read(&path)
-}
-
 fn profile_saved(env: &TestEnv) -> bool {
     read(&env.home().join(".aws/credentials")).contains("[kops]")
 }
@@ -88,8 +82,8 @@ fn open_teardown(env: &TestEnv, answers: &std::path::Path, flags: &[&str], out: 
     argv.extend(["-c".to_string(), answers.display().to_string()]);
     let term = Tmux::start_to(env, &argv, 100, 32, Some(&env.path(out)));
     term.wait_for(&format!("Type {CLUSTER} to delete it"), SECS(60));
-    // The inventory has arrived (kops's first resource type; the last may be below the fold).
-    term.wait_for("× autoscaling-group", SECS(10));
+    // The inventory has arrived: its summary names kops's count of cloud resources.
+    term.wait_for("cloud resources (kops delete cluster)", SECS(10));
     term
 }
 
@@ -111,13 +105,18 @@ async fn a_wrong_name_deletes_nothing_and_the_right_one_leaves_nothing() {
     term.type_text("tuitd.k8s.loca");
     term.keys(&["Enter"]);
     term.wait_for("is not the cluster's name", SECS(10));
-    // Give a wrongly started teardown time to do damage before looking.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Judged once the program has ended: a teardown started by mistake cannot still be
+    // deleting in the background while AWS is looked at.
+    term.keys(&["C-c"]);
+    let (code, stty) = term.finished(SECS(30));
+    assert_ne!(code, 0, "{}", term.screen());
+    assert!(cooked(&stty), "the terminal was not restored: {stty}");
+    drop(term);
     assert_eq!(aws(&moto, bucket).await, before, "a wrong name changed AWS");
-    assert!(cloud(&env).contains(CLUSTER), "a wrong name deleted cloud resources");
+    assert!(env.cloud().contains(CLUSTER), "a wrong name deleted cloud resources");
     assert!(profile_saved(&env));
 
-    term.keys(&["C-u"]);
+    let term = open_teardown(&env, &answers, &[], "out.txt");
     term.type_text(CLUSTER);
     term.keys(&["Enter"]);
     let screen = term.wait_for(&format!("Nothing left of {CLUSTER}"), SECS(120));
@@ -134,7 +133,7 @@ async fn a_wrong_name_deletes_nothing_and_the_right_one_leaves_nothing() {
         after,
         Aws { buckets: vec![], users: vec![], groups: vec![], keys: vec![], versions: 0 }
     );
-    assert!(!cloud(&env).contains(CLUSTER), "the stand-in still has the cluster: {}", cloud(&env));
+    assert!(!env.cloud().contains(CLUSTER), "the stand-in still has the cluster: {}", env.cloud());
     assert!(!profile_saved(&env), "the profile is still saved");
     assert!(env.home().join(".ssh/kops").exists(), "the SSH key goes only when asked");
 }
@@ -152,8 +151,8 @@ async fn keep_bucket_and_delete_ssh_key_toggles_from_the_offer_keep_and_delete_w
     term.wait_for("▶ Tear it down", SECS(10));
     term.keys(&["Enter"]);
     term.wait_for(&format!("Type {CLUSTER} to delete it"), SECS(60));
-    // The inventory has arrived (kops's first resource type; the last may be below the fold).
-    term.wait_for("× autoscaling-group", SECS(10));
+    // The inventory has arrived: its summary names kops's count of cloud resources.
+    term.wait_for("cloud resources (kops delete cluster)", SECS(10));
     // Tab: keep bucket; three more: delete SSH key.
     term.keys(&["Tab", "Space"]);
     term.wait_for("[x] keep bucket", SECS(10));
@@ -177,7 +176,7 @@ async fn keep_bucket_and_delete_ssh_key_toggles_from_the_offer_keep_and_delete_w
     assert!(after.users.is_empty() && after.groups.is_empty(), "{after:?}");
     assert!(!env.home().join(".ssh/kops").exists(), "delete SSH key deleted the private key");
     assert!(!env.home().join(".ssh/kops.pub").exists(), "and the public key");
-    assert!(!cloud(&env).contains(CLUSTER));
+    assert!(!env.cloud().contains(CLUSTER));
 }
 
 #[tokio::test]
@@ -226,7 +225,7 @@ async fn a_stuck_kops_delete_is_exit_1_leaves_bucket_and_iam_whole_and_a_rerun_f
     let after = aws(&moto, bucket).await;
     assert_eq!(after, before, "a failed kops delete must leave the bucket and IAM as they were");
     assert!(profile_saved(&env), "the profile is still saved");
-    assert!(cloud(&env).contains(CLUSTER), "the stuck resources are still in the cloud");
+    assert!(env.cloud().contains(CLUSTER), "the stuck resources are still in the cloud");
 
     env.unset("FAKE_KOPS_DELETE");
     let (code, out, err) = run(env.wizard().args(["teardown", "--yes", "-c"]).arg(&answers));
@@ -236,7 +235,7 @@ async fn a_stuck_kops_delete_is_exit_1_leaves_bucket_and_iam_whole_and_a_rerun_f
         after,
         Aws { buckets: vec![], users: vec![], groups: vec![], keys: vec![], versions: 0 }
     );
-    assert!(!cloud(&env).contains(CLUSTER));
+    assert!(!env.cloud().contains(CLUSTER));
     assert!(!profile_saved(&env));
 }
 

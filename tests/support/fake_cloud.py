@@ -82,10 +82,20 @@ def materialize(cluster, resources, zones, region, labels=None):
     for r in by_type("vpc"):
         vpc = ec2.create_vpc(CidrBlock="172.20.0.0/16", TagSpecifications=spec("vpc", r["name"]))["Vpc"]["VpcId"]
         r["id"] = vpc
+    for r in by_type("keypair"):
+        # kops imports the cluster's SSH public key under this name, tagged for the cluster; a
+        # key moto makes stands in for it (the name, the tags and the id are what matter).
+        _made_or_found(
+            lambda: ec2.create_key_pair(KeyName=r["name"], KeyType="ed25519",
+                                        TagSpecifications=spec("key-pair", r["name"])),
+            lambda: None)
+        r["id"] = r["name"]
     for r in by_type("dhcp-options"):
         r["id"] = ec2.create_dhcp_options(
             DhcpConfigurations=[{"Key": "domain-name-servers", "Values": ["AmazonProvidedDNS"]}],
             TagSpecifications=spec("dhcp-options", r["name"]))["DhcpOptions"]["DhcpOptionsId"]
+        # moto drops CreateDhcpOptions' TagSpecifications (AWS applies them): tagged again.
+        ec2.create_tags(Resources=[r["id"]], Tags=tags_for(cluster, r["name"]))
     for r in by_type("internet-gateway"):
         r["id"] = ec2.create_internet_gateway(
             TagSpecifications=spec("internet-gateway", r["name"]))["InternetGateway"]["InternetGatewayId"]
@@ -230,6 +240,8 @@ def destroy(resources, forget):
             _ignore_missing(lambda: ec2.delete_security_group(GroupId=rid))
         elif t == "vpc":
             _ignore_missing(lambda: ec2.delete_vpc(VpcId=rid))
+        elif t == "keypair":
+            _ignore_missing(lambda: ec2.delete_key_pair(KeyName=rid))
         elif t == "dhcp-options":
             _ignore_missing(lambda: ec2.delete_dhcp_options(DhcpOptionsId=rid))
         elif t == "iam-instance-profile":

@@ -29,9 +29,9 @@ stand-in takes them for the kubeconfig it writes), prints `READY <api> <apps>` a
   connection the next pod: two pods are only seen over two connections. `GET /hostname`
   answers the pod's name.
 
-Timing, from the environment: FAKE_K8S_POD_DELAY (seconds until a pod is Ready, default 0.4),
-FAKE_K8S_NLB_PROVISIONING (0.4) and FAKE_K8S_TARGETS_INITIAL (1.2: as in AWS, targets are
-still `initial` when the NLB is active). FAKE_K8S_LB: `normal` or
+Timing, from the environment: FAKE_K8S_POD_DELAY (seconds until a pod is Ready, default 0.2),
+FAKE_K8S_NLB_PROVISIONING (0.3) and FAKE_K8S_TARGETS_INITIAL (0.3): short, for the suite's
+time; a test that wants each wait to loop sets them longer. FAKE_K8S_LB: `normal` or
 `pending` (never an address: the warning event). Faults a test can switch on and off while it
 runs: the words in the file `$FAKE_KOPS_HOME/k8s/faults` (read at each use):
 `pods-never-ready`, `nlb-provisioning` (a new NLB never becomes active), `targets-unhealthy`
@@ -238,7 +238,7 @@ def make_pods(st, ns, deploy):
 
 def pods_ready(st, ns, deploy, names):
     """The kubelet's work: the image pulled, the container started, its readiness probe passed."""
-    time.sleep(seconds("FAKE_K8S_POD_DELAY", 0.4))
+    time.sleep(seconds("FAKE_K8S_POD_DELAY", 0.2))
     with LOCK:
         ready = 0
         for name in names:
@@ -258,10 +258,16 @@ def pod_ready(pod):
                for c in (pod.get("status") or {}).get("conditions") or [])
 
 
+CLIENTS = {}  # (service, region) -> a boto3 client, made once: each costs botocore's model parsing
+
+
 def boto(service, cluster=None):
     import boto3
-    return boto3.client(service, region_name=(cluster and cluster_region(cluster)) or os.environ.get("AWS_REGION")
-                        or "us-east-1")
+    region = (cluster and cluster_region(cluster)) or os.environ.get("AWS_REGION") or "us-east-1"
+    with LOCK:
+        if (service, region) not in CLIENTS:
+            CLIENTS[(service, region)] = boto3.client(service, region_name=region)
+        return CLIENTS[(service, region)]
 
 
 def cluster_region(cluster):
@@ -342,12 +348,12 @@ def make_nlb(cluster, svc, lb_name, subnets, node_ids, tags):
     forwarding to a target group of the nodes on the Service's node port."""
     elb = boto("elbv2", cluster)
     broken = faults()
-    provisioning = 3600 if "nlb-provisioning" in broken else seconds("FAKE_K8S_NLB_PROVISIONING", 0.4)
+    provisioning = 3600 if "nlb-provisioning" in broken else seconds("FAKE_K8S_NLB_PROVISIONING", 0.3)
     lb = elb.create_load_balancer(Name=lb_name, Subnets=[s["SubnetId"] for s in subnets[:1]], Type="network",
                                   Scheme="internet-facing",
                                   Tags=tags + [{"Key": "kw-test:provisioning-seconds",
                                                 "Value": str(provisioning)}])["LoadBalancers"][0]
-    realism = [{"Key": "kw-test:initial-seconds", "Value": str(seconds("FAKE_K8S_TARGETS_INITIAL", 1.2))}]
+    realism = [{"Key": "kw-test:initial-seconds", "Value": str(seconds("FAKE_K8S_TARGETS_INITIAL", 0.3))}]
     if "targets-unhealthy" in broken:
         realism.append({"Key": "kw-test:health", "Value": "unhealthy"})
     groups = []

@@ -148,7 +148,8 @@ impl Teardown {
         let actions: usize = inv.steps.iter().map(|s| 1 + s.actions.len() * 2).sum();
         let open: usize = inv.cloud.iter().filter(|r| self.expanded.contains(&r.kind)).count();
         let kube = crate::ui::inventory::kubernetes(inv).lines().count();
-        2 + actions + inv.cloud_types().len() + open + inv.kept.len() * 2 + kube * 2
+        let summary = crate::ui::inventory::summary(inv).len() * 2;
+        3 + summary + actions + inv.cloud_types().len() + open + inv.kept.len() * 2 + kube * 2
     }
 
     pub fn move_focus(&mut self, by: i64) {

@@ -552,6 +552,19 @@ impl TestEnv {
         log.lines().map(|l| serde_json::from_str(l).expect("a JSON call record")).collect()
     }
 
+    /// The stand-in's cloud file (cluster name → the resources `update cluster --yes` made).
+    /// A missing file would pass every "nothing left" check, so it is accepted only where
+    /// kops never deployed anything (`update cluster` writes it): then it reads as empty.
+    pub fn cloud(&self) -> String {
+        let path = self.path("fake-kops/cloud.json");
+        let deployed = self.kops_calls().iter().any(|c| c["argv"][0] == "update");
+        match fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if deployed => panic!("kops deployed, but {}: {e}", path.display()),
+            Err(_) => String::new(),
+        }
+    }
+
     /// The verbs of the stand-in's calls (`create cluster`, `validate cluster`).
     pub fn kops_verbs(&self) -> Vec<String> {
         verbs(&self.kops_calls())
@@ -576,6 +589,58 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     );
     (out.status.code().unwrap_or(-1), stdout, stderr)
+}
+
+/// `cmd.output()`, kept for the secrets scan as [`run`]'s is (for a caller that wants the
+/// exit status itself: a signal, say).
+pub fn output(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().expect("run the command");
+    record(cmd, text(&out.stdout), text(&out.stderr));
+    out
+}
+
+/// A spawned child's end: (exit code, stdout, stderr), kept for the secrets scan. What the
+/// caller read from its pipes before is its own to keep (see [`evidence::shown`]).
+pub fn finish(child: Child) -> (i32, String, String) {
+    let out = child.wait_with_output().expect("the child's end");
+    evidence::shown("output", &format!("{}\n{}", text(&out.stdout), text(&out.stderr)));
+    (out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr))
+}
+
+/// Runs `cmd`, killed if it runs past `limit`: (exit code, or -9 when it was killed, stdout,
+/// stderr), kept for the secrets scan. Both pipes are read while it runs, so a chatty run
+/// cannot fill one and stall.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> (i32, String, String) {
+    let mut child =
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start the command");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            text(&bytes)
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("its stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("its stderr")));
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().expect("wait for the command") {
+            break status.code().unwrap_or(-1);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break -9;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (out, err) = (out.join().unwrap_or_default(), err.join().unwrap_or_default());
+    let (out, err) = record(cmd, out, err);
+    (code, out, err)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Keeps what a command printed, and the secrets its environment's home holds, for the

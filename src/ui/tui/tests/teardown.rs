@@ -550,3 +550,24 @@ fn the_inventory_names_who_set_the_cluster_up() {
     assert!(screen.contains("Cluster kops.k8s.local: set up by"), "{screen}");
     assert!(screen.contains("alice-laptop"), "{screen}");
 }
+
+/// The first screen, at 80x24 as at 120x40, says the whole of what goes: a line a step with
+/// the names that matter (the cluster and how many cloud resources, the IAM user and group,
+/// the profile, the bucket and how many object versions it holds), however long kops's list.
+#[test]
+fn the_inventory_opens_with_every_step_on_the_first_screen_at_80x24() {
+    let s = inventory();
+    for (width, height) in [(80, 24), (120, 40)] {
+        let screen = screen(&s, width, height);
+        for words in [
+            "1. Kubernetes  Services' load balancers via the API; directly after 3m",
+            "2. Cluster     kops.k8s.local: 13 cloud resources (kops delete cluster)",
+            "3. IAM         user(s) kops, group kops, 7 policy attachment(s)",
+            "4. Profile     AWS profile kops (credentials and config files)",
+            "5. State store acme-kops-state and its 48 versions, 3 delete markers",
+            "Keeps          SSH key ~/.ssh/kops.pub",
+        ] {
+            assert!(screen.contains(words), "{width}x{height}: {words}\n{screen}");
+        }
+    }
+}

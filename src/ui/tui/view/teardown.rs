@@ -112,7 +112,18 @@ fn inventory_lines(
             lines.push(Line::styled(l, theme.ok()));
         }
     } else {
+        // First the whole of it, a line a step, on the first screen whatever kops lists; then
+        // the details, where kops's resource types unfold.
         lines.push(Line::styled("Will delete, in this order:", theme.bold()));
+        for (label, words) in crate::ui::inventory::summary(inv) {
+            let text = format!("{label:<15}{words}");
+            let style = if label == "Keeps" { theme.dim() } else { Style::new() };
+            lines.extend(wrap_styled(&text, style, width, 15));
+        }
+        lines.push(Line::styled(
+            "In detail (Tab: kops's resource types, Space unfolds):",
+            theme.bold(),
+        ));
     }
     let types = inv.cloud_types();
     for (n, step) in inv.steps.iter().enumerate() {
