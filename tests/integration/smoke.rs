@@ -644,4 +644,56 @@ fn every_wait_of_the_smoke_test_waits_and_each_one_running_out_says_what_it_saw(
             "{fault}:\n{out}"
         );
     }
+
+    // The fake reads the annotation, as the in-tree controller does: a Service of type
+    // LoadBalancer without it gets a Classic ELB, which ELBv2 (and the smoke test) never see.
+    let api = &env.kube().expect("the fake Kubernetes API").api;
+    let k8s = env.path("fake-kops/k8s");
+    let script = format!(
+        r#"
+import json, ssl, urllib.request
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.load_cert_chain({crt:?}, {key:?})
+base = {api:?} + "/clusters/{CLUSTER}/api/v1"
+def post(path, obj):
+    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), method="POST",
+                                 headers={{"Content-Type": "application/json"}})
+    urllib.request.urlopen(req, context=ctx)
+post("/namespaces", {{"metadata": {{"name": "plain"}}}})
+post("/namespaces/plain/services", {{"metadata": {{"name": "web"}},
+     "spec": {{"type": "LoadBalancer", "selector": {{"app": "web"}},
+              "ports": [{{"port": 80, "targetPort": 8080, "protocol": "TCP"}}]}}}})
+"#,
+        ca = k8s.join("ca.crt"),
+        crt = k8s.join("client.crt"),
+        key = k8s.join("client.key"),
+    );
+    let (code, out, err) = crate::support::python_c(&[], &script);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let aws = futures_lite(aws(&moto));
+    let started = std::time::Instant::now();
+    let classic = loop {
+        let found = aws.ask(
+            r#"
+elb = boto3.client("elb", **kw)
+names = [d["LoadBalancerName"] for d in elb.describe_load_balancers()["LoadBalancerDescriptions"]]
+tags = elb.describe_tags(LoadBalancerNames=names)["TagDescriptions"] if names else []
+print(json.dumps([d["LoadBalancerName"] for d in tags
+                  if {"Key": "kubernetes.io/service-name", "Value": "plain/web"} in d["Tags"]]))
+"#,
+        );
+        let found: Vec<String> = serde_json::from_value(found).unwrap();
+        if !found.is_empty() || started.elapsed() > std::time::Duration::from_secs(10) {
+            break found;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(classic.len(), 1, "no Classic ELB for the Service without the annotation");
+    let v2 = futures_lite(service_balancers(&aws));
+    assert!(v2.iter().all(|b| !b.tags.iter().any(|(_, v)| v == "plain/web")), "{v2:?}");
+}
+
+/// Runs a future to its end on a runtime of its own (this test is a plain `#[test]`).
+fn futures_lite<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
