@@ -55,6 +55,10 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Print the equivalent shell script of setup (or teardown); changes nothing
     Plan(PlanArgs),
+    /// Day 2: change the running cluster to the answers (node count and size, control-plane
+    /// size, Kubernetes version), with a plan, its cost delta and the roll's progress;
+    /// --dry-run shows the plan only
+    Change,
     /// Run the smoke test again on a validated cluster: two pods must answer through a
     /// Network Load Balancer (the same as `setup --only smoke-test`)
     SmokeTest,

@@ -8,10 +8,10 @@ use tokio::process::Command;
 
 use crate::answers::Answers;
 use crate::catalog;
-use crate::engine::aws::{Clients, Credentials};
-use crate::engine::credentials::SharedFiles;
-use crate::engine::kops::{self, Kops};
-use crate::engine::s3::BucketAccess;
+use crate::engine::aws::clients::{Clients, Credentials};
+use crate::engine::aws::credentials::SharedFiles;
+use crate::engine::cluster::kops::{self, Kops};
+use crate::engine::store::bucket::BucketAccess;
 use crate::rules::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,9 +164,11 @@ async fn check_bucket(clients: &Clients, a: &Answers) -> Option<Check> {
         Ok(BucketAccess::Free) => {
             Check::new("state bucket", Status::Ok, format!("{bucket} is free: setup creates it"))
         }
-        Ok(BucketAccess::Taken) => {
-            Check::new("state bucket", Status::Fail, crate::engine::s3::taken(bucket).message)
-        }
+        Ok(BucketAccess::Taken) => Check::new(
+            "state bucket",
+            Status::Fail,
+            crate::engine::store::bucket::taken(bucket).message,
+        ),
         Ok(BucketAccess::ElsewhereRegion) => Check::new(
             "state bucket",
             Status::Fail,
@@ -212,7 +214,7 @@ async fn check_kops_profile(clients: &Clients, a: &Answers) -> Check {
 /// The key files at `ssh.public_key`, judged as setup's preflight judges them (the same
 /// function), so what doctor passes the SSH step does not refuse.
 fn check_ssh_key(a: &Answers) -> Check {
-    use crate::engine::ssh::{self, Decision};
+    use crate::engine::cluster::ssh::{self, Decision};
     let shown = &a.ssh.public_key;
     match ssh::preflight(&a.ssh) {
         Ok(Decision::Use { info, private_missing }) => Check::new(
@@ -257,7 +259,7 @@ fn check_region(region: &str) -> Check {
 /// Runs a tool and returns what it printed (stdout, else stderr), or why it could not run.
 async fn output(program: &PathBuf, args: &[&str]) -> Result<String, String> {
     // A version check needs no AWS: the tools get none of the admin's credentials.
-    let run = crate::engine::kops::without_credentials(&mut Command::new(program))
+    let run = crate::engine::cluster::kops::without_credentials(&mut Command::new(program))
         .args(args)
         .kill_on_drop(true)
         .output();

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use crate::answers::AnswersError;
-use crate::engine::kops::KopsError;
+use crate::engine::cluster::kops::KopsError;
 use crate::engine::setup::SetupError;
 
 /// Bad usage that is not about the answers file: nothing was changed.
@@ -43,6 +43,14 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
             _ => cause.downcast_ref::<KopsError>(),
         };
         if kops.is_some_and(KopsError::is_setup_problem) {
+            return USAGE;
+        }
+        // A change the cluster cannot take (a downgrade, a skipped minor version, a scale-down
+        // without draining) is refused before any change: bad input.
+        if matches!(
+            cause.downcast_ref::<crate::engine::change::ChangeError>(),
+            Some(crate::engine::change::ChangeError::Refused(_))
+        ) {
             return USAGE;
         }
         if cause.is::<Interrupted>() {

@@ -231,6 +231,9 @@ pub struct Journal {
     /// The latest teardown: when it started and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown: Option<TeardownRecord>,
+    /// Day-2 changes of the running cluster (`kops-wizard change`), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changes: Vec<ChangeRecord>,
     /// The local file is a copy of the record in the state store: which one, and whether this
     /// copy holds a change the store has not taken yet. Never part of the stored record.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -324,6 +327,22 @@ pub struct ClusterSettings {
     pub dns_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<String>,
+}
+
+/// One `kops-wizard change`: who, when, from what to what, and how it ended. Written before
+/// the first kops call that writes (`result` "started"), and again at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRecord {
+    pub started: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// `answers key: from -> to`, one per changed field.
+    pub changes: Vec<String>,
+    /// `started`, `done`, or why it stopped.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Author>,
 }
 
 /// A teardown run: `finished` stays empty while it is unfinished (stopped or failed).
@@ -444,6 +463,7 @@ impl Journal {
             last_smoke_test: None,
             cluster_settings: None,
             teardown: None,
+            changes: Vec::new(),
             copy_of: None,
             path: PathBuf::new(),
             author: None,
@@ -678,6 +698,16 @@ impl Journal {
 
     pub async fn set_teardown(&mut self, record: TeardownRecord) -> Result<(), JournalError> {
         self.teardown = Some(TeardownRecord { by: self.author.clone(), ..record });
+        self.save().await
+    }
+
+    /// Records a change as started, or updates the last one (the same `started`) as it ends.
+    pub async fn set_change(&mut self, record: ChangeRecord) -> Result<(), JournalError> {
+        let record = ChangeRecord { by: self.author.clone(), ..record };
+        match self.changes.last_mut() {
+            Some(last) if last.started == record.started => *last = record,
+            _ => self.changes.push(record),
+        }
         self.save().await
     }
 

@@ -13,7 +13,8 @@ use clap::{CommandFactory, Parser, ValueEnum};
 
 use kops_wizard::answers::{self, Answers, AnswersError, Source};
 use kops_wizard::cli::{Cli, Command, GlobalOpts, SetupArgs};
-use kops_wizard::engine::{ownership, setup, teardown};
+use kops_wizard::engine::team::ownership;
+use kops_wizard::engine::{setup, teardown};
 use kops_wizard::exit::{self, UsageError};
 use kops_wizard::journal::Journal;
 use kops_wizard::paths::Paths;
@@ -169,6 +170,20 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
+        Command::Change => {
+            // A dry run asks nothing and changes nothing, so it needs no terminal.
+            if !cli.global.dry_run {
+                require_terminal_or_yes(&cli.global)?;
+            }
+            let _log = logging::init(&paths.log_file())?;
+            let opts = ui::change::Options {
+                kops: cli.global.kops.as_deref(),
+                state_dir: &paths.state_dir,
+                yes: cli.global.yes,
+                dry_run: cli.global.dry_run,
+            };
+            ui::change::run(&answers, opts).context("change stopped")
+        }
         Command::Unlock => {
             require_terminal_or_yes(&cli.global)?;
             let _log = logging::init(&paths.log_file())?;
@@ -186,16 +201,16 @@ fn the_known_cluster(
     wanted: Option<&str>,
     paths: &Paths,
 ) -> anyhow::Result<Answers> {
-    use kops_wizard::engine::known;
+    use kops_wizard::engine::team::known;
     let store = std::env::var("KOPS_STATE_STORE").ok().filter(|s| !s.is_empty());
     let local = known::on_this_machine(&paths.state_dir, store.as_deref())?;
     let remote = match &store {
         Some(store) => tokio::runtime::Runtime::new()?.block_on(async {
-            let creds = kops_wizard::engine::aws::Credentials {
+            let creds = kops_wizard::engine::aws::clients::Credentials {
                 profile: answers.aws.admin_profile.clone(),
                 region: answers.aws.region.clone(),
             };
-            let clients = kops_wizard::engine::aws::Clients::from_env(&creds).await;
+            let clients = kops_wizard::engine::aws::clients::Clients::from_env(&creds).await;
             known::in_store(&clients, store).await
         })?,
         None => Vec::new(),
@@ -237,7 +252,7 @@ fn the_known_cluster(
     answers.cluster.name = picked.cluster.clone();
     answers.aws.region = picked.region.clone();
     answers.state_store.bucket =
-        picked.state_store.as_deref().and_then(kops_wizard::engine::s3::bucket_of);
+        picked.state_store.as_deref().and_then(kops_wizard::engine::store::objects::bucket_of);
     Ok(answers)
 }
 
@@ -282,10 +297,14 @@ fn setup(
         // A cluster already in the state store and not this machine's is joined, not set up:
         // the plan printed says so. (A real run decides under the team's lock and says so as
         // it starts; asking AWS here would come before setup's checks of the local files.)
-        let (joined, join) = tokio::runtime::Runtime::new()?
-            .block_on(kops_wizard::engine::team::setup_plan(&answers, &steps, &paths.state_dir));
+        let (joined, join) = tokio::runtime::Runtime::new()?.block_on(
+            kops_wizard::engine::team::join::setup_plan(&answers, &steps, &paths.state_dir),
+        );
         if let Some(join) = &join {
-            kops_wizard::safe_println!("{}", kops_wizard::engine::team::join_note(&answers, join));
+            kops_wizard::safe_println!(
+                "{}",
+                kops_wizard::engine::team::join::join_note(&answers, join)
+            );
             plan = joined;
         }
         // Read-only: the preflight checks, then the plan. Nothing is created or changed.
@@ -320,19 +339,21 @@ fn refresh_from_store(answers: &Answers, journals: &mut [Journal]) -> Vec<String
     }
     let Ok(runtime) = tokio::runtime::Runtime::new() else { return Vec::new() };
     runtime.block_on(async {
-        let creds = kops_wizard::engine::aws::Credentials {
+        let creds = kops_wizard::engine::aws::clients::Credentials {
             profile: answers.aws.admin_profile.clone(),
             region: answers.aws.region.clone(),
         };
-        let clients = kops_wizard::engine::aws::Clients::from_env(&creds).await;
+        let clients = kops_wizard::engine::aws::clients::Clients::from_env(&creds).await;
         let mut fresh = Vec::new();
         for j in journals.iter_mut() {
-            let Some(bucket) =
-                j.copy_of.as_ref().and_then(|c| kops_wizard::engine::s3::bucket_of(&c.url))
+            let Some(bucket) = j
+                .copy_of
+                .as_ref()
+                .and_then(|c| kops_wizard::engine::store::objects::bucket_of(&c.url))
             else {
                 continue;
             };
-            match kops_wizard::engine::record::load(&clients, &bucket, &j.cluster).await {
+            match kops_wizard::engine::store::record::load(&clients, &bucket, &j.cluster).await {
                 Ok(Some((stored, _))) => {
                     j.make_read_only();
                     j.adopt(stored);
@@ -362,14 +383,14 @@ fn look_up_now(answers: &Answers, journals: &[Journal]) -> Looked {
     };
     runtime.block_on(async {
         let (sink, _events) = kops_wizard::engine::events::Sink::channel();
-        let clients = match kops_wizard::engine::aws::connect_admin(answers, &sink).await {
+        let clients = match kops_wizard::engine::aws::clients::connect_admin(answers, &sink).await {
             Ok(c) => c,
             Err(e) => {
                 let why = format!("AWS was not asked ({e}): the journal only");
                 return (Vec::new(), Vec::new(), Some(why));
             }
         };
-        let files = match kops_wizard::engine::credentials::SharedFiles::from_env() {
+        let files = match kops_wizard::engine::aws::credentials::SharedFiles::from_env() {
             Ok(f) => f,
             Err(e) => return (Vec::new(), Vec::new(), Some(format!("AWS was not asked ({e})"))),
         };
@@ -393,8 +414,8 @@ fn look_up_now(answers: &Answers, journals: &[Journal]) -> Looked {
 
 /// What AWS has tagged for a journal's cluster now, in one line (the same questions as
 /// teardown's final check), with how long asking took.
-async fn cloud_line(clients: &kops_wizard::engine::aws::Clients, j: &Journal) -> String {
-    use kops_wizard::engine::cloud::{Cloud, CloudKind};
+async fn cloud_line(clients: &kops_wizard::engine::aws::clients::Clients, j: &Journal) -> String {
+    use kops_wizard::engine::aws::cloud::{Cloud, CloudKind};
     let zone = j.cluster_settings.as_ref().and_then(|s| s.dns_zone.clone());
     let started = std::time::Instant::now();
     let (found, unasked) = Cloud::new(clients).left(&j.cluster, zone.as_deref()).await;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::engine::validate::Attempt;
+use crate::engine::cluster::validate::Attempt;
 use crate::plan::StepId;
 
 /// What happened to one resource or setting.
@@ -216,12 +216,22 @@ impl Event {
                     clean(&mut g.name);
                 }
                 for n in nodes {
-                    let crate::engine::validate::Node { name, zone, role, hostname, ready: _ } = n;
+                    let crate::engine::cluster::validate::Node {
+                        name,
+                        zone,
+                        role,
+                        hostname,
+                        ready: _,
+                    } = n;
                     [name, zone, role, hostname].into_iter().for_each(clean);
                 }
                 for f in failures {
-                    let crate::engine::validate::Failure { kind, name, message, instance_group } =
-                        f;
+                    let crate::engine::cluster::validate::Failure {
+                        kind,
+                        name,
+                        message,
+                        instance_group,
+                    } = f;
                     [kind, name, message].into_iter().for_each(clean);
                     instance_group.iter_mut().for_each(clean);
                 }

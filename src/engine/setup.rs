@@ -6,15 +6,16 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
-use super::aws::{AwsError, Clients};
-use super::credentials::{AccessKey, CredentialsError, SharedFiles};
+use super::aws::clients::Clients;
+use super::aws::credentials::{AccessKey, CredentialsError, SharedFiles};
+use super::aws::error::AwsError;
+use super::aws::iam::{self, MAX_ACCESS_KEYS, Presence};
+use super::cluster::kops::{Kops, KopsError};
+use super::cluster::ssh::SshError;
+use super::cluster::validate::ParseError;
 use super::events::{Change, Event, Sink};
-use super::iam::{self, MAX_ACCESS_KEYS, Presence};
-use super::kops::{Kops, KopsError};
-use super::s3::{self, BucketAccess};
-use super::ssh::SshError;
-use super::team::{Situation, Team};
-use super::validate::ParseError;
+use super::store::bucket::BucketAccess;
+use super::team::join::{Situation, Team};
 use crate::journal::{Journal, JournalError, Kind, State};
 use crate::plan::{KopsPurpose, SetupAction, SetupPlan, SetupStep, Step, StepId};
 
@@ -47,7 +48,7 @@ pub enum SetupError {
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
     #[error(transparent)]
-    Team(#[from] super::team::TeamError),
+    Team(#[from] super::team::join::TeamError),
     #[error(
         "the answers differ from what the setup of cluster {cluster} made (journal {}):\n  - {}\n\
          Nothing was changed. kops-wizard does not move or reshape an existing cluster: set \
@@ -59,7 +60,7 @@ pub enum SetupError {
     Differs {
         cluster: String,
         journal: std::path::PathBuf,
-        differences: Vec<super::reconcile::Difference>,
+        differences: Vec<super::cluster::settings::Difference>,
     },
     /// An answer that conflicts with what is on this machine: bad input, nothing changed.
     #[error("{0}")]
@@ -73,9 +74,9 @@ pub enum SetupError {
          it there first. Nothing of the cluster was changed."
     )]
     Unclaimed { cluster: String, bucket: String },
-    /// The team's lock was lost while this run held it: see [`super::lease::LeaseError::Lost`].
+    /// The team's lock was lost while this run held it: see [`super::store::lease::LeaseError::Lost`].
     #[error(transparent)]
-    Fenced(#[from] super::lease::Fenced),
+    Fenced(#[from] super::store::lease::Fenced),
 }
 
 fn failures_list(failures: &[String]) -> String {
@@ -101,7 +102,7 @@ const KEY_ATTEMPTS: u32 = 3;
 /// attempt's operation timeout and the pauses between them. A key created later is not
 /// that run's.
 const KEY_INTENT_SECS: i64 =
-    KEY_ATTEMPTS as i64 * super::aws::OPERATION_TIMEOUT.as_secs() as i64 + 10;
+    KEY_ATTEMPTS as i64 * super::aws::error::OPERATION_TIMEOUT.as_secs() as i64 + 10;
 
 /// What a setup run needs besides the events channel.
 pub struct Request<'a> {
@@ -147,10 +148,10 @@ pub async fn setup(request: Request<'_>, sink: &Sink) -> Result<Journal, SetupEr
     let mut journal = Journal::open(request.state_dir, &a.cluster.name, &a.aws.region)?;
     let files = SharedFiles::from_env()?;
     preflight(a, request.plan, &mut journal, &files)?;
-    let clients = super::aws::connect_admin(a, sink)
+    let clients = super::aws::clients::connect_admin(a, sink)
         .await
         .map_err(|e| SetupError::Blocked(format!("cannot use the admin credentials: {e}")))?;
-    let author = super::team::author(
+    let author = super::team::join::author(
         &clients,
         request.state_dir,
         kops.as_ref().map(|k| k.version.to_string()),
@@ -216,11 +217,11 @@ pub fn preflight_files(a: &crate::answers::Answers, plan: &SetupPlan) -> Result<
     match key_step {
         Some(generate) => {
             let ssh = crate::answers::Ssh { generate, ..a.ssh.clone() };
-            super::ssh::preflight(&ssh).map_err(refuse)?;
+            super::cluster::ssh::preflight(&ssh).map_err(refuse)?;
         }
         // `--only cluster`: nothing generates the key, and kops is handed the file as it is.
         None if creates_cluster => {
-            super::ssh::read_public(&crate::fsutil::expand_home(shown))
+            super::cluster::ssh::read_public(&crate::fsutil::expand_home(shown))
                 .map_err(|e| refuse(e.to_string()))?;
         }
         None => {}
@@ -240,7 +241,7 @@ fn preflight(
     // team's record is read (a join only reports the differences).
     let made_here = journal.find(Kind::Cluster, &a.cluster.name).is_none_or(|e| e.made_here());
     let differences =
-        if made_here { super::reconcile::differences(a, journal) } else { Vec::new() };
+        if made_here { super::cluster::settings::differences(a, journal) } else { Vec::new() };
     if !differences.is_empty() {
         return Err(SetupError::Differs {
             cluster: a.cluster.name.clone(),
@@ -308,9 +309,9 @@ impl Setup<'_> {
     pub async fn decide(&mut self, plan: &SetupPlan) -> Result<SetupPlan, SetupError> {
         let a = self.answers;
         let machine = self.team.author().machine.clone();
-        let situation = super::team::probe(self.clients, a, Some(self.journal), &machine)
+        let situation = super::team::join::probe(self.clients, a, Some(self.journal), &machine)
             .await
-            .map_err(super::team::TeamError::from)?;
+            .map_err(super::team::join::TeamError::from)?;
         let only: Vec<SetupStep> = plan
             .steps
             .iter()
@@ -349,7 +350,7 @@ impl Setup<'_> {
                         a.aws.kops_profile
                     ),
                 });
-                for d in super::reconcile::differences(a, self.journal) {
+                for d in super::cluster::settings::differences(a, self.journal) {
                     self.sink.send(Event::Note {
                         message: format!("not applied (joining changes nothing): {d}"),
                     });
@@ -357,7 +358,7 @@ impl Setup<'_> {
                 if plan.is_join() {
                     return Ok(plan.clone());
                 }
-                Ok(SetupPlan::join(a, &join.member_user, &super::team::join_steps(&only)))
+                Ok(SetupPlan::join(a, &join.member_user, &super::team::join::join_steps(&only)))
             }
             Situation::New | Situation::Ours if plan.is_join() => {
                 Err(SetupError::Blocked(format!(
@@ -376,7 +377,7 @@ impl Setup<'_> {
     /// The answers against the record (the team's, once it is read): a setup never reshapes a
     /// cluster.
     fn check_differences(&self) -> Result<(), SetupError> {
-        let differences = super::reconcile::differences(self.answers, self.journal);
+        let differences = super::cluster::settings::differences(self.answers, self.journal);
         match differences.is_empty() {
             true => Ok(()),
             false => Err(SetupError::Differs {
@@ -820,7 +821,7 @@ impl Setup<'_> {
                     started.elapsed(),
                 );
             }
-            BucketAccess::Taken => return Err(s3::taken(bucket).into()),
+            BucketAccess::Taken => return Err(super::store::bucket::taken(bucket).into()),
             BucketAccess::ElsewhereRegion => {
                 return Err(SetupError::Blocked(format!(
                     "the bucket {bucket} exists in another region than {region}; set aws.region to the \

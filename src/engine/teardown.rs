@@ -7,16 +7,20 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::aws::{AwsError, Clients};
-use super::cloud::{Cloud, Found, ServiceBalancer};
-use super::credentials::{CredentialsError, SharedFiles};
+use super::aws::clients::Clients;
+use super::aws::cloud::{Cloud, Found, ServiceBalancer};
+use super::aws::credentials::{CredentialsError, SharedFiles};
+use super::aws::error::AwsError;
+use super::aws::iam::Presence;
+use super::cluster::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
+use super::cluster::kubeconfig::SmokeError;
+use super::cluster::smoke::{self, KubeCloud};
 use super::events::{Change, Event, Sink};
-use super::iam::Presence;
-use super::kops::{self, CloudResource, DeleteLine, Kops, KopsError};
-use super::ownership::{self, OwnershipError};
-use super::s3::{BucketAccess, Contents, bucket_of};
-use super::smoke::{self, KubeCloud};
-use super::team::Team;
+use super::store::bucket::{BucketAccess, Contents, EmptyError};
+use super::store::objects::bucket_of;
+use super::team::join::Team;
+use super::team::kinds::LookupError;
+use super::team::ownership::{self, OwnershipError};
 use crate::answers::Answers;
 use crate::fsutil::expand_home;
 use crate::journal::{Journal, JournalError, Kind, State, TeardownRecord};
@@ -51,22 +55,22 @@ pub enum TeardownError {
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
     #[error(transparent)]
-    Team(#[from] super::team::TeamError),
+    Team(#[from] super::team::join::TeamError),
     #[error(transparent)]
-    Record(#[from] super::record::RecordError),
+    Record(#[from] super::store::record::RecordError),
     #[error(transparent)]
-    Kubernetes(#[from] smoke::SmokeError),
+    Kubernetes(#[from] SmokeError),
     #[error(transparent)]
-    Fenced(#[from] super::lease::Fenced),
+    Fenced(#[from] super::store::lease::Fenced),
     #[error(transparent)]
-    Lease(#[from] super::lease::LeaseError),
+    Lease(#[from] super::store::lease::LeaseError),
 }
 
-impl From<super::s3::EmptyError> for TeardownError {
-    fn from(e: super::s3::EmptyError) -> Self {
+impl From<EmptyError> for TeardownError {
+    fn from(e: EmptyError) -> Self {
         match e {
-            super::s3::EmptyError::Aws(e) => TeardownError::Aws(e),
-            super::s3::EmptyError::Fenced(e) => TeardownError::Fenced(e),
+            EmptyError::Aws(e) => TeardownError::Aws(e),
+            EmptyError::Fenced(e) => TeardownError::Fenced(e),
         }
     }
 }
@@ -78,6 +82,12 @@ impl From<OwnershipError> for TeardownError {
             OwnershipError::Credentials(e) => TeardownError::Credentials(e),
             OwnershipError::Journal(e) => TeardownError::Journal(e),
         }
+    }
+}
+
+impl From<LookupError> for TeardownError {
+    fn from(e: LookupError) -> Self {
+        OwnershipError::from(e).into()
     }
 }
 
@@ -377,10 +387,10 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     };
     let path = Journal::path_for(request.state_dir, &a.cluster.name);
     let local = Journal::load(&path)?;
-    let clients = super::aws::connect_admin(a, sink)
+    let clients = super::aws::clients::connect_admin(a, sink)
         .await
         .map_err(|e| TeardownError::Blocked(format!("cannot use the admin credentials: {e}")))?;
-    let author = super::team::author(&clients, request.state_dir, None).await?;
+    let author = super::team::join::author(&clients, request.state_dir, None).await?;
     // The team's record is in the state bucket this machine's copy names, else the answers'.
     let bucket = local
         .as_ref()
@@ -414,7 +424,7 @@ pub async fn prepare(request: Request<'_>, sink: &Sink) -> Result<Prepared, Tear
     if let Some(bucket) = &bucket
         && access == Some(BucketAccess::Yours)
     {
-        let stored = super::record::load(&clients, bucket, &a.cluster.name).await?;
+        let stored = super::store::record::load(&clients, bucket, &a.cluster.name).await?;
         // Only a bucket that holds the team's record or carries the wizard's mark gets the
         // lock and the record written into it: one recreated by someone else since is not
         // the state store any more, and nothing of the wizard's is written there.
@@ -550,7 +560,7 @@ async fn kube_found(
 ) -> Result<KubeFound, TeardownError> {
     let asked = async {
         let (client, server, _admin) =
-            super::kubeconfig::fresh_client(kops, cluster, store).await?;
+            super::cluster::kubeconfig::fresh_client(kops, cluster, store).await?;
         smoke::cloud_made_by(&client, &server).await
     };
     match asked.await {
@@ -597,7 +607,7 @@ async fn settle_intents(
             // No mark of their own: there means the intent's change was made.
             Kind::IamPolicyAttachment | Kind::IamGroupMembership => {
                 let r = crate::plan::Resource::of(&e);
-                super::kinds::exists_now(c, files, journal, &r).await? == Some(true)
+                super::team::kinds::exists_now(c, files, journal, &r).await? == Some(true)
             }
             Kind::Bucket => {
                 c.bucket_access(&e.id).await? == BucketAccess::Yours
@@ -819,7 +829,7 @@ impl Prepared {
             }
             TeardownAction::DeleteVolumes { cluster } => {
                 let cloud = Cloud::new(c);
-                for v in cloud.of_kind(super::cloud::CloudKind::Volume, cluster).await? {
+                for v in cloud.of_kind(super::aws::cloud::CloudKind::Volume, cluster).await? {
                     if v.is_volume_of_pv() {
                         cloud.delete_volume(&v.id).await?;
                         done(format!("{} deleted", v.describe()));
@@ -860,7 +870,7 @@ impl Prepared {
                     }
                     crate::test_hooks::point("deleting-bucket");
                     self.journal.detach();
-                    let keep = [super::lease::lock_key()];
+                    let keep = [super::store::lease::lock_key()];
                     let fence = self.fence();
                     let n = c.empty_bucket(bucket, &keep, fence.as_ref(), &progress).await?;
                     done(format!(
@@ -1041,7 +1051,7 @@ impl Prepared {
                 )
             }));
         }
-        let now = super::ssh::read_public(public).map(|k| k.fingerprint).map_err(|e| {
+        let now = super::cluster::ssh::read_public(public).map(|k| k.fingerprint).map_err(|e| {
             TeardownError::Blocked(format!("cannot read {}: {e}: not deleted", public.display()))
         })?;
         if now != recorded {
@@ -1054,7 +1064,7 @@ impl Prepared {
         if !private.exists() {
             return Ok(None);
         }
-        Ok(match super::ssh::private_fingerprint(&private) {
+        Ok(match super::cluster::ssh::private_fingerprint(&private) {
             Ok(fp) if fp == recorded => None,
             Ok(fp) => Some(format!(
                 "SSH key {private_key} kept: it is not the private key of {id} (it is {fp}, setup \
@@ -1070,18 +1080,18 @@ impl Prepared {
     /// value).
     async fn kube(
         &self,
-    ) -> Result<(kube::Client, String, super::kubeconfig::FreshAdmin), smoke::SmokeError> {
+    ) -> Result<(kube::Client, String, super::cluster::kubeconfig::FreshAdmin), SmokeError> {
         let store =
             self.journal.state_store.clone().or(self.answers.state_store_url()).unwrap_or_default();
         let kops = self.kops.as_ref().ok_or_else(|| {
-            smoke::SmokeError::Kubeconfig("kops is needed to reach the cluster's API".into())
+            SmokeError::Kubeconfig("kops is needed to reach the cluster's API".into())
         })?;
-        super::kubeconfig::fresh_client(kops, &self.journal.cluster, &store).await
+        super::cluster::kubeconfig::fresh_client(kops, &self.journal.cluster, &store).await
     }
 
     /// The fence of the team's lock this run holds (none on a machine whose record is its own
     /// file: no bucket, no lock).
-    fn fence(&self) -> Option<super::lease::Fence> {
+    fn fence(&self) -> Option<super::store::lease::Fence> {
         self.team.as_ref().and_then(Team::fence)
     }
 
@@ -1205,7 +1215,7 @@ impl Prepared {
         let api = async {
             let (client, server, _admin) = self.kube().await?;
             let made = smoke::cloud_made_by(&client, &server).await?;
-            Ok::<_, smoke::SmokeError>((client, server, made))
+            Ok::<_, SmokeError>((client, server, made))
         };
         let direct = match api.await {
             Ok((client, server, made)) => {
@@ -1316,7 +1326,9 @@ impl Prepared {
                 left.push(format!("object versions under {cluster}/ in bucket {bucket}"));
             }
             let Some(r) = action.deletes(name) else { continue };
-            if super::kinds::exists_now(c, &self.files, &self.journal, &r).await? != Some(true) {
+            if super::team::kinds::exists_now(c, &self.files, &self.journal, &r).await?
+                != Some(true)
+            {
                 continue;
             }
             left.push(match r.kind {

@@ -36,7 +36,7 @@ pub fn create_cluster_args(a: &Answers, state_store: &str, ssh_public_key: &str)
     flag("ssh-public-key", ssh_public_key.into());
     // The wizard's mark on the cluster's cloud: kops tags every Auto Scaling group (and what
     // it launches) with its cloud labels. Only someone with EC2 rights can set such a tag, so
-    // a teardown on another machine can prove the cluster the wizard's (engine::ownership).
+    // a teardown on another machine can prove the cluster the wizard's (engine::team::ownership).
     flag("cloud-labels", format!("{}={}", crate::marks::MARK_TAG, c.name));
     // A boolean flag is written bare: `--bastion true` would make `true` a positional argument.
     if c.bastion && c.topology == Topology::Private {

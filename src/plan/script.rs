@@ -245,7 +245,7 @@ impl Scripted for SetupAction {
     fn command(&self, vars: &[(&str, &str)], cluster: &str) -> String {
         let w = |s: &str| word(s, vars);
         let q = |s: &str| quote(s);
-        // The wizard's mark: its IAM path, and a tag naming the cluster (see engine::ownership).
+        // The wizard's mark: its IAM path, and a tag naming the cluster (see engine::team::ownership).
         let mark = format!("Key={MARK_TAG},Value={cluster}");
         let path = q(&wizard_path(cluster));
         match self {

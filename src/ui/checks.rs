@@ -5,10 +5,10 @@
 
 use std::path::Path;
 
-use crate::engine::credentials::SharedFiles;
-use crate::engine::s3::BucketAccess;
-use crate::engine::ssh::{self, KeyState};
-use crate::engine::team::InBucket;
+use crate::engine::aws::credentials::SharedFiles;
+use crate::engine::cluster::ssh::{self, KeyState};
+use crate::engine::store::bucket::BucketAccess;
+use crate::engine::team::join::InBucket;
 use crate::questions::{Check, Context, mask_key};
 
 /// What the SSH check found at the key path, in words the field shows.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use crate::doctor::{Check, Status};
+use crate::engine::cluster::validate::Phase;
 use crate::engine::events::{Change, Event};
-use crate::engine::validate::Phase;
 use crate::journal::{Journal, State};
 use crate::rules;
 use crate::text::printable;
@@ -261,7 +261,7 @@ pub fn teardown(request: crate::engine::teardown::Request<'_>, yes: bool) -> any
 /// `unlock`: shows who holds the state bucket's lock and, once the bucket's name is typed (or
 /// with `--yes`), deletes the lock, only while it is still the one shown.
 pub fn unlock(answers: &crate::answers::Answers, yes: bool) -> anyhow::Result<u8> {
-    use crate::engine::lease;
+    use crate::engine::store::lease;
     let Some(bucket) = answers.state_store.bucket.clone() else {
         return Err(crate::exit::UsageError(
             "unlock needs state_store.bucket: pass the answers file with --config".into(),
@@ -272,7 +272,7 @@ pub fn unlock(answers: &crate::answers::Answers, yes: bool) -> anyhow::Result<u8
     let (sink, events) = crate::engine::events::Sink::channel();
     let printer = runtime.spawn(print_events(events));
     let result = runtime.block_on(async {
-        let clients = crate::engine::aws::connect_admin(answers, &sink).await?;
+        let clients = crate::engine::aws::clients::connect_admin(answers, &sink).await?;
         anyhow::Ok((lease::current(&clients, &bucket).await?, clients))
     });
     drop(sink);

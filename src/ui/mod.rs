@@ -3,6 +3,7 @@
 //! `TERM=dumb`); `tui` is the full-screen wizard. `checks` and `review` are what the two
 //! interactive ones share.
 
+pub mod change;
 pub mod checks;
 pub mod confirm;
 pub mod headless;

@@ -3,7 +3,7 @@
 //! earlier setup of the cluster left in the journal (or that it finished).
 
 use crate::answers::{Answers, Source};
-use crate::engine::s3::BucketAccess;
+use crate::engine::store::bucket::BucketAccess;
 use crate::journal::{Journal, State as Entry};
 use crate::plan::{KopsPurpose, SetupAction};
 use crate::questions::short_policy;
@@ -99,7 +99,7 @@ pub fn describe(actions: &[SetupAction]) -> Vec<String> {
 
 /// Where the access key is saved, as the user would type it.
 fn credentials_file() -> String {
-    match crate::engine::credentials::SharedFiles::from_env() {
+    match crate::engine::aws::credentials::SharedFiles::from_env() {
         Ok(files) => crate::ui::checks::tilde(&files.credentials),
         Err(_) => "the AWS credentials file".into(),
     }

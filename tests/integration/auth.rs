@@ -169,7 +169,7 @@ async fn moto_in_auth_mode_checks_every_request_after_the_bootstrap() {
     assert_eq!(
         aws_sdk_sts::error::ProvideErrorMetadata::code(&err),
         None,
-        "the SDK reads moto's error now: the wizard's fallback (aws.rs xml_field) may go"
+        "the SDK reads moto's error now: the wizard's fallback (aws/error.rs xml_field) may go"
     );
     let body = err.raw_response().and_then(|r| r.body().bytes()).unwrap_or_default();
     let body = String::from_utf8_lossy(body);

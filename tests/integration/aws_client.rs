@@ -2,7 +2,7 @@
 
 use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
-use kops_wizard::engine::aws::Clients;
+use kops_wizard::engine::aws::clients::Clients;
 
 use crate::support::Moto;
 
@@ -57,7 +57,7 @@ async fn a_dead_endpoint_fails_with_its_address() {
 
 #[tokio::test]
 async fn a_bucket_of_another_account_is_taken_even_where_head_bucket_answers_200() {
-    use kops_wizard::engine::s3::BucketAccess;
+    use kops_wizard::engine::store::bucket::BucketAccess;
     let moto = Moto::start();
     crate::support::foreign_bucket(&moto, "someone-elses-state").await;
     let c = clients(&moto).await;

@@ -109,12 +109,14 @@ fn prepare(home: &Path, given: &[String]) {
             "big" => fs::write(&path, "ssh-ed25519 ".repeat(400_000)).unwrap(),
             "removed" => fs::remove_file(&path).unwrap(),
             "ed25519-pair" => {
-                kops_wizard::engine::ssh::generate(&path, KeyType::Ed25519, "corpus").unwrap();
+                kops_wizard::engine::cluster::ssh::generate(&path, KeyType::Ed25519, "corpus")
+                    .unwrap();
             }
             "private-key" => {
                 let tmp = tempfile::tempdir().unwrap();
                 let private = tmp.path().join("k");
-                kops_wizard::engine::ssh::generate(&private, KeyType::Ed25519, "corpus").unwrap();
+                kops_wizard::engine::cluster::ssh::generate(&private, KeyType::Ed25519, "corpus")
+                    .unwrap();
                 fs::copy(&private, &path).unwrap();
             }
             "pem-pair" => {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crate::support::faults::{Fault, FaultProxy, Rule};
 use crate::support::judge::{Judge, journal_disagreements};
 use crate::support::{Moto, TestEnv};
-use kops_wizard::engine::aws::TIMEOUT_VAR;
+use kops_wizard::engine::aws::error::TIMEOUT_VAR;
 
 const CLUSTER: &str = "faults.example.com";
 const BUCKET: &str = "faults-kops-state";

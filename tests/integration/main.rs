@@ -5,6 +5,7 @@ mod auth;
 mod aws_client;
 mod bad_input;
 mod bad_kops;
+mod change;
 mod cli;
 mod cluster;
 mod doctor;

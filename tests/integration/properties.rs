@@ -9,7 +9,7 @@ use std::path::Path;
 use proptest::prelude::*;
 
 use kops_wizard::answers::{self, Answers};
-use kops_wizard::engine::credentials::{AccessKey, Secret, SharedFiles};
+use kops_wizard::engine::aws::credentials::{AccessKey, Secret, SharedFiles};
 use kops_wizard::questions;
 use kops_wizard::rules;
 

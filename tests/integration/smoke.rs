@@ -303,29 +303,6 @@ async fn setup_ends_with_both_pods_answering_through_an_nlb_and_teardown_leaves_
     );
 }
 
-#[tokio::test]
-async fn what_kops_delete_missed_is_found_in_aws_named_by_id_and_the_exit_is_1() {
-    let moto = Moto::start();
-    let mut env = ready_env(&moto);
-    let aws = aws(&moto).await;
-    let bucket = "smoke-forget-state";
-    let (code, out, err) = wizard(&env, bucket, &["setup", "--yes"]);
-    assert_eq!(code, 0, "{out}\n{err}");
-
-    env.set("FAKE_KOPS_FORGET", "volume,security-group");
-    let (code, out, err) = wizard(&env, bucket, &["teardown", "--yes"]);
-    assert_eq!(code, 1, "{out}\n{err}");
-    let left = tagged_for_cluster(&aws).await;
-    let volumes: Vec<&String> = left.iter().filter(|l| l.starts_with("volume ")).collect();
-    let groups: Vec<&String> = left.iter().filter(|l| l.starts_with("security group ")).collect();
-    assert!(!volumes.is_empty() && !groups.is_empty(), "the stand-in forgot nothing: {left:?}");
-    for thing in volumes.iter().chain(&groups) {
-        let id = thing.rsplit(' ').next().unwrap();
-        assert!(out.contains(id), "{id} is not named:\n{out}");
-    }
-    assert!(out.contains("EBS volume") && out.contains("security group"), "{out}");
-}
-
 /// Every kind the stand-in makes, forgotten by its delete, plus the two it never makes (a
 /// network interface and a classic load balancer, made here with boto3 as the cluster's
 /// own): each is found by the final check, and named by the id boto3 has for it (the check's

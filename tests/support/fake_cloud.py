@@ -122,7 +122,8 @@ def materialize(cluster, resources, zones, region, labels=None):
     for r in by_type("instance"):
         role = "k8s.io/role/control-plane" if "control-plane" in r.get("instanceGroup", "") else "k8s.io/role/node"
         extra = {role: "1", "kops.k8s.io/instancegroup": r.get("instanceGroup", "")}
-        r["id"] = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1, InstanceType="t3.medium",
+        r["id"] = ec2.run_instances(ImageId=ami, MinCount=1, MaxCount=1,
+                                    InstanceType=r.get("machineType", "t3.medium"),
                                     SubnetId=subnets[0] if subnets else None,
                                     TagSpecifications=spec("instance", r["name"], extra))["Instances"][0]["InstanceId"]
     for r in by_type("volume"):
@@ -173,6 +174,28 @@ def materialize(cluster, resources, zones, region, labels=None):
         events.put_rule(Name=r["name"], EventPattern=json.dumps({"source": ["aws.ec2"]}),
                         Tags=tags_for(cluster, r["name"]))
     return resources
+
+
+def launch_instance(cluster, r, region):
+    """One more instance of a running cluster (a scale-up, a roll's replacement), in the subnet
+    and with the tags of its group's first one: its id."""
+    REGION["name"] = region
+    ec2 = _client("ec2")
+    role = "k8s.io/role/control-plane" if "control-plane" in r.get("instanceGroup", "") else "k8s.io/role/node"
+    extra = {role: "1", "kops.k8s.io/instancegroup": r.get("instanceGroup", "")}
+    f = [{"Name": "tag:kops.k8s.io/instancegroup", "Values": [r.get("instanceGroup", "")]},
+         {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    peers = [i for res in ec2.describe_instances(Filters=f)["Reservations"] for i in res["Instances"]]
+    subnet = peers[0].get("SubnetId") if peers else None
+    spec = [{"ResourceType": "instance", "Tags": tags_for(cluster, r["name"], extra)}]
+    kwargs = {"SubnetId": subnet} if subnet else {}
+    return ec2.run_instances(ImageId=_ami(ec2), MinCount=1, MaxCount=1, InstanceType=r["machineType"],
+                             TagSpecifications=spec, **kwargs)["Instances"][0]["InstanceId"]
+
+
+def terminate_instance(instance_id, region=None):
+    REGION["name"] = region or REGION["name"]
+    _ignore_missing(lambda: _client("ec2").terminate_instances(InstanceIds=[instance_id]))
 
 
 def service_balancers(cluster, region=None):

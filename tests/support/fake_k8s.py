@@ -688,6 +688,11 @@ def expired(der):
     return None
 
 
+def drain(fd):
+    while os.read(fd, 65536):
+        pass
+
+
 def main():
     global HOME
     parser = argparse.ArgumentParser()
@@ -712,7 +717,9 @@ def main():
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"READY {api_url} {apps_url}", flush=True)
     # Until the harness closes our stdin (the test ended), or half an hour as a safety net.
-    reader = threading.Thread(target=lambda: sys.stdin.read(), daemon=True)
+    # Read from the descriptor itself: forked by the suite's fork server, `sys.stdin` is the
+    # server's object, whose buffer another thread there may have held at the fork.
+    reader = threading.Thread(target=lambda: drain(0), daemon=True)
     reader.start()
     reader.join(timeout=1800)
 

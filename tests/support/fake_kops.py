@@ -1056,10 +1056,16 @@ def build_cloud_resources(cluster, igs, ssh_fingerprint):
 
     for ig in igs:
         asg = _asg_name(name, ig)
-        add("autoscaling-group", asg, instanceGroup=ig_name(ig))
+        # What the launch template holds: an instance started from another one needs updating.
+        spec = {"machineType": ig["spec"].get("machineType", DEFAULT_MACHINE_TYPE),
+                "image": ig["spec"].get("image", ""),
+                "kubernetesVersion": cluster["spec"].get("kubernetesVersion", "")}
+        add("autoscaling-group", asg, instanceGroup=ig_name(ig), applied=spec,
+            minSize=ig_size(ig), maxSize=int(ig["spec"].get("maxSize") or 0))
         for _ in range(ig_size(ig)):
             add("instance", asg, aws_id("i"), instanceGroup=ig_name(ig),
-                zone=(ig_zones(cluster, ig) or [region + "a"])[0])
+                zone=(ig_zones(cluster, ig) or [region + "a"])[0], launch=dict(spec),
+                machineType=spec["machineType"])
         if ig_role(ig) == "ControlPlane":
             member = ig_name(ig)[len("control-plane-"):]
             member = member[len(region):] if member.startswith(region) else member
@@ -1886,7 +1892,13 @@ def write_update_artifacts(ctx, store, cluster, igs):
     store.write(name, "manifests/static/kube-apiserver-healthcheck.yaml", "apiVersion: v1\nkind: Pod\n")
 
 
-def run_update(ctx, name, yes, admin_seconds, create_kubecfg, user=None):
+def day2_pending(cluster, igs, resources):
+    import fake_kops_day2
+    fake_kops_day2.adopt_legacy(cluster, igs, resources)
+    return bool(fake_kops_day2.pending_changes(cluster, igs, resources))
+
+
+def run_update(ctx, name, yes, admin_seconds, create_kubecfg, user=None, roles=None, ignore_skew=False):
     """RunUpdateCluster (target direct)."""
     store = ctx.store()
     cluster = get_cluster(store, name)
@@ -1898,6 +1910,12 @@ def run_update(ctx, name, yes, admin_seconds, create_kubecfg, user=None):
     check_dns_zone(ctx, cluster)
     cloud = load_cloud(ctx.settings)
     deployed = name in cloud
+    if deployed and (roles or day2_pending(cluster, igs, cloud[name])):
+        # A running cluster whose specs changed (day 2): sizes applied, instances to replace
+        # marked, nothing replaced.
+        import fake_kops_day2
+        fake_kops_day2.update_running(ctx, name, yes, roles, ignore_skew)
+        return
     total = 60 + 12 * len(igs)
     _task_lines(total)
 
@@ -1964,7 +1982,9 @@ def cmd_update_cluster(ctx):
         klog("I", "update_cluster.go:233", "--admin implies --create-kube-config")
         create_kubecfg = True
     run_update(ctx, name, yes=bool(opts.get("yes")) and target == "direct", admin_seconds=admin,
-               create_kubecfg=create_kubecfg, user=opts.get("user"))
+               create_kubecfg=create_kubecfg, user=opts.get("user"),
+               roles=set(opts.get("instance-group-roles") or []),
+               ignore_skew=bool(opts.get("ignore-kubelet-version-skew")))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -2580,17 +2600,22 @@ def build_commands():
                  Flag("auth-plugin", "bool"), Flag("api-server"), Flag("use-kubeconfig", "bool")],
                 resolve=_silent_cluster(True)),
     ]
+    import fake_kops_day2  # the day-2 verbs, in a module of their own
+    commands += fake_kops_day2.commands()
     return {c.path: c for c in commands}
 
 
 ALIASES = {
     ("get",): {"cluster": "clusters", "instancegroup": "instancegroups", "ig": "instancegroups",
-               "sshpublickey": "sshpublickeys", "ssh": "sshpublickeys"},
+               "sshpublickey": "sshpublickeys", "ssh": "sshpublickeys", "instance": "instances"},
+    ("edit",): {"ig": "instancegroup", "instancegroups": "instancegroup", "igs": "instancegroup"},
     ("export",): {"kubecfg": "kubeconfig"},
 }
-VERB_NOUNS = {"create": {"cluster", "sshpublickey", "secret"}, "get": {"clusters", "instancegroups", "sshpublickeys"},
+VERB_NOUNS = {"create": {"cluster", "sshpublickey", "secret"},
+              "get": {"clusters", "instancegroups", "sshpublickeys", "instances"},
               "update": {"cluster"}, "validate": {"cluster"}, "delete": {"cluster", "sshpublickey", "secret"},
-              "export": {"kubeconfig"}, "version": set()}
+              "export": {"kubeconfig"}, "version": set(), "edit": {"cluster", "instancegroup"},
+              "rolling-update": {"cluster"}}
 
 
 def route(argv, commands):
@@ -2730,4 +2755,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # The day-2 module imports this one by name: one module, not a second copy of it.
+    sys.modules["fake_kops"] = sys.modules["__main__"]
     sys.exit(main())

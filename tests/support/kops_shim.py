@@ -1,7 +1,8 @@
 """`kops` for the tests: hands the call to the stand-in's fork server (kops_zygote.py, or the
 suite's moto_pool.py, which serves the same calls) when one is linked at
 $FAKE_KOPS_HOME/zygote.sock, else runs fake_kops.py itself. With `--aws SOCKET` first it is the
-plan-script test's `aws` instead, run by the suite's fork server. Started with `python -S`: it needs
+plan-script test's `aws` instead, run by the suite's fork server; with `--fake-k8s SOCKET` first,
+the fake cluster API (fake_k8s.py), run the same way. Started with `python -S`: it needs
 only the standard library, and starts in milliseconds.
 
 It stays the process the wizard started and waits for the call: signals it gets (TERM, INT,
@@ -25,6 +26,11 @@ def main():
         # which has it imported, or else by a Python of its own (not -S: it needs site-packages).
         program, path, argv = "aws", argv[1], argv[2:]
         fallback = [sys.executable, "-m", "awscli"] + argv
+    elif argv[:1] == ["--fake-k8s"]:
+        # `--fake-k8s SOCKET ARGS`: the fake cluster API, forked by the suite's fork server
+        # with boto3, cryptography and botocore's models already loaded.
+        program, path, argv = "fake-k8s", argv[1], argv[2:]
+        fallback = [sys.executable, os.path.join(HERE, "fake_k8s.py")] + argv
     else:
         home = os.environ.get("FAKE_KOPS_HOME", "")
         program, path = "kops", os.path.join(home, "zygote.sock") if home else ""

@@ -36,6 +36,7 @@ import botocore.config  # noqa: E402,F401
 import botocore.exceptions  # noqa: E402,F401
 import botocore.session  # noqa: E402,F401
 import fake_kops  # noqa: E402
+import fake_kops_day2  # noqa: E402,F401
 import fork_server  # noqa: E402
 import warm_botocore  # noqa: E402
 
@@ -71,8 +72,10 @@ def child(conn, fds, request, loader=None):
     os.environ.clear()
     os.environ.update(request["env"])
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    aws = request.get("program") == "aws"
-    sys.argv = ["aws" if aws else os.path.join(HERE, "fake_kops.py")] + request["argv"]
+    program = request.get("program")
+    aws = program == "aws"
+    script = {"aws": "aws", "fake-k8s": os.path.join(HERE, "fake_k8s.py")}
+    sys.argv = [script.get(program, os.path.join(HERE, "fake_kops.py"))] + request["argv"]
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
@@ -93,6 +96,10 @@ def child(conn, fds, request, loader=None):
             # environment replaced.
             os.environ["AWS_DATA_PATH"] = os.pathsep.join(awscli._awscli_data_path)
             code = awscli.clidriver.main()
+        elif program == "fake-k8s":
+            import fake_k8s  # the suite's fork server has imported it already
+
+            code = fake_k8s.main() or 0
         else:
             code = fake_kops.main(request["argv"])
     except SystemExit as exc:

@@ -38,6 +38,9 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import fake_k8s  # noqa: E402,F401  (each test's fake cluster API is a fork too)
+import cryptography.x509  # noqa: E402,F401  (its certificates, and the stand-in's)
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402,F401
 import fork_server  # noqa: E402
 import kops_zygote  # noqa: E402
 import moto_realism  # noqa: E402

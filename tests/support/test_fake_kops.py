@@ -687,3 +687,79 @@ class ExportKubeconfigTests(FakeKopsCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DayTwoTests(FakeKopsCase):
+    """edit --set, update on a running cluster, get instances, rolling-update (day-two.md)."""
+
+    def instances(self):
+        return json.loads(self.ok("get", "instances", self.cluster, "-o", "json").out)
+
+    def ec2_types(self):
+        ec2 = boto3.session.Session().client("ec2", endpoint_url=ENDPOINT, region_name="us-east-1",
+                                              aws_access_key_id=ACCESS_KEY, aws_secret_access_key="x")
+        f = [{"Name": "tag:KubernetesCluster", "Values": [self.cluster]},
+             {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+        return sorted(i["InstanceType"] for r in ec2.describe_instances(Filters=f)["Reservations"]
+                      for i in r["Instances"])
+
+    def test_a_count_change_needs_no_roll_and_a_type_change_is_rolled(self):
+        self.deploy("--node-count", "2")
+        ig = "nodes-us-east-1a"
+        self.assertEqual(self.ok("edit", "ig", ig, "--name", self.cluster,
+                                 "--set", "spec.minSize=3", "--set", "instancegroup.spec.maxSize=3").out, "")
+        self.assertIn("minSize: 3", self.object_text(f"{self.cluster}/instancegroup/{ig}"))
+        self.assertEqual(len(self.instances()), 3, "edit alone changes no instance")
+        preview = self.ok("update", "cluster", self.cluster)
+        self.assertIn(f"AutoScalingGroup/{ig}.{self.cluster}", preview.out)
+        self.assertTrue(preview.out.endswith("Must specify --yes to apply changes\n"), preview)
+        applied = self.ok("update", "cluster", self.cluster, "--yes")
+        self.assertNotIn("rolling-update", applied.out)
+        rows = self.instances()
+        self.assertEqual(len(rows), 4)
+        self.assertTrue(all(r["status"] == "UpToDate" for r in rows), rows)
+        self.assertEqual(self.ec2_types(), ["t3.medium"] * 4)
+
+        self.ok("edit", "ig", ig, "--name", self.cluster, "--set", "spec.machineType=t3.large")
+        applied = self.ok("update", "cluster", self.cluster, "--yes")
+        self.assertIn("Changes may require instances to restart: kops rolling-update cluster", applied.out)
+        stale = [r for r in self.instances() if r["status"] == "NeedsUpdate"]
+        self.assertEqual(len(stale), 3, "update marks, never replaces")
+        dry = self.ok("rolling-update", "cluster", self.cluster)
+        self.assertRegex(dry.out, rf"(?m)^{ig}\s+NeedsUpdate\s+3\s+0\s+3\s+3\s+3\s+3$")
+        self.assertTrue(dry.out.endswith("Must specify --yes to rolling-update.\n"), dry)
+        roll = self.ok("rolling-update", "cluster", self.cluster, "--yes", FAKE_KOPS_ROLL_STEP="0")
+        messages = [line.split("] ", 1)[1] for line in self.klog_lines(roll.err)]
+        self.assertEqual(sum(m.startswith("Detaching instance") for m in messages), 3, roll)
+        self.assertEqual(sum(m.startswith("Stopping instance") for m in messages), 3, roll)
+        self.assertEqual(messages[-1], f'Completed rolling update for cluster "{self.cluster}" instance groups [{ig}]')
+        rows = self.instances()
+        self.assertTrue(all(r["status"] == "UpToDate" for r in rows), rows)
+        self.assertFalse({r["id"] for r in rows} & {r["id"] for r in stale}, "the stale instances are gone")
+        self.assertEqual(self.ec2_types(), ["t3.large"] * 3 + ["t3.medium"])
+        self.assertIn("No rolling-update required.", self.ok("rolling-update", "cluster", self.cluster).out)
+
+    def test_a_failed_roll_prints_its_end_line_and_exits_1(self):
+        self.deploy("--node-count", "2")
+        self.ok("edit", "ig", "nodes-us-east-1a", "--name", self.cluster, "--set", "spec.machineType=t3.large")
+        self.ok("update", "cluster", self.cluster, "--yes")
+        roll = self.fails("rolling-update", "cluster", self.cluster, "--yes", FAKE_KOPS_ROLL_STEP="0",
+                          FAKE_KOPS_ROLL_FAIL="drain")
+        self.assertIn("Cannot evict pod as it would violate the pod's disruption budget.", roll.err)
+        self.assertIn('Completed rolling update for cluster', roll.err)
+        self.assertIn("Error: failed to roll InstanceGroup \"nodes-us-east-1a\": failed to drain node", roll.err)
+        statuses = sorted(r["status"] for r in self.instances() if r["instanceGroup"] == "nodes-us-east-1a")
+        self.assertEqual(statuses, ["Detached", "NeedsUpdate", "UpToDate"], "a rerun resumes the detached one")
+
+    def test_an_upgrade_on_1_31_goes_control_plane_first(self):
+        self.deploy("--node-count", "1", "--kubernetes-version", "1.35.0")
+        self.ok("edit", "cluster", self.cluster, "--set", "cluster.spec.kubernetesVersion=1.36.0")
+        self.assertIn("kubernetesVersion: 1.36.0", self.object_text(f"{self.cluster}/config"))
+        refused = self.fails("update", "cluster", self.cluster, "--yes")
+        self.assertIn("the control plane runs 1.35.0", refused.err)
+        self.ok("update", "cluster", self.cluster, "--yes", "--instance-group-roles=control-plane,apiserver")
+        self.ok("rolling-update", "cluster", self.cluster, "--yes", "--instance-group-roles=control-plane,apiserver",
+                FAKE_KOPS_ROLL_STEP="0")
+        self.ok("update", "cluster", self.cluster, "--yes")
+        self.ok("rolling-update", "cluster", self.cluster, "--yes", FAKE_KOPS_ROLL_STEP="0")
+        self.assertTrue(all(r["status"] == "UpToDate" for r in self.instances()))

@@ -23,8 +23,8 @@ use self::prompts::{Ask, Opt};
 use self::text::Then;
 use crate::answers::{self, Answers, Source};
 use crate::cli::{GlobalOpts, SetupArgs};
-use crate::engine::aws::{Clients, Credentials};
-use crate::engine::s3::BucketAccess;
+use crate::engine::aws::clients::{Clients, Credentials};
+use crate::engine::store::bucket::BucketAccess;
 use crate::exit::{self, Interrupted};
 use crate::journal::Journal;
 use crate::paths::{Paths, expand_home};
@@ -146,11 +146,11 @@ fn interview(
     let report = crate::rules::check_answers(&answers);
     // The same question the full run asks first: is the cluster already there, someone else's?
     let (mut plan, join) = tokio::runtime::Runtime::new()?
-        .block_on(crate::engine::team::setup_plan(&answers, &args.only, &paths.state_dir));
+        .block_on(crate::engine::team::join::setup_plan(&answers, &args.only, &paths.state_dir));
     let mut claim = args.claim;
     if join.as_ref().is_some_and(|j| j.unclaimed) {
         // The record says the wizard made it and names no machine: asked, never guessed.
-        crate::safe_eprintln!("\n{}", crate::engine::team::unclaimed_note(&answers, false));
+        crate::safe_eprintln!("\n{}", crate::engine::team::join::unclaimed_note(&answers, false));
         claim = claim
             || asked(
                 inquire::Confirm::new("Did this machine set the cluster up?")
@@ -165,7 +165,7 @@ fn interview(
         }
     }
     if let Some(join) = join.as_ref().filter(|j| !(j.unclaimed && claim)) {
-        crate::safe_eprintln!("\n{}", crate::engine::team::join_note(&answers, join));
+        crate::safe_eprintln!("\n{}", crate::engine::team::join::join_note(&answers, join));
     }
     let journal = Journal::load(&Journal::path_for(&paths.state_dir, &answers.cluster.name))
         .unwrap_or_else(|e| {
@@ -284,7 +284,7 @@ impl Session {
 
     /// The cluster the answers name, when the bucket holds it and this machine did not make
     /// it: setup joins it, so its SSH key and its sizes are not asked.
-    fn joining(&self, answers: &Answers) -> Option<&crate::engine::team::InBucket> {
+    fn joining(&self, answers: &Answers) -> Option<&crate::engine::team::join::InBucket> {
         self.clusters.joins(&answers.cluster.name)
     }
 
@@ -476,11 +476,12 @@ impl Session {
                     let access = clients.bucket_access(&bucket).await?;
                     let clusters = match access {
                         BucketAccess::Yours => {
-                            crate::engine::team::clusters_in(&clients, &bucket, &state_dir).await?
+                            crate::engine::team::join::clusters_in(&clients, &bucket, &state_dir)
+                                .await?
                         }
                         _ => Vec::new(),
                     };
-                    Ok::<_, crate::engine::aws::AwsError>(BucketFound { access, clusters })
+                    Ok::<_, crate::engine::aws::error::AwsError>(BucketFound { access, clusters })
                 })?;
                 let result = result.map_err(|e| e.to_string());
                 let (line, then) =

@@ -4,8 +4,8 @@
 //! `ui::review`, which the full-screen wizard shows too.
 
 use crate::answers::{Answers, Source};
-use crate::engine::aws::Identity;
-use crate::engine::s3::BucketAccess;
+use crate::engine::aws::clients::Identity;
+use crate::engine::store::bucket::BucketAccess;
 use crate::plan::SetupPlan;
 use crate::questions::{Step, cost};
 use crate::ui::checks::{FOUND_KEYS, FoundKey, NO_KEYS, SshFound, bucket_words};
@@ -45,7 +45,7 @@ or `aws sso login --profile NAME` (SSO) in another terminal, then check again. N
 typed into the wizard.";
 
 /// A joined cluster's shape, read-only, after its name was answered.
-pub fn join_sizes(c: &crate::engine::team::InBucket) -> String {
+pub fn join_sizes(c: &crate::engine::team::join::InBucket) -> String {
     let mut out = format!(
         "  Cluster {} is in the bucket, {}: setup joins it. Its SSH key and its sizes are its \
          own, not asked, and this setup changes none of them:\n",

@@ -11,9 +11,9 @@ use tokio::task::JoinHandle;
 
 use super::state::CheckResult;
 use super::update::{Command, Msg};
-use crate::engine::aws::{Clients, Credentials};
-use crate::engine::s3::BucketAccess;
-use crate::engine::team;
+use crate::engine::aws::clients::{Clients, Credentials};
+use crate::engine::store::bucket::BucketAccess;
+use crate::engine::team::join;
 use crate::paths::expand_home;
 use crate::ui::checks::BucketFound;
 // The pure parts are shared with the line mode; their old paths stay valid.
@@ -60,11 +60,14 @@ impl Checker {
                             let access = clients.bucket_access(&bucket).await?;
                             let clusters = match access {
                                 BucketAccess::Yours => {
-                                    team::clusters_in(&clients, &bucket, &state_dir).await?
+                                    join::clusters_in(&clients, &bucket, &state_dir).await?
                                 }
                                 _ => Vec::new(),
                             };
-                            Ok::<_, crate::engine::aws::AwsError>(BucketFound { access, clusters })
+                            Ok::<_, crate::engine::aws::error::AwsError>(BucketFound {
+                                access,
+                                clusters,
+                            })
                         };
                         let result = result.await.map_err(|e| e.to_string());
                         Msg::Checked { id, result: CheckResult::Bucket(result) }

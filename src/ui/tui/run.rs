@@ -277,7 +277,7 @@ impl Worker {
                 // Read-only, and its answer names what it was about: a stale one is ignored.
                 tokio::spawn(async move {
                     let (_, join) =
-                        crate::engine::team::setup_plan(&answers, &only, &state_dir).await;
+                        crate::engine::team::join::setup_plan(&answers, &only, &state_dir).await;
                     let _ = tx.send(Msg::ClusterChecked {
                         bucket: answers.state_store.bucket.clone().unwrap_or_default(),
                         cluster: answers.cluster.name.clone(),

@@ -9,7 +9,7 @@ use tui_input::Input;
 
 use super::teardown::{Focus, Teardown};
 use crate::answers::{Answers, Source};
-use crate::engine::aws::Identity;
+use crate::engine::aws::clients::Identity;
 use crate::engine::events::Validation;
 use crate::plan::{SetupPlan, SetupStep, StepId, TeardownOptions};
 use crate::questions::{self, Context, Question, Step};
@@ -193,8 +193,8 @@ pub struct SmokeView {
 }
 
 impl SmokeView {
-    pub fn apply(&mut self, phase: crate::engine::smoke::Phase) {
-        use crate::engine::smoke::Phase;
+    pub fn apply(&mut self, phase: crate::engine::cluster::smoke::Phase) {
+        use crate::engine::cluster::smoke::Phase;
         match phase {
             Phase::Applying => {}
             Phase::Pods { ready, wanted } => self.pods = Some((ready, wanted)),
@@ -321,7 +321,7 @@ pub struct State {
 pub struct JoinFound {
     pub bucket: String,
     pub cluster: String,
-    pub join: crate::engine::team::Join,
+    pub join: crate::engine::team::join::Join,
 }
 
 /// Everything the wizard starts from.
@@ -428,7 +428,7 @@ impl State {
 
     /// The cluster the answers name, when the bucket's check found it there and this machine
     /// did not make it: setup joins it, so its SSH key and its sizes are not asked.
-    pub fn joining(&self) -> Option<&crate::engine::team::InBucket> {
+    pub fn joining(&self) -> Option<&crate::engine::team::join::InBucket> {
         match &self.checks.bucket {
             CheckState::Done(Ok(found)) => found.joins(&self.answers.cluster.name),
             _ => None,
@@ -511,7 +511,7 @@ impl State {
             Some(join) => SetupPlan::join(
                 &self.answers,
                 &join.member_user,
-                &crate::engine::team::join_steps(&self.only),
+                &crate::engine::team::join::join_steps(&self.only),
             ),
             None => SetupPlan::setup(&self.answers, &self.only),
         }
@@ -532,7 +532,7 @@ impl State {
     }
 
     /// The join the state store showed, while the answers still name its bucket and cluster.
-    pub fn current_join(&self) -> Option<&crate::engine::team::Join> {
+    pub fn current_join(&self) -> Option<&crate::engine::team::join::Join> {
         self.join
             .as_ref()
             .filter(|j| {

@@ -16,10 +16,10 @@ use super::state::{
 use super::update::{self, Command, Msg, init, update};
 use super::view;
 use crate::answers::{self, Answers, Source};
-use crate::engine::aws::Identity;
+use crate::engine::aws::clients::Identity;
+use crate::engine::cluster::validate;
 use crate::engine::events::{Change, Event, Validation};
-use crate::engine::s3::BucketAccess;
-use crate::engine::validate;
+use crate::engine::store::bucket::BucketAccess;
 use crate::plan::{SetupStep, StepId};
 use crate::questions::{Context, Step};
 
@@ -583,7 +583,7 @@ fn a_validation_attempt_sets_the_deadline_in_clock_time() {
 
 #[test]
 fn the_smoke_panel_follows_each_wait_and_replaces_the_validation_dashboard() {
-    use crate::engine::smoke::Phase;
+    use crate::engine::cluster::smoke::Phase;
     let mut s = validating(recorded(4, &fixture("validate-ready.json"), "", 260));
     let smoke = step(SetupStep::SmokeTest);
     let events = [
@@ -716,7 +716,8 @@ fn ctrl_n_picks_a_usable_key_found_in_ssh_dir() {
 fn the_ssh_dir_scan_tells_usable_keys_from_others() {
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("id_ed25519");
-    crate::engine::ssh::generate(&key, crate::answers::KeyType::Ed25519, "dev@test").unwrap();
+    crate::engine::cluster::ssh::generate(&key, crate::answers::KeyType::Ed25519, "dev@test")
+        .unwrap();
     std::fs::write(
         dir.path().join("id_ecdsa.pub"),
         "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= x\n",
@@ -782,7 +783,7 @@ fn review_shows_the_join_the_state_store_found_and_runs_its_plan() {
     }
     // Opening Review asks the state store whether the cluster is someone else's.
     assert_eq!(cmds, vec![Command::CheckCluster]);
-    let join = crate::engine::team::Join {
+    let join = crate::engine::team::join::Join {
         made_by: Some(crate::journal::Author {
             arn: "arn:aws:iam::123456789012:user/alice".into(),
             host: "alice-laptop".into(),
@@ -1078,7 +1079,7 @@ fn review_says_unsaved_answers_in_the_line_modes_words_and_how_to_save_them() {
 fn team_bucket(settings: bool) -> CheckResult {
     let found = crate::ui::checks::BucketFound {
         access: BucketAccess::Yours,
-        clusters: vec![crate::engine::team::InBucket {
+        clusters: vec![crate::engine::team::join::InBucket {
             name: "kops.k8s.local".into(),
             whose: "set up by arn:aws:iam::123456789012:user/alice on alice-laptop at \
                     2026-12-01T10:00:00Z"
@@ -1141,7 +1142,7 @@ fn a_bucket_holding_the_teams_cluster_says_so_and_the_join_asks_no_ssh_key_or_si
 fn review_asks_to_claim_a_cluster_whose_record_names_no_machine() {
     let mut s = checked();
     s.page = Page::Review;
-    let join = crate::engine::team::Join {
+    let join = crate::engine::team::join::Join {
         made_by: None,
         made_at: Some("2026-12-01T10:00:00Z".into()),
         member_user: "kops-dev-9f8e7d6c".into(),

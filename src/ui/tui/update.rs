@@ -59,7 +59,7 @@ pub enum Msg {
     ClusterChecked {
         bucket: String,
         cluster: String,
-        join: Option<crate::engine::team::Join>,
+        join: Option<crate::engine::team::join::Join>,
     },
     /// The answers file exists and overwriting was not confirmed yet.
     SaveExists(PathBuf),

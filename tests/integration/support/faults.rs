@@ -492,7 +492,7 @@ fn classify(request: &Request) -> Seen {
             .unwrap_or_else(|| "unknown".into()),
     };
     let agent = match request.header("user-agent").unwrap_or_default() {
-        // The SDK's clients, and the wizard's own signed requests (engine/aws_http.rs).
+        // The SDK's clients, and the wizard's own signed requests (engine/aws/http.rs).
         ua if ua.contains("aws-sdk-rust") || ua.starts_with("kops-wizard/") => Agent::Wizard,
         ua if ua.contains("Boto3") || ua.contains("Botocore") => Agent::StandIn,
         _ => Agent::Other,

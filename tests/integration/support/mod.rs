@@ -28,6 +28,15 @@ pub fn repo() -> PathBuf {
 pub fn python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();
     PYTHON.get_or_init(|| {
+        // An absolute KW_TEST_PYTHON is taken as it is: scripts/test found it with moto
+        // (scripts/python-env). Asking it again costs an import of moto's server, over a second
+        // of CPU, in each of the suite's test processes (nextest runs every test in its own).
+        if let Some(given) = std::env::var_os("KW_TEST_PYTHON").map(PathBuf::from)
+            && given.is_absolute()
+            && given.is_file()
+        {
+            return given;
+        }
         let candidates = std::env::var_os("KW_TEST_PYTHON")
             .map(PathBuf::from)
             .into_iter()
@@ -500,7 +509,20 @@ impl TestEnv {
     fn start_kube(&mut self, home: &Path) {
         let log = fs::File::create(home.join("fake-k8s.log")).expect("fake k8s log");
         let mut cmd = Command::new(python());
-        self.apply(&mut cmd).arg(repo().join("tests/support/fake_k8s.py")).arg("--home").arg(home);
+        self.apply(&mut cmd);
+        match pool() {
+            // A fork of the suite's fork server, which has boto3, cryptography and botocore's
+            // models loaded (a new Python spends most of a second on them), through the
+            // stand-in's shim: it stays this child, and its end (killed or stdin closed) ends
+            // the fork.
+            Some(pool) => cmd
+                .arg("-S")
+                .arg(repo().join("tests/support/kops_shim.py"))
+                .arg("--fake-k8s")
+                .arg(pool),
+            None => cmd.arg(repo().join("tests/support/fake_k8s.py")),
+        };
+        cmd.arg("--home").arg(home);
         if let Some(host) = &self.api_host {
             cmd.arg("--api-host").arg(host);
         }
@@ -683,7 +705,7 @@ pub fn python_c(vars: &[(String, String)], script: &str) -> (i32, String, String
 }
 
 /// SDK clients on `moto` with the admin credentials, for checking AWS's state directly.
-pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
+pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::clients::Clients {
     use aws_sdk_s3::config::{Credentials, Region};
     let (id, secret) = moto.admin_key();
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -692,7 +714,7 @@ pub async fn admin_clients(moto: &Moto) -> kops_wizard::engine::aws::Clients {
         .endpoint_url(moto.endpoint())
         .load()
         .await;
-    kops_wizard::engine::aws::Clients::new(&config)
+    kops_wizard::engine::aws::clients::Clients::new(&config)
 }
 
 /// Another administrator of the same account: an IAM user `name` with AdministratorAccess and
@@ -751,7 +773,7 @@ pub async fn foreign_bucket(moto: &Moto, bucket: &str) {
         .endpoint_url(moto.endpoint())
         .load()
         .await;
-    let other = kops_wizard::engine::aws::Clients::new(&config);
+    let other = kops_wizard::engine::aws::clients::Clients::new(&config);
     let id = other.whoami().await.expect("the other account's identity");
     assert_eq!(id.account, "222222222222", "the role is in another account");
     other.s3.create_bucket().bucket(bucket).send().await.expect("the other account's bucket");
@@ -821,7 +843,9 @@ pub fn kops_processes(env: &TestEnv, verb: Option<&str>) -> Vec<u32> {
         let ours = environ.split(|b| *b == 0).any(|v| v == home.as_bytes());
         // The shim (or fake_kops.py run directly) carries the call's argv; the zygote's
         // child running the call shows the zygote's, so it is found by its parent.
+        // The shim also runs the fake cluster API (`--fake-k8s`), which is no kops call.
         let shim = argv.iter().any(|a| a.ends_with("fake_kops.py") || a.ends_with("kops_shim.py"))
+            && !argv.iter().any(|a| a == "--fake-k8s")
             && verb.is_none_or(|verb| argv.iter().any(|a| a == verb));
         let forked = verb.is_none() && env.zygote_pid().is_some_and(|z| parent(pid) == Some(z));
         if (shim && ours || forked) && alive(pid) {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
-use crate::engine::kops::CloudResource;
-use crate::engine::s3::Contents;
+use crate::engine::cluster::kops::CloudResource;
+use crate::engine::store::bucket::Contents;
 use crate::engine::teardown::{BucketContents, Inventory, inventory_of};
 use crate::journal::{Journal, Kind, LastValidation, State as Entry};
 use crate::plan::{Holds, Plan, TeardownOptions, TeardownStep};
@@ -222,7 +222,7 @@ fn a_long_load_balancer_address_wraps_inside_the_inventory_and_keeps_its_words()
     let mut inv = inventory_with(TeardownOptions::default());
     let address = "k8s-kops-wiz-hello-5f0b877df5-1.us-east-1.elb.amazonaws.com";
     inv.kubernetes =
-        Some(crate::engine::teardown::KubeFound::Api(crate::engine::smoke::KubeCloud {
+        Some(crate::engine::teardown::KubeFound::Api(crate::engine::cluster::smoke::KubeCloud {
             services: vec![("kops-wizard-smoke/hello".into(), Some(address.into()))],
             volumes: Vec::new(),
         }));

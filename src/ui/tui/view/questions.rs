@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::{Theme, spinner, wrap, wrap_line, wrap_styled};
-use crate::engine::aws::Identity;
+use crate::engine::aws::clients::Identity;
 use crate::questions::{self, Check, Kind, Question, Source, Step, cost};
 use crate::ui::checks;
 use crate::ui::tui::state::{CheckState, State};

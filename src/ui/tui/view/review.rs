@@ -37,7 +37,7 @@ fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let mut out = Vec::new();
     let join = state.current_join();
     if join.is_some_and(|j| j.unclaimed) {
-        let note = crate::engine::team::unclaimed_note(&state.answers, state.claim);
+        let note = crate::engine::team::join::unclaimed_note(&state.answers, state.claim);
         let keys = match state.claim {
             true => "c: do not claim it (join it instead)",
             false => "c: this machine set it up (claim it)",
@@ -47,7 +47,7 @@ fn lines(state: &State, width: usize, theme: Theme) -> Vec<Line<'static>> {
         }
     }
     if let Some(join) = join.filter(|j| !(j.unclaimed && state.claim)) {
-        for l in wrap(&crate::engine::team::join_note(&state.answers, join), width) {
+        for l in wrap(&crate::engine::team::join::join_note(&state.answers, join), width) {
             out.push(Line::styled(l, theme.bold()));
         }
     }

@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, LineGauge, Paragraph, Row, Table};
 
 use super::{Theme, step_status, wrap_line, wrap_styled};
-use crate::engine::validate::{Failure, Phase, Role};
+use crate::engine::cluster::validate::{Failure, Phase, Role};
 use crate::rules::format_duration;
 use crate::ui::tui::state::{Dashboard, SmokeView, State};
 

@@ -5,8 +5,9 @@ pub use crate::marks::MARK_TAG;
 use crate::marks::{PathMark, path_mark, wizard_path};
 use aws_sdk_sts::config::Credentials as StaticCredentials;
 
-use super::aws::{AwsError, Clients, Identity, call};
+use super::clients::{Clients, Identity, call};
 use super::credentials::{AccessKey, Secret};
+use super::error::AwsError;
 
 /// IAM's limit of access keys per user.
 pub const MAX_ACCESS_KEYS: usize = 2;

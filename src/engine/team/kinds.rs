@@ -3,12 +3,24 @@
 //! trusts it, so the two cannot disagree. (Settling an interrupted run's intent asks another
 //! question, whether the wizard made it, which needs its mark: `teardown::settle_intents`.)
 
-use super::aws::Clients;
-use super::credentials::SharedFiles;
-use super::ownership::OwnershipError;
-use super::s3::{BucketAccess, bucket_of};
+use crate::engine::aws::clients::Clients;
+use crate::engine::aws::credentials::{CredentialsError, SharedFiles};
+use crate::engine::aws::error::AwsError;
+use crate::engine::store::bucket::BucketAccess;
+use crate::engine::store::objects::bucket_of;
 use crate::journal::{Journal, Kind};
 use crate::plan::Resource;
+
+/// Why a look-up could not say: AWS, or this machine's credentials files. Its own error, not
+/// ownership's, so that ownership (which asks it) stays the only one of the two using the
+/// other; both its callers' errors take it as the variant it wraps.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Credentials(#[from] CredentialsError),
+}
 
 /// `Some(true)` when it is there, `Some(false)` when it is gone, `None` for what has nothing
 /// to look up on its own (a bucket's settings go with the bucket, the deployment with the
@@ -18,7 +30,7 @@ pub async fn exists_now(
     files: &SharedFiles,
     journal: &Journal,
     r: &Resource,
-) -> Result<Option<bool>, OwnershipError> {
+) -> Result<Option<bool>, LookupError> {
     let detail = r.detail.as_deref();
     Ok(Some(match r.kind {
         Kind::IamGroup => c.group_exists(&r.id).await?,

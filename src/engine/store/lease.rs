@@ -32,9 +32,10 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use super::aws::{AwsError, Clients};
-use super::events::{Event, Sink};
-use super::record::{PREFIX, Written};
+use super::objects::{PREFIX, Written};
+use crate::engine::aws::clients::Clients;
+use crate::engine::aws::error::AwsError;
+use crate::engine::events::{Event, Sink};
 use crate::journal::Author;
 
 /// The lease's key in the state bucket.

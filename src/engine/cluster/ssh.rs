@@ -106,12 +106,6 @@ pub enum SshError {
     Write { path: PathBuf, error: io::Error },
 }
 
-/// The `SHA256:…` fingerprint of a one-line OpenSSH public key (as kops stores the cluster's
-/// admin key), or `None` when it is not one.
-pub fn fingerprint_of(openssh: &str) -> Option<String> {
-    PublicKey::from_openssh(openssh.trim()).ok().map(|k| k.fingerprint(HashAlg::Sha256).to_string())
-}
-
 /// The `SHA256:…` fingerprint of the public half of an OpenSSH private key file (readable
 /// without its passphrase), to tell whether it is the private key of a given `.pub`.
 pub fn private_fingerprint(path: &Path) -> Result<String, SshError> {

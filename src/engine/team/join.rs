@@ -10,12 +10,13 @@
 
 use std::path::Path;
 
-use super::aws::{AwsError, Clients};
-use super::events::Sink;
-use super::lease::{self, Fence, Lease, LeaseError};
-use super::record::{self, RecordError};
-use super::s3::BucketAccess;
 use crate::answers::Answers;
+use crate::engine::aws::clients::{Clients, Credentials};
+use crate::engine::aws::error::AwsError;
+use crate::engine::events::Sink;
+use crate::engine::store::bucket::BucketAccess;
+use crate::engine::store::lease::{self, Fence, Lease, LeaseError};
+use crate::engine::store::record::{self, RecordError};
 use crate::journal::{Author, Journal, Kind, State};
 use crate::plan::{SetupPlan, SetupStep};
 
@@ -219,10 +220,7 @@ pub async fn setup_plan(
     if a.state_store.bucket.is_none() {
         return plain();
     }
-    let creds = super::aws::Credentials {
-        profile: a.aws.admin_profile.clone(),
-        region: a.aws.region.clone(),
-    };
+    let creds = Credentials { profile: a.aws.admin_profile.clone(), region: a.aws.region.clone() };
     let clients = Clients::from_env(&creds).await;
     // The machine's id exists before any plan: a join's user is named after it.
     let machine = match record::machine_id(state_dir) {

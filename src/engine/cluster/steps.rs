@@ -5,16 +5,19 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::events::{Change, Event, Validation};
 use super::kops::{self, Kops, Stream};
-use super::setup::{Setup, SetupError};
 use super::ssh::{self, Decision};
 use super::validate::{self, Phase};
 use crate::answers::{KeyType, Ssh};
+use crate::engine::events::{Change, Event, Validation};
 use crate::fsutil::expand_home;
 use crate::journal::{Kind, LastSmokeTest, LastValidation, State};
 use crate::plan::StepId;
 use crate::rules;
+
+// The cluster half of setup: methods of the run's own Setup, failing with its error. The one
+// use of a room above this one (see mod.rs).
+use crate::engine::setup::{Setup, SetupError};
 
 impl<'a> Setup<'a> {
     /// kops, its calls that write fenced by the team's lock this run holds.
@@ -25,7 +28,7 @@ impl<'a> Setup<'a> {
 
     /// The SSH key: use the one at the answers' path, or generate the pair when there is none.
     /// An existing key is never overwritten; `ssh.overwrite` moves a conflicting pair aside.
-    pub(super) async fn ensure_ssh_key(
+    pub(in crate::engine) async fn ensure_ssh_key(
         &mut self,
         step: StepId,
         generate: bool,
@@ -83,7 +86,7 @@ impl<'a> Setup<'a> {
     /// there that this machine's setup made (the record says so, or an unfinished create of
     /// ours left it and its SSH key is ours) is continued; any other is never touched: no
     /// create, no SSH key change (the plan of such a setup is a join, see `team`).
-    pub(super) async fn create_cluster(
+    pub(in crate::engine) async fn create_cluster(
         &mut self,
         step: StepId,
         args: &[String],
@@ -100,7 +103,7 @@ impl<'a> Setup<'a> {
                 // An intent is not ownership: the cluster is the unfinished create's only if
                 // its admin SSH key is the one that create gave kops.
                 Some(e) if e.state == State::Intent => {
-                    let proof = super::ownership::cluster_has_key(
+                    let proof = crate::engine::team::ownership::cluster_has_key(
                         self.clients,
                         &bucket,
                         &name,
@@ -148,14 +151,14 @@ impl<'a> Setup<'a> {
         self.journal
             .record_fingerprinted(Kind::Cluster, &name, State::Created, &ours_key.fingerprint)
             .await?;
-        self.journal.set_cluster_settings(super::reconcile::settings(self.answers)).await?;
+        self.journal.set_cluster_settings(super::settings::settings(self.answers)).await?;
         let what = format!("cluster {name} configured in s3://{bucket} (kops create cluster)");
         self.sink.item(step, Change::Created, what, started.elapsed());
         Ok(())
     }
 
     /// `kops export kubeconfig --admin`: this engineer's context for a cluster that exists.
-    pub(super) async fn export_kubeconfig(
+    pub(in crate::engine) async fn export_kubeconfig(
         &mut self,
         step: StepId,
         args: &[String],
@@ -215,7 +218,7 @@ impl<'a> Setup<'a> {
     }
 
     /// `kops update cluster --yes --admin`, once: the journal remembers that it ran.
-    pub(super) async fn update_cluster(
+    pub(in crate::engine) async fn update_cluster(
         &mut self,
         step: StepId,
         args: &[String],
@@ -261,7 +264,7 @@ impl<'a> Setup<'a> {
 
     /// Single-shot `kops validate cluster -o json` every `interval` until the cluster is
     /// ready or `wait` runs out. Between attempts the process only sleeps.
-    pub(super) async fn validate_cluster(
+    pub(in crate::engine) async fn validate_cluster(
         &mut self,
         step: StepId,
         wait: &str,
@@ -329,7 +332,7 @@ impl<'a> Setup<'a> {
     /// The smoke test after validation. Its failure is a warning, not a lost cluster: the
     /// cluster is up, the record says why the test failed, and `kops-wizard smoke-test` runs
     /// it again.
-    pub(super) async fn smoke_test(
+    pub(in crate::engine) async fn smoke_test(
         &mut self,
         step: StepId,
         cluster: &str,
@@ -339,7 +342,7 @@ impl<'a> Setup<'a> {
         let store = format!("s3://{}", self.bucket()?);
         // The API is reached with an admin certificate of this run's own, from the state store:
         // the one in ~/.kube/config may have run out (it lasts 18 hours), or be missing.
-        let cloud = super::cloud::Cloud::new(self.clients);
+        let cloud = crate::engine::aws::cloud::Cloud::new(self.clients);
         let sink = self.sink.clone();
         let kops = self.kops()?;
         let result = async {

@@ -23,11 +23,17 @@
 
 use std::collections::BTreeSet;
 
-use super::aws::{AwsError, Clients};
-use super::cloud::{Cloud, CloudMark};
-use super::credentials::SharedFiles;
-use super::iam::Mark;
-use super::s3::{BucketAccess, bucket_of};
+use ssh_key::{HashAlg, PublicKey};
+
+use super::kinds::LookupError;
+use crate::engine::aws::clients::Clients;
+use crate::engine::aws::cloud::{Cloud, CloudMark};
+use crate::engine::aws::credentials::SharedFiles;
+use crate::engine::aws::error::AwsError;
+use crate::engine::aws::iam::Mark;
+use crate::engine::store::bucket::BucketAccess;
+use crate::engine::store::objects::{bucket_of, is_wizard_key};
+use crate::engine::store::record;
 use crate::journal::{Entry, Journal, Kind, State};
 use crate::plan::{Holds, Resource};
 
@@ -49,12 +55,19 @@ pub async fn cluster_has_key(
     }
     for key in c.list_keys(bucket, &format!("{cluster}/pki/ssh/public/admin/")).await? {
         if let Some(found) = c.get_versioned(bucket, &key).await?
-            && super::ssh::fingerprint_of(&found.body).as_deref() == Some(fingerprint)
+            && fingerprint_of(&found.body).as_deref() == Some(fingerprint)
         {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// The `SHA256:…` fingerprint of a one-line OpenSSH public key (as kops stores the cluster's
+/// admin key), or `None` when it is not one. Here, not with the SSH key step (`cluster::ssh`),
+/// because this proof is ownership's and the cluster room sits above this one.
+fn fingerprint_of(openssh: &str) -> Option<String> {
+    PublicKey::from_openssh(openssh.trim()).ok().map(|k| k.fingerprint(HashAlg::Sha256).to_string())
 }
 
 /// Every object in the bucket that is neither under the cluster's `<name>/` nor one of the
@@ -69,7 +82,7 @@ pub async fn foreign_objects(
     Ok(c.list_keys(bucket, "")
         .await?
         .into_iter()
-        .filter(|k| !k.starts_with(&prefix) && !super::record::is_wizard_key(k))
+        .filter(|k| !k.starts_with(&prefix) && !is_wizard_key(k))
         .collect())
 }
 
@@ -109,7 +122,7 @@ impl Others {
             return Ok(others);
         }
         let mut recorded = BTreeSet::new();
-        for found in super::record::others_in_bucket(c, &bucket, &journal.cluster).await? {
+        for found in record::others_in_bucket(c, &bucket, &journal.cluster).await? {
             match found {
                 Ok(mut j) => {
                     recorded.insert(j.cluster.clone());
@@ -675,9 +688,19 @@ pub enum OwnershipError {
     #[error(transparent)]
     Aws(#[from] AwsError),
     #[error(transparent)]
-    Credentials(#[from] super::credentials::CredentialsError),
+    Credentials(#[from] crate::engine::aws::credentials::CredentialsError),
     #[error(transparent)]
     Journal(#[from] crate::journal::JournalError),
+}
+
+/// A look-up's error is the same AWS or credentials error here: matched and worded as before.
+impl From<LookupError> for OwnershipError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::Aws(e) => OwnershipError::Aws(e),
+            LookupError::Credentials(e) => OwnershipError::Credentials(e),
+        }
+    }
 }
 
 /// Whether each resource a journal names as in use (or deleted, or released) is in AWS now,

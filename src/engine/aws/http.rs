@@ -7,7 +7,7 @@
 //! Each request is signed with SigV4 by `aws-sigv4` (the SDK's own signer), with credentials
 //! from the same chain the SDK clients use, and sent over the hyper client and rustls TLS the
 //! SDK already brings. Retries and timeouts follow the SDK clients' configuration
-//! (`super::aws::load`): three attempts of a third of the operation budget each, for
+//! (`super::clients::load`): three attempts of a third of the operation budget each, for
 //! throttling, 5xx answers and answers that never came, with jittered backoff.
 
 use std::sync::{Arc, OnceLock};
@@ -22,9 +22,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::sync::Mutex;
 
-use super::aws::{AwsError, CONNECT_TIMEOUT, operation_timeout};
+use super::error::{AwsError, CONNECT_TIMEOUT, operation_timeout};
 
-type Https = hyper_rustls::HttpsConnector<super::proxy::ProxyConnector>;
+type Https = hyper_rustls::HttpsConnector<crate::engine::proxy::ProxyConnector>;
 
 /// An AWS API spoken here, with how it is reached and signed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +135,7 @@ fn client() -> &'static Client<Https, Full<Bytes>> {
             ),
         };
         // Through the environment's proxy, where it names one for the endpoint.
-        let connector = super::proxy::ProxyConnector::new(http);
+        let connector = crate::engine::proxy::ProxyConnector::new(http);
         let https = tls.https_or_http().enable_http1().wrap_connector(connector);
         Client::builder(hyper_util::rt::TokioExecutor::new()).build(https)
     })
@@ -247,12 +247,12 @@ impl AwsHttp {
         let provider = self.credentials.as_ref().ok_or_else(|| AwsError {
             operation,
             code: None,
-            message: super::aws::no_credentials("no credentials provider is configured"),
+            message: super::error::no_credentials("no credentials provider is configured"),
         })?;
         let creds = provider.provide_credentials().await.map_err(|e| AwsError {
             operation,
             code: None,
-            message: super::aws::no_credentials(&super::aws::chain(&e)),
+            message: super::error::no_credentials(&super::error::chain(&e)),
         })?;
         *cached = Some(creds.clone());
         Ok(creds)
@@ -429,12 +429,12 @@ impl AwsHttp {
 async fn once(request: http::Request<Full<Bytes>>) -> Attempt {
     let response = match client().request(request).await {
         Ok(r) => r,
-        Err(e) => return Attempt::NoAnswer(super::aws::chain(&e)),
+        Err(e) => return Attempt::NoAnswer(super::error::chain(&e)),
     };
     let status = response.status().as_u16();
     let body = match response.into_body().collect().await {
         Ok(b) => String::from_utf8_lossy(&b.to_bytes()).into_owned(),
-        Err(e) => return Attempt::NoAnswer(super::aws::chain(&e)),
+        Err(e) => return Attempt::NoAnswer(super::error::chain(&e)),
     };
     if (200..300).contains(&status) {
         return Attempt::Answer(body);
@@ -470,7 +470,7 @@ fn error_of(body: &str) -> (Option<String>, Option<String>) {
 /// Error codes after which the same request is tried again: throttling, and AWS's own
 /// request timeouts.
 fn transient(code: &str) -> bool {
-    super::aws::THROTTLING.contains(&code)
+    super::error::THROTTLING.contains(&code)
         || matches!(code, "RequestTimeout" | "RequestTimeoutException" | "PriorRequestNotComplete")
 }
 

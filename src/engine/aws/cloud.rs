@@ -13,8 +13,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::aws::{AwsError, Clients};
-use super::aws_http::{Api, AwsHttp, parse, xml};
+use super::clients::Clients;
+use super::error::AwsError;
+use super::http::{Api, AwsHttp, parse, xml};
 
 pub use crate::marks::{LEGACY_TAG, SERVICE_TAG, owned_tag};
 
@@ -178,7 +179,7 @@ pub enum CloudMark {
 }
 
 /// The services a cluster's resources live in, asked with the admin's configuration: IAM
-/// through its SDK client, the others through signed requests (`aws_http`).
+/// through its SDK client, the others through signed requests (`super::http`).
 #[derive(Debug, Clone)]
 pub struct Cloud {
     http: AwsHttp,
@@ -190,7 +191,7 @@ pub struct Cloud {
 macro_rules! pages {
     ($cloud:ident, $op:literal, $req:expr) => {
         $req.into_paginator().send().try_collect().await.map_err(|e| {
-            $crate::engine::aws::AwsError::from_sdk($op, &e, $cloud.endpoint.as_deref())
+            $crate::engine::aws::error::AwsError::from_sdk($op, &e, $cloud.endpoint.as_deref())
         })
     };
 }

@@ -16,8 +16,9 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::aws::{AwsError, chain};
-use super::cloud::Cloud;
+use super::kubeconfig::SmokeError;
+use crate::engine::aws::cloud::Cloud;
+use crate::engine::aws::error::chain;
 use crate::journal::SmokePassed as Passed;
 pub use crate::plan::smoke::{APP, NAMESPACE, REPLICAS};
 
@@ -26,27 +27,7 @@ const WAIT: Duration = Duration::from_secs(600);
 /// Overrides how long each of the smoke test's waits may take.
 pub const WAIT_VAR: &str = "KOPS_WIZARD_SMOKE_WAIT";
 
-pub use super::events::SmokePhase as Phase;
-
-#[derive(Debug, thiserror::Error)]
-pub enum SmokeError {
-    #[error("kubeconfig: {0}; run `kops export kubeconfig --admin` for the cluster and try again")]
-    Kubeconfig(String),
-    #[error("the cluster's API at {server} did not answer ({reason}); is the cluster validated?")]
-    Unreachable { server: String, reason: String },
-    #[error("the Kubernetes API refused to {op}: {message}")]
-    Refused { op: String, message: String },
-    #[error(
-        "the cluster's API at {server} answered but refused the admin credentials (401 \
-         Unauthorized: {message}); kops's admin certificate lasts 18 hours, and the wizard asks \
-         kops for a fresh one each time it needs the API"
-    )]
-    Unauthorized { server: String, message: String },
-    #[error("{what} after {waited}s: {saw}. {look}")]
-    TimedOut { what: &'static str, waited: u64, saw: String, look: String },
-    #[error(transparent)]
-    Aws(#[from] AwsError),
-}
+pub use crate::engine::events::SmokePhase as Phase;
 
 /// An API error in words: credentials it refuses (401) are said so, never "no answer"; a
 /// refusal names the operation; anything else is "no answer".
@@ -333,7 +314,7 @@ async fn get(url: &str) -> Result<String, String> {
     http.enforce_http(false);
     let client = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(0)
-        .build::<_, Empty<bytes::Bytes>>(super::proxy::ProxyConnector::new(http));
+        .build::<_, Empty<bytes::Bytes>>(crate::engine::proxy::ProxyConnector::new(http));
     let answer = tokio::time::timeout(Duration::from_secs(10), client.get(uri))
         .await
         .map_err(|_| format!("{url}: no answer in 10s"))?

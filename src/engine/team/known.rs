@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use super::aws::{AwsError, Clients};
-use super::record::{self, PREFIX};
-use super::s3::bucket_of;
+use crate::engine::aws::clients::Clients;
+use crate::engine::aws::error::AwsError;
+use crate::engine::store::objects::{PREFIX, bucket_of};
+use crate::engine::store::record;
 use crate::journal::{Journal, JournalError};
 
 /// A cluster with something of the wizard's still in use.

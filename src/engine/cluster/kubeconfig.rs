@@ -11,11 +11,33 @@ use std::time::Duration;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::kops::Kops;
-use super::smoke::SmokeError;
+use crate::engine::aws::error::AwsError;
 
 /// How long the certificate lives: long enough for a teardown's slowest step, short enough
 /// that a copy left behind (a wizard killed outright) is soon worth nothing.
 pub const ADMIN_TTL: Duration = Duration::from_secs(3600);
+
+/// What goes wrong talking to the cluster's API, the smoke test's waits included. Defined here,
+/// below `smoke`, because connecting already reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum SmokeError {
+    #[error("kubeconfig: {0}; run `kops export kubeconfig --admin` for the cluster and try again")]
+    Kubeconfig(String),
+    #[error("the cluster's API at {server} did not answer ({reason}); is the cluster validated?")]
+    Unreachable { server: String, reason: String },
+    #[error("the Kubernetes API refused to {op}: {message}")]
+    Refused { op: String, message: String },
+    #[error(
+        "the cluster's API at {server} answered but refused the admin credentials (401 \
+         Unauthorized: {message}); kops's admin certificate lasts 18 hours, and the wizard asks \
+         kops for a fresh one each time it needs the API"
+    )]
+    Unauthorized { server: String, message: String },
+    #[error("{what} after {waited}s: {saw}. {look}")]
+    TimedOut { what: &'static str, waited: u64, saw: String, look: String },
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+}
 
 /// An admin kubeconfig minted for this run, in a directory of its own (0700, the file 0600),
 /// deleted when dropped.
@@ -37,7 +59,7 @@ impl FreshAdmin {
         let dir = std::env::temp_dir().join(format!(
             "kops-wizard-admin-{}-{}",
             std::process::id(),
-            super::lease::random_id()
+            crate::engine::store::lease::random_id()
         ));
         crate::fsutil::private_dir(&dir)
             .map_err(|e| SmokeError::Kubeconfig(format!("{}: {e}", dir.display())))?;
@@ -62,9 +84,9 @@ impl FreshAdmin {
 
 /// A client for the cluster's API from the kubeconfig at `path`, through the context kops
 /// names after the cluster; the proxy the environment names is used unless `NO_PROXY` exempts
-/// the API's host (see [`super::proxy`]).
+/// the API's host (see [`crate::engine::proxy`]).
 pub async fn connect(path: &Path, cluster: &str) -> Result<(kube::Client, String), SmokeError> {
-    super::aws_http::pick_tls_provider();
+    crate::engine::aws::http::pick_tls_provider();
     let kubeconfig =
         Kubeconfig::read_from(path).map_err(|e| SmokeError::Kubeconfig(e.to_string()))?;
     let options = KubeConfigOptions { context: Some(cluster.to_string()), ..Default::default() };
@@ -74,7 +96,7 @@ pub async fn connect(path: &Path, cluster: &str) -> Result<(kube::Client, String
     // A dead API must be said in seconds: teardown falls back to AWS, setup warns.
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(20));
-    config.proxy_url = super::proxy::for_uri(&config.cluster_url);
+    config.proxy_url = crate::engine::proxy::for_uri(&config.cluster_url);
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config)
         .map_err(|e| SmokeError::Unreachable { server: server.clone(), reason: e.to_string() })?;

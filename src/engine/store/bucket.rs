@@ -10,8 +10,10 @@ use aws_sdk_s3::types::{
 
 use tokio::task::JoinSet;
 
-use super::aws::{AwsError, Clients, call};
 use super::lease::{Fence, Fenced};
+use crate::engine::aws::clients::{Clients, call};
+use crate::engine::aws::error::AwsError;
+use crate::engine::aws::iam::MARK_TAG;
 
 /// Why emptying a bucket stopped: AWS, or the team's lock lost before a batch.
 #[derive(Debug, thiserror::Error)]
@@ -26,12 +28,6 @@ pub enum EmptyError {
 const DELETE_BATCH: usize = 1000;
 /// DeleteObjects requests in flight at once while the listing goes on.
 const DELETES_IN_FLIGHT: usize = 4;
-
-/// The bucket of a state store URL: `s3://bucket[/prefix]` -> `bucket`.
-pub fn bucket_of(state_store: &str) -> Option<String> {
-    let rest = state_store.strip_prefix("s3://")?;
-    Some(rest.split('/').next().unwrap_or(rest).to_string()).filter(|b| !b.is_empty())
-}
 
 /// How many object versions and delete markers a bucket (or a cluster's part of it) holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,7 +111,7 @@ impl Clients {
     pub async fn mark_bucket(&self, bucket: &str, cluster: &str) -> Result<(), AwsError> {
         let build =
             |e: aws_sdk_s3::error::BuildError| other_error("s3:PutBucketTagging", e.to_string());
-        let tag = Tag::builder().key(super::iam::MARK_TAG).value(cluster).build().map_err(build)?;
+        let tag = Tag::builder().key(MARK_TAG).value(cluster).build().map_err(build)?;
         let tagging = Tagging::builder().tag_set(tag).build().map_err(build)?;
         call!(
             self,
@@ -131,7 +127,7 @@ impl Clients {
             Ok(out) => Ok(out
                 .tag_set()
                 .iter()
-                .find(|t| t.key() == super::iam::MARK_TAG)
+                .find(|t| t.key() == MARK_TAG)
                 .map(|t| t.value().to_string())),
             Err(e)
                 if matches!(
@@ -163,7 +159,7 @@ impl Clients {
             .iter()
             .filter_map(|v| v.key())
             .chain(page.delete_markers().iter().filter_map(|m| m.key()));
-        let only_ours = keys.into_iter().all(super::record::is_wizard_key);
+        let only_ours = keys.into_iter().all(super::objects::is_wizard_key);
         Ok(only_ours && page.is_truncated() != Some(true))
     }
 

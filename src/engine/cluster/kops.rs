@@ -14,6 +14,9 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
+use crate::engine::aws::credentials;
+use crate::engine::store::lease;
+
 /// The oldest kops the wizard drives: weave's removal (1.28) is the last change it does not
 /// handle with a version branch.
 pub const MIN_VERSION: Version = Version { major: 1, minor: 28, patch: 0 };
@@ -155,7 +158,7 @@ pub enum KopsError {
     TimedOut { command: String, after: Duration, stderr: Vec<String> },
     /// The run lost the team's lock: `kops {command}` was not started, or was stopped.
     #[error("`kops {command}`: {fenced}")]
-    Fenced { command: String, fenced: super::lease::Fenced },
+    Fenced { command: String, fenced: lease::Fenced },
 }
 
 /// Sets one limit (a duration: `90s`, `20m`) for every kops command, instead of the defaults of
@@ -223,15 +226,15 @@ pub struct Kops {
     keys: Option<AdminKeys>,
     /// The team's lock: a call that writes is made only while it is this run's, and is stopped
     /// when it is lost.
-    fence: Option<super::lease::Fence>,
+    fence: Option<lease::Fence>,
 }
 
 /// Credentials handed to kops through its environment only.
 #[derive(Debug, Clone)]
 struct AdminKeys {
     key_id: String,
-    secret: super::credentials::Secret,
-    token: Option<super::credentials::Secret>,
+    secret: credentials::Secret,
+    token: Option<credentials::Secret>,
 }
 
 impl Kops {
@@ -306,14 +309,14 @@ impl Kops {
         self.env.retain(|(k, _)| k != "AWS_PROFILE");
         self.keys = Some(AdminKeys {
             key_id: key_id.into(),
-            secret: super::credentials::Secret::new(secret),
-            token: token.map(super::credentials::Secret::new),
+            secret: credentials::Secret::new(secret),
+            token: token.map(credentials::Secret::new),
         });
         self
     }
 
     /// The same kops, its calls that write fenced by the team's lock (when the run holds it).
-    pub fn fenced(mut self, fence: Option<super::lease::Fence>) -> Kops {
+    pub fn fenced(mut self, fence: Option<lease::Fence>) -> Kops {
         self.fence = fence;
         self
     }
@@ -374,7 +377,7 @@ impl Kops {
             result = tokio::time::timeout(limit, run) => result,
             why = lost => {
                 tracing::warn!(command = %verb(args), "kops stopped: the team's lock was lost");
-                let fenced = fence.map(|f| f.error(why)).unwrap_or_else(|| super::lease::Fenced {
+                let fenced = fence.map(|f| f.error(why)).unwrap_or_else(|| lease::Fenced {
                     bucket: String::new(),
                     why: "lost".into(),
                 });

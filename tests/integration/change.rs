@@ -1,0 +1,271 @@
+//! Day 2: `kops-wizard change` against a cluster setup made, on moto and the stand-in. Every
+//! verdict comes from AWS (EC2's instances and their types, through boto3), the state store's
+//! objects and their versions, the stand-in's list of kops calls and the team's record in the
+//! bucket: never from the wizard's words.
+
+use serde_json::Value;
+
+use crate::support::judge::Judge;
+use crate::support::{Moto, TestEnv, ready_env, run};
+
+const CLUSTER: &str = "change.k8s.local";
+
+fn answers(bucket: &str, cluster: &str) -> String {
+    format!(
+        r#"
+[state_store]
+bucket = "{bucket}"
+[ssh]
+key_type = "ed25519"
+[cluster]
+name = "{CLUSTER}"
+smoke_test = false
+kubernetes_version = "1.35.0"
+{cluster}
+[validate]
+interval = "1s"
+"#
+    )
+}
+
+fn wizard(env: &TestEnv, bucket: &str, cluster: &str, args: &[&str]) -> (i32, String, String) {
+    let file = env.answers(&answers(bucket, cluster));
+    run(env.wizard().args(args).arg("-c").arg(file))
+}
+
+/// AWS and the state store as this test asks them (boto3 with the admin key).
+struct Aws(Judge, String);
+
+impl Aws {
+    fn ask(&self, code: &str) -> Value {
+        let out = self.0.boto3(&format!(
+            "import json\nec2, s3 = boto3.client('ec2', **kw), boto3.client('s3', **kw)\n\
+             BUCKET = '{}'\n{code}",
+            self.1
+        ));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    }
+
+    /// The running instances of each instance group: `{group: [type, ...]}`.
+    fn instances(&self) -> Value {
+        self.ask(&format!(
+            r#"
+f = [dict(Name="tag:KubernetesCluster", Values=["{CLUSTER}"]),
+     dict(Name="instance-state-name", Values=["pending", "running"])]
+out = {{}}
+for r in ec2.describe_instances(Filters=f)["Reservations"]:
+    for i in r["Instances"]:
+        tags = {{t["Key"]: t["Value"] for t in i.get("Tags", [])}}
+        out.setdefault(tags.get("kops.k8s.io/instancegroup", "?"), []).append(i["InstanceType"])
+print(json.dumps({{k: sorted(v) for k, v in out.items()}}))
+"#
+        ))
+    }
+
+    /// How many versions each object of the cluster's state has: a change writes new ones.
+    fn versions(&self) -> Value {
+        self.ask(&format!(
+            r#"
+out = {{}}
+for page in s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET, Prefix="{CLUSTER}/"):
+    for v in page.get("Versions", []) + page.get("DeleteMarkers", []):
+        out[v["Key"]] = out.get(v["Key"], 0) + 1
+print(json.dumps(out))
+"#
+        ))
+    }
+
+    fn text(&self, key: &str) -> String {
+        self.ask(&format!(
+            "print(json.dumps(s3.get_object(Bucket=BUCKET, Key='{key}')['Body'].read().decode()))"
+        ))
+        .as_str()
+        .unwrap()
+        .to_string()
+    }
+
+    /// The team's record of the cluster, from the bucket.
+    fn record(&self) -> Value {
+        serde_json::from_str(&self.text(&format!("kops-wizard/{CLUSTER}.journal.json"))).unwrap()
+    }
+}
+
+/// The kops calls the stand-in saw, as argument lists, from the `skip`th on.
+fn calls(env: &TestEnv, skip: usize) -> Vec<Vec<String>> {
+    let argv = |c: &Value| -> Vec<String> {
+        c["argv"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
+    };
+    env.kops_calls().iter().skip(skip).map(argv).collect()
+}
+
+/// The calls that write: everything but `get`, `version`, `validate` and `export`.
+fn writing(calls: &[Vec<String>]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| !matches!(c[0].as_str(), "get" | "version" | "validate" | "export"))
+        .map(|c| c[..2].join(" "))
+        .collect()
+}
+
+fn setup(moto: &Moto, bucket: &str) -> (TestEnv, Aws) {
+    let mut env = ready_env(moto);
+    env.set("FAKE_KOPS_ROLL_STEP", "0.01");
+    let (code, out, err) = wizard(&env, bucket, "node_count = 2", &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let aws = Aws(futures_block(Judge::new(moto)), bucket.to_string());
+    (env, aws)
+}
+
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Runtime::new().unwrap().block_on(f)
+}
+
+#[test]
+fn nothing_a_dry_run_a_scale_up_and_a_resize_each_do_what_they_say_and_no_more() {
+    let moto = Moto::start();
+    let bucket = "change-sizes-state";
+    let (env, aws) = setup(&moto, bucket);
+    let nodes = "nodes-us-east-1a";
+    assert_eq!(aws.instances()[nodes], serde_json::json!(["t3.medium", "t3.medium"]));
+    let before = aws.versions();
+
+    // The answers setup ran with: nothing to change, and no kops call that writes.
+    let seen = calls(&env, 0).len();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 2", &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("Nothing to change"), "{out}");
+    assert_eq!(writing(&calls(&env, seen)), Vec::<String>::new());
+
+    // A dry run of a scale-up: the plan with its cost, and no object version changes.
+    let seen = calls(&env, 0).len();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 3", &["change", "--dry-run"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("* cluster.node_count") && out.contains("2 -> 3"), "{out}");
+    assert!(out.contains("monthly cost of the instances: $"), "{out}");
+    assert!(out.contains("--set spec.minSize=3 --set spec.maxSize=3"), "{out}");
+    assert_eq!(writing(&calls(&env, seen)), Vec::<String>::new());
+    assert_eq!(aws.versions(), before, "a dry run wrote to the state store");
+
+    // The scale-up: three nodes in EC2, none replaced, no roll.
+    let seen = calls(&env, 0).len();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 3", &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(aws.instances()[nodes], serde_json::json!(["t3.medium", "t3.medium", "t3.medium"]));
+    assert_eq!(writing(&calls(&env, seen)), ["edit ig", "update cluster"]);
+    assert!(aws.text(&format!("{CLUSTER}/instancegroup/{nodes}")).contains("minSize: 3"));
+
+    // A new node size: every node replaced by the roll, the control plane untouched.
+    let seen = calls(&env, 0).len();
+    let cluster = "node_count = 3\nnode_size = \"t3.large\"";
+    let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let now = aws.instances();
+    assert_eq!(now[nodes], serde_json::json!(["t3.large", "t3.large", "t3.large"]), "{now}");
+    assert_eq!(now["control-plane-us-east-1a"], serde_json::json!(["t3.medium"]), "{now}");
+    assert_eq!(
+        writing(&calls(&env, seen)),
+        ["edit ig", "update cluster", "rolling-update cluster"]
+    );
+    assert!(out.contains("3 replaced, 0 to go"), "the roll's progress: {out}");
+
+    // The team's record names both changes, from what to what, and that they finished.
+    let record = aws.record();
+    let changes = record["changes"].as_array().expect("changes in the record");
+    let said: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c["changes"][0].as_str().unwrap(), c["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            ("cluster.node_count: 2 -> 3", "done"),
+            ("cluster.node_size: t3.medium -> t3.large", "done")
+        ]
+    );
+    assert!(changes.iter().all(|c| c["by"]["arn"].is_string() && c["finished"].is_string()));
+}
+
+#[test]
+fn refusals_change_nothing_then_an_upgrade_rolls_control_plane_first() {
+    let moto = Moto::start();
+    let bucket = "change-version-state";
+    let (env, aws) = setup(&moto, bucket);
+    let before = aws.versions();
+    let seen = calls(&env, 0).len();
+    for (cluster, key, rule) in [
+        (
+            "node_count = 2\nkubernetes_version = \"1.34.2\"",
+            "cluster.kubernetes_version",
+            "downgrade",
+        ),
+        (
+            "node_count = 2\nkubernetes_version = \"1.37.0\"",
+            "cluster.kubernetes_version",
+            "skips a minor",
+        ),
+        ("node_count = 1", "cluster.node_count", "without draining"),
+    ] {
+        let answers = answers(bucket, cluster).replace("kubernetes_version = \"1.35.0\"\n", "");
+        let file = env.answers(&answers);
+        let (code, out, err) = run(env.wizard().args(["change", "--yes", "-c"]).arg(file));
+        assert_eq!(code, 2, "{cluster}: {out}\n{err}");
+        assert!(err.contains(key) && err.contains(rule), "{cluster}: {err}");
+    }
+    assert_eq!(writing(&calls(&env, seen)), Vec::<String>::new());
+    assert_eq!(aws.versions(), before, "a refusal wrote to the state store");
+
+    let seen = calls(&env, 0).len();
+    let upgrade = answers(bucket, "node_count = 2").replace("1.35.0", "1.36.1");
+    let (code, out, err) =
+        run(env.wizard().args(["change", "--yes", "-c"]).arg(env.answers(&upgrade)));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let made = calls(&env, seen);
+    assert_eq!(
+        writing(&made),
+        [
+            "edit cluster",
+            "update cluster",
+            "rolling-update cluster",
+            "update cluster",
+            "rolling-update cluster"
+        ]
+    );
+    let roles = "--instance-group-roles=control-plane,apiserver";
+    let first_roll = made.iter().find(|c| c[0] == "rolling-update").unwrap();
+    assert!(first_roll.iter().any(|a| a == roles), "control plane first: {first_roll:?}");
+    assert!(aws.text(&format!("{CLUSTER}/config")).contains("kubernetesVersion: 1.36.1"));
+    // The stand-in's cloud: every instance started from the new version, none left over.
+    let cloud: Value = serde_json::from_str(&env.cloud()).unwrap();
+    let launched: Vec<&str> = cloud[CLUSTER]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "instance")
+        .map(|r| r["launch"]["kubernetesVersion"].as_str().unwrap())
+        .collect();
+    assert_eq!(launched, ["1.36.1"; 3], "{cloud}");
+    assert!(out.contains("single control plane"), "the plan warns: {out}");
+}
+
+#[test]
+fn a_failed_roll_is_exit_1_although_kops_printed_its_end_line_and_a_rerun_resumes_it() {
+    let moto = Moto::start();
+    let bucket = "change-fail-state";
+    let (mut env, aws) = setup(&moto, bucket);
+    let cluster = "node_count = 2\nnode_size = \"t3.large\"";
+    env.set("FAKE_KOPS_ROLL_FAIL", "drain");
+    let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--yes"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("the roll stopped") && err.contains("default/web-0"), "{err}");
+    assert!(err.contains("Run `kops-wizard change` again"), "{err}");
+    let record = aws.record();
+    let last = record["changes"].as_array().unwrap().last().unwrap().clone();
+    assert_ne!(last["result"], "done", "{last}");
+    assert!(aws.instances()["nodes-us-east-1a"].as_array().unwrap().contains(&"t3.medium".into()));
+
+    env.unset("FAKE_KOPS_ROLL_FAIL");
+    let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("unfinished"), "{out}");
+    assert_eq!(aws.instances()["nodes-us-east-1a"], serde_json::json!(["t3.large", "t3.large"]));
+}
