@@ -58,7 +58,7 @@ pub enum Command {
     /// Day 2: change the running cluster to the answers (node count and size, control-plane
     /// size, Kubernetes version), with a plan, its cost delta and the roll's progress;
     /// --dry-run shows the plan only
-    Change,
+    Change(ChangeArgs),
     /// Run the smoke test again on a validated cluster: two pods must answer through a
     /// Network Load Balancer (the same as `setup --only smoke-test`)
     SmokeTest,
@@ -85,6 +85,14 @@ pub struct SetupArgs {
     /// the record's entries that name no machine as this machine's (once; others then join)
     #[arg(long)]
     pub claim: bool,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ChangeArgs {
+    /// Put back the cluster's spec as it was before the last change (the state store keeps
+    /// every version) and roll it back; sizes only (kops does not downgrade Kubernetes)
+    #[arg(long)]
+    pub undo: bool,
 }
 
 #[derive(Debug, Args, Clone, Default)]

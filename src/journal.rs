@@ -343,6 +343,13 @@ pub struct ChangeRecord {
     pub result: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<Author>,
+    /// The state store's versions of the cluster's spec objects before the change (key,
+    /// version id): what `change --undo` puts back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before: Vec<(String, String)>,
+    /// This record is an undo (of the change that started at this time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undoes: Option<String>,
 }
 
 /// A teardown run: `finished` stays empty while it is unfinished (stopped or failed).

@@ -170,7 +170,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             )?;
             Ok(0)
         }
-        Command::Change => {
+        Command::Change(args) => {
             // A dry run asks nothing and changes nothing, so it needs no terminal.
             if !cli.global.dry_run {
                 require_terminal_or_yes(&cli.global)?;
@@ -181,6 +181,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 state_dir: &paths.state_dir,
                 yes: cli.global.yes,
                 dry_run: cli.global.dry_run,
+                full_screen,
+                log: paths.log_file(),
+                undo: args.undo,
             };
             ui::change::run(&answers, opts).context("change stopped")
         }

@@ -12,9 +12,12 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::aws::clients::connect_admin;
+use super::aws::clients::{Clients, call, connect_admin};
 use super::aws::error::AwsError;
+use super::cluster::drain;
 use super::cluster::kops::{Kops, KopsError, Stream, Version};
+use super::cluster::kubeconfig::{FreshAdmin, connect, connect_for_drain};
+use super::cluster::preflight::{self, Finding};
 use super::cluster::roll::{self, Board};
 use super::events::Sink;
 use super::store::bucket::BucketAccess;
@@ -40,6 +43,12 @@ pub enum ChangeError {
     Team(#[from] TeamError),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
+    /// A drain of a node to remove did not finish: nothing was terminated.
+    #[error("the scale-down stopped: {0}")]
+    Drain(String),
+    /// The team's lock was lost: nothing more was changed.
+    #[error(transparent)]
+    Fenced(#[from] super::store::lease::Fenced),
     /// kops's roll failed (its exit code, whatever its last line said).
     #[error(
         "the roll stopped: {why}\n{where_}\nRun `kops-wizard change` again with the same answers: \
@@ -209,6 +218,21 @@ pub struct ChangePlan {
     pub estimate: Duration,
     /// Worth knowing, not blocking (a single control plane: the API is down while it rolls).
     pub warnings: Vec<String>,
+    /// The sizes and version once it is done.
+    pub after: After,
+    /// Node groups that shrink, and by how many nodes: those are cordoned, drained and
+    /// terminated by the wizard before kops is told the new size.
+    pub drains: Vec<(String, u32)>,
+}
+
+/// The cluster's sizes and version after the change, as the journal keeps them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct After {
+    pub node_count: u32,
+    pub node_size: String,
+    pub control_plane_size: String,
+    /// `None` when the answers leave the version to kops (then it is not changed).
+    pub kubernetes_version: Option<String>,
 }
 
 impl ChangePlan {
@@ -223,6 +247,14 @@ impl ChangePlan {
         out.push_str(&format!("# kops-wizard change of {}\n", self.cluster));
         for c in &self.changes {
             out.push_str(&format!("#   {c}\n"));
+        }
+        for (group, n) in &self.drains {
+            out.push_str(&format!(
+                "# First, for each of {n} node(s) of {group} (kops-wizard picks them): \
+                 kubectl cordon NODE; kubectl drain NODE --ignore-daemonsets; then\n\
+                 # aws autoscaling terminate-instance-in-auto-scaling-group --instance-id ID \
+                 --should-decrement-desired-capacity\n"
+            ));
         }
         for call in &self.calls {
             out.push_str("kops ");
@@ -329,18 +361,19 @@ pub fn plan(a: &Answers, current: &Current, kops: &Version) -> Result<ChangePlan
     }
 
     // The node count, spread over the node groups as kops spreads it (the first groups take
-    // the remainder). Up only: kops's scale-down terminates nodes without draining them.
+    // the remainder). Down gracefully: kops would terminate instances at once, undrained
+    // (kops #5646), so the nodes to remove are drained and terminated by the wizard first.
     let want_nodes = a.node_count();
     let have_nodes = current.node_count();
     let mut sizes: Vec<(String, u32)> = nodes.iter().map(|g| (g.name.clone(), g.min)).collect();
+    let mut drains = Vec::new();
     if want_nodes != have_nodes {
-        if want_nodes < have_nodes {
-            return Err(ChangeError::Refused(format!(
-                "cluster.node_count: {want_nodes} is fewer than the cluster's {have_nodes} nodes. \
-                 kops scales down by terminating instances at once, without draining their pods \
-                 (kops issue #5646), and this version of kops-wizard does not yet drain them \
-                 first: it will not do it that way. Keep node_count at {have_nodes} or more."
-            )));
+        if want_nodes < 1 {
+            return Err(ChangeError::Refused(
+                "cluster.node_count: 0 would leave the cluster no node for its pods; keep at \
+                 least 1"
+                    .into(),
+            ));
         }
         changes.push(FieldChange {
             key: "cluster.node_count",
@@ -350,6 +383,9 @@ pub fn plan(a: &Answers, current: &Current, kops: &Version) -> Result<ChangePlan
         let n = sizes.len() as u32;
         for (i, (group, size)) in sizes.iter_mut().enumerate() {
             let new = want_nodes / n + u32::from((i as u32) < want_nodes % n);
+            if new < *size {
+                drains.push((group.clone(), *size - new));
+            }
             if new != *size {
                 edits.push(args(&[
                     "edit",
@@ -460,11 +496,118 @@ pub fn plan(a: &Answers, current: &Current, kops: &Version) -> Result<ChangePlan
         cost_after: after.cost(),
         estimate: PER_NODE * replaced,
         warnings,
+        after: After {
+            node_count: want_nodes.max(have_nodes),
+            node_size: c.node_size.clone(),
+            control_plane_size: c.control_plane_size.clone(),
+            kubernetes_version: c.kubernetes_version.clone(),
+        },
+        drains,
+    })
+}
+
+/// `change --undo`: the last finished change of the team's record, reversed. Its spec objects
+/// are put back as they were (see [`run`]), then kops applies them and rolls what the change
+/// rolled. An upgrade is not undone (kops does not downgrade), nor a scale-up (kops would
+/// remove the nodes without draining them).
+pub fn undo_plan(journal: &Journal, current: &Current) -> Result<ChangePlan, ChangeError> {
+    let last = last_undoable(journal)?;
+    let name = journal.cluster.clone();
+    let mut changes = Vec::new();
+    let mut after = current.clone();
+    let mut rolls = Vec::new();
+    for said in &last.changes {
+        let parsed = said.split_once(": ").and_then(|(k, v)| Some((k, v.split_once(" -> ")?)));
+        let Some((key, (from, to))) = parsed else { continue };
+        let role = match key {
+            "cluster.node_size" => Role::Node,
+            "cluster.control_plane_size" => Role::ControlPlane,
+            _ => {
+                return Err(ChangeError::Refused(format!(
+                    "--undo: the last change ({said}) cannot be undone: kops does not take a \
+                     cluster back to an older Kubernetes version"
+                )));
+            }
+        };
+        let key =
+            if role == Role::Node { "cluster.node_size" } else { "cluster.control_plane_size" };
+        changes.push(FieldChange { key, from: to.to_string(), to: from.to_string() });
+        for g in after.groups.iter_mut().filter(|g| g.role == role) {
+            g.machine_type = from.to_string();
+            rolls.push((g.name.clone(), g.min.max(1)));
+        }
+    }
+    let update =
+        args(&["update", "cluster", "--name", &name, "--yes", "--create-kube-config=false"]);
+    let roll = args(&["rolling-update", "cluster", "--name", &name, "--yes"]);
+    let replaced: u32 = rolls.iter().map(|(_, n)| n).sum();
+    Ok(ChangePlan {
+        cluster: name,
+        changes,
+        reported: Vec::new(),
+        calls: vec![update, roll],
+        rolls,
+        cost_before: current.cost(),
+        cost_after: after.cost(),
+        estimate: PER_NODE * replaced,
+        warnings: vec![format!(
+            "undoes the change of {} by {}: its spec objects are put back from the state \
+             store's earlier versions, then rolled; set the answers back too, or the next \
+             `change` does it again",
+            last.started,
+            last.by.as_ref().map(|b| b.describe()).unwrap_or_else(|| "an unknown author".into())
+        )],
+        after: After {
+            node_count: after.node_count(),
+            node_size: after.size(Role::Node),
+            control_plane_size: after.size(Role::ControlPlane),
+            kubernetes_version: None,
+        },
+        drains: Vec::new(),
     })
 }
 
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
+}
+
+/// The pre-flight, read-only: the etcd backup's age in the state bucket, and (when instances
+/// roll) what in the cluster would hold the roll up or suffer from it. A question that cannot
+/// be asked is a finding too: the user decides with what is known.
+pub async fn preflight(a: &Answers, kops: &Kops, plan: &ChangePlan) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let cluster = &a.cluster.name;
+    let not_asked = |what: &str, e: String| Finding {
+        what: format!("{what} could not be checked"),
+        why: crate::text::one_line(&e),
+        todo: "The change can go on; look before you apply it.".into(),
+    };
+    if let Some(bucket) = &a.state_store.bucket {
+        let creds = super::aws::clients::Credentials {
+            profile: a.aws.admin_profile.clone(),
+            region: a.aws.region.clone(),
+        };
+        let clients = Clients::from_env(&creds).await;
+        match preflight::etcd_backup(&clients, bucket, cluster, std::time::SystemTime::now()).await
+        {
+            Ok(found) => out.extend(found),
+            Err(e) => out.push(not_asked("the etcd backup", e.to_string())),
+        }
+    }
+    if plan.rolls.is_empty() {
+        return out;
+    }
+    let store = a.state_store_url().unwrap_or_default();
+    let asked = async {
+        let admin = FreshAdmin::export(kops, cluster, &store).await.map_err(|e| e.to_string())?;
+        let (client, _) = connect(&admin.path(), cluster).await.map_err(|e| e.to_string())?;
+        preflight::workloads(&client).await.map_err(|e| e.to_string())
+    };
+    match asked.await {
+        Ok(found) => out.extend(found),
+        Err(e) => out.push(not_asked("the cluster's workloads", e)),
+    }
+    out
 }
 
 /// Reads the cluster from the state store through kops (read-only calls).
@@ -492,6 +635,8 @@ pub async fn read_current(kops: &Kops, cluster: &str) -> Result<Current, ChangeE
 pub enum Progress {
     /// A kops call begins.
     Call(Vec<String>),
+    /// A step of the wizard's own begins (a scale-down's drains): its words.
+    Step(String),
     /// A line it printed.
     Line(String),
     /// The roll's board after a line that moved it.
@@ -513,6 +658,8 @@ pub struct Request<'a> {
     pub plan: &'a ChangePlan,
     pub kops: &'a Kops,
     pub state_dir: &'a std::path::Path,
+    /// `--undo`: put the last change's spec objects back first (the plan is then the roll).
+    pub undo: bool,
 }
 
 /// Carries out the plan under the team's lock, recording it in the team's record before the
@@ -546,27 +693,138 @@ pub async fn run(
     let mut team = Team::new(&clients, author, "change", &a.cluster.name);
     team.enter(&bucket, &mut journal, sink).await?;
     let kops = request.kops.clone().fenced(team.fence());
-    let result = apply(&kops, request.plan, &mut journal, on, started).await;
+    let result = async {
+        // An undo puts back what the record's last finished change replaced: read under the
+        // lock, from the team's record as it is now.
+        let undo = match request.undo {
+            false => None,
+            true => Some(last_undoable(&journal)?.clone()),
+        };
+        let x = Applying {
+            kops: &kops,
+            clients: &clients,
+            bucket: &bucket,
+            plan: request.plan,
+            undo: undo.as_ref(),
+        };
+        apply(x, &mut journal, on, started).await
+    }
+    .await;
     team.leave().await;
     result
 }
 
-async fn apply(
+/// The change `--undo` undoes: the last one that finished and is not itself an undo, or
+/// refused with why.
+pub fn last_undoable(journal: &Journal) -> Result<&ChangeRecord, ChangeError> {
+    let last = journal.changes.iter().rev().find(|c| c.undoes.is_none()).ok_or_else(|| {
+        ChangeError::Refused(format!(
+            "--undo: the team's record of {} holds no change to undo",
+            journal.cluster
+        ))
+    })?;
+    if journal.changes.iter().any(|c| c.undoes.as_deref() == Some(&last.started)) {
+        return Err(ChangeError::Refused(format!(
+            "--undo: the last change ({}, {}) was undone already",
+            last.changes.join("; "),
+            last.started
+        )));
+    }
+    if last.result != "done" || last.before.is_empty() {
+        return Err(ChangeError::Refused(format!(
+            "--undo: the last change ({}, {}) did not finish ({}); run `kops-wizard change` to \
+             finish it first",
+            last.changes.join("; "),
+            last.started,
+            last.result
+        )));
+    }
+    if last.changes.iter().any(|c| c.starts_with("cluster.node_count")) {
+        return Err(ChangeError::Refused(format!(
+            "--undo: the last change ({}) added nodes; undoing it would remove them, which kops \
+             does without draining them and this version of kops-wizard will not do",
+            last.changes.join("; ")
+        )));
+    }
+    Ok(last)
+}
+
+/// The current version of each of the cluster's spec objects (its config and instance
+/// groups): what an undo of this change puts back.
+async fn spec_versions(
+    c: &Clients,
+    bucket: &str,
+    cluster: &str,
+) -> Result<Vec<(String, String)>, ChangeError> {
+    let mut out = Vec::new();
+    for prefix in [format!("{cluster}/config"), format!("{cluster}/instancegroup/")] {
+        let listed = call!(
+            c,
+            "ListObjectVersions",
+            c.s3.list_object_versions().bucket(bucket).prefix(&prefix)
+        )?;
+        for v in listed.versions() {
+            let (Some(key), Some(id)) = (v.key(), v.version_id()) else { continue };
+            let exact = prefix.ends_with('/') || key == prefix;
+            if v.is_latest() == Some(true) && exact {
+                out.push((key.to_string(), id.to_string()));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Puts back the spec objects' versions from before `undone` as the current ones (a copy of
+/// each old version: the versions in between stay, the bucket keeps its history).
+async fn restore(
+    c: &Clients,
+    bucket: &str,
+    undone: &ChangeRecord,
     kops: &Kops,
-    plan: &ChangePlan,
+) -> Result<(), ChangeError> {
+    for (key, version) in &undone.before {
+        if let Some(fence) = kops.fence() {
+            fence.check().await?;
+        }
+        let source = format!("{bucket}/{key}?versionId={version}");
+        call!(c, "CopyObject", c.s3.copy_object().bucket(bucket).key(key).copy_source(source))?;
+    }
+    Ok(())
+}
+
+struct Applying<'a> {
+    kops: &'a Kops,
+    clients: &'a Clients,
+    bucket: &'a str,
+    plan: &'a ChangePlan,
+    undo: Option<&'a ChangeRecord>,
+}
+
+async fn apply(
+    x: Applying<'_>,
     journal: &mut Journal,
     on: &mut (dyn FnMut(Progress) + Send),
     started: Instant,
 ) -> Result<Summary, ChangeError> {
+    let (kops, plan) = (x.kops, x.plan);
     let mut record = ChangeRecord {
         started: crate::journal::now(),
         finished: None,
         changes: plan.changes.iter().map(ToString::to_string).collect(),
         result: "started".into(),
         by: None,
+        before: spec_versions(x.clients, x.bucket, &plan.cluster).await?,
+        undoes: x.undo.map(|u| u.started.clone()),
     };
     journal.set_change(record.clone()).await?;
-    let outcome = calls(kops, plan, on).await;
+    if let Some(undone) = x.undo {
+        restore(x.clients, x.bucket, undone, kops).await?;
+    }
+    let outcome = match scale_down(&x, on).await {
+        Ok(()) => calls(kops, plan, on).await,
+        Err(e) => Err(e),
+    };
     record.finished = Some(crate::journal::now());
     record.result = match &outcome {
         Ok(_) => "done".into(),
@@ -574,7 +832,108 @@ async fn apply(
     };
     journal.set_change(record).await?;
     let (replaced, left) = outcome?;
+    // What the cluster is now, for `status` and for a rerun of setup with these answers (which
+    // compares them with it).
+    if let Some(settings) = &mut journal.cluster_settings {
+        settings.node_count = plan.after.node_count;
+        settings.node_size = plan.after.node_size.clone();
+        settings.control_plane_size = plan.after.control_plane_size.clone();
+        if plan.after.kubernetes_version.is_some() {
+            settings.kubernetes_version = plan.after.kubernetes_version.clone();
+        }
+        let settings = settings.clone();
+        journal.set_cluster_settings(settings).await?;
+    }
     Ok(Summary { elapsed: started.elapsed(), replaced, left })
+}
+
+/// The graceful scale-down: the nodes to remove (the last instances of each shrinking group,
+/// by id) cordoned, then drained (evictions honour disruption budgets), and only when every
+/// drain finished, their instances terminated through their Auto Scaling group with its
+/// desired capacity one less each. A drain that cannot finish stops the change before any
+/// instance is ended.
+async fn scale_down(
+    x: &Applying<'_>,
+    on: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(), ChangeError> {
+    let plan = x.plan;
+    if plan.drains.is_empty() {
+        return Ok(());
+    }
+    let instances = list_instances(x.kops, &plan.cluster).await?;
+    let mut chosen: Vec<roll::Instance> = Vec::new();
+    for (group, n) in &plan.drains {
+        let mut members: Vec<&roll::Instance> =
+            instances.iter().filter(|i| i.instance_group == *group).collect();
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+        chosen.extend(members.into_iter().rev().take(*n as usize).cloned());
+    }
+    let mut board = Board::new(&chosen, Instant::now());
+    on(Progress::Step(format!(
+        "cordon, drain and terminate {} node(s): {}",
+        chosen.len(),
+        chosen.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+    )));
+    let store = format!("s3://{}", x.bucket);
+    let admin = FreshAdmin::export(x.kops, &plan.cluster, &store)
+        .await
+        .map_err(|e| ChangeError::Drain(format!("cannot reach the cluster's API: {e}")))?;
+    let (client, _) = connect_for_drain(&admin.path(), &plan.cluster)
+        .await
+        .map_err(|e| ChangeError::Drain(format!("cannot reach the cluster's API: {e}")))?;
+    let limits = drain::Limits::from_env();
+    for i in &chosen {
+        fence(x.kops).await?;
+        drain::cordon(&client, &i.node_name).await.map_err(drain_stopped)?;
+        board.set(&i.id, roll::Phase::Cordoned, Instant::now());
+        on(Progress::Line(format!("cordoned node {}", i.node_name)));
+        on(Progress::Board(Box::new(board.clone())));
+    }
+    for i in &chosen {
+        board.set(&i.id, roll::Phase::Draining, Instant::now());
+        on(Progress::Board(Box::new(board.clone())));
+        let mut step = |s: drain::Step| {
+            let line = match &s {
+                drain::Step::Cordoned => format!("cordoned node {}", i.node_name),
+                drain::Step::Evicted(pod) => format!("evicted pod {pod} from {}", i.node_name),
+                drain::Step::Blocked(pod) => {
+                    format!("eviction of pod {pod} refused by its disruption budget; retrying")
+                }
+            };
+            on(Progress::Line(line));
+        };
+        drain::drain(&client, &i.node_name, limits, &mut step).await.map_err(drain_stopped)?;
+    }
+    for i in &chosen {
+        fence(x.kops).await?;
+        board.set(&i.id, roll::Phase::Terminating, Instant::now());
+        on(Progress::Board(Box::new(board.clone())));
+        let op = "autoscaling:TerminateInstanceInAutoScalingGroup";
+        let params = [
+            ("InstanceId".to_string(), i.id.clone()),
+            ("ShouldDecrementDesiredCapacity".to_string(), "true".to_string()),
+        ];
+        x.clients.http.query(super::aws::http::Api::AutoScaling, op, &params).await?;
+        board.set(&i.id, roll::Phase::Removed, Instant::now());
+        on(Progress::Line(format!("terminated instance {} ({})", i.id, i.instance_group)));
+        on(Progress::Board(Box::new(board.clone())));
+    }
+    Ok(())
+}
+
+fn drain_stopped(e: drain::DrainError) -> ChangeError {
+    ChangeError::Drain(format!(
+        "{e}. Nothing was terminated and kops was not told the new size; the nodes stay \
+         cordoned (`kubectl uncordon NODE` puts one back in use). Relax the budget, or wait \
+         for it, and run `kops-wizard change` again"
+    ))
+}
+
+async fn fence(kops: &Kops) -> Result<(), ChangeError> {
+    match kops.fence() {
+        Some(f) => Ok(f.check().await?),
+        None => Ok(()),
+    }
 }
 
 async fn calls(
@@ -742,7 +1101,7 @@ mod tests {
         for (version, nodes, rule) in [
             ("1.34.0", 2, "cannot downgrade"),
             ("1.37.0", 2, "skips a minor version"),
-            ("1.35.0", 1, "without draining"),
+            ("1.35.0", 0, "no node for its pods"),
         ] {
             let a = answers(|a| {
                 a.cluster.kubernetes_version = Some(version.into());
@@ -756,6 +1115,24 @@ mod tests {
         let a = answers(|a| a.cluster.kubernetes_version = Some("1.37.0".into()));
         let err = plan(&a, &current("1.36.0", "t3.medium", &[2]), &KOPS).unwrap_err();
         assert!(err.to_string().contains("newer than kops 1.36.2 supports"), "{err}");
+    }
+
+    #[test]
+    fn a_scale_down_drains_the_nodes_it_removes_before_kops_is_told() {
+        let a = answers(|a| {
+            a.cluster.node_count = Some(3);
+            a.cluster.zones = vec!["us-east-1a".into(), "us-east-1b".into()];
+        });
+        let p = plan(&a, &current("1.35.0", "t3.medium", &[3, 2]), &KOPS).unwrap();
+        assert_eq!(
+            p.drains,
+            vec![("nodes-us-east-1a".to_string(), 1), ("nodes-us-east-1b".to_string(), 1)]
+        );
+        assert!(p.rolls.is_empty());
+        let script = p.script();
+        assert!(script.contains("kubectl drain NODE --ignore-daemonsets"), "{script}");
+        assert!(script.contains("--should-decrement-desired-capacity"), "{script}");
+        assert!(p.cost_after.total_usd < p.cost_before.total_usd);
     }
 
     #[test]

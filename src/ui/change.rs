@@ -16,6 +16,11 @@ pub struct Options<'a> {
     pub state_dir: &'a std::path::Path,
     pub yes: bool,
     pub dry_run: bool,
+    /// On a terminal without `--plain`: the plan and the roll in full screen.
+    pub full_screen: bool,
+    pub log: std::path::PathBuf,
+    /// `--undo`: the last change, reversed.
+    pub undo: bool,
 }
 
 /// Runs `change`; returns the exit code (0 done or nothing to do, 1 failed or declined).
@@ -23,8 +28,38 @@ pub fn run(a: &Answers, opts: Options<'_>) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Runtime::new()?;
     let kops = runtime.block_on(Kops::for_cluster(opts.kops, a))?;
     let current = runtime.block_on(change::read_current(&kops, &a.cluster.name))?;
-    let plan = change::plan(a, &current, &kops.version)?;
-    crate::safe_print!("{}", describe(a, &current, &plan));
+    let plan = if opts.undo {
+        // This machine's copy of the team's record names the change; the run reads the
+        // record itself under the lock again before it puts anything back.
+        let journal = crate::journal::Journal::load(&crate::journal::Journal::path_for(
+            opts.state_dir,
+            &a.cluster.name,
+        ))?
+        .unwrap_or_else(|| crate::journal::Journal::detached(&a.cluster.name, &a.aws.region));
+        change::undo_plan(&journal, &current)?
+    } else {
+        change::plan(a, &current, &kops.version)?
+    };
+    let findings = match plan.is_empty() {
+        true => Vec::new(),
+        false => runtime.block_on(change::preflight(a, &kops, &plan)),
+    };
+    let text = describe(a, &current, &plan, &findings);
+    if opts.full_screen && !opts.dry_run && !plan.is_empty() {
+        drop(runtime);
+        let (code, words) = crate::ui::tui::change::run(crate::ui::tui::change::Run {
+            answers: a.clone(),
+            plan,
+            plan_text: text,
+            kops,
+            state_dir: opts.state_dir.to_path_buf(),
+            log: opts.log,
+            undo: opts.undo,
+        })?;
+        crate::safe_println!("{words}");
+        return Ok(code);
+    }
+    crate::safe_print!("{text}");
     if plan.is_empty() {
         crate::safe_println!("\nNothing to change: the cluster is as the answers say.");
         return Ok(0);
@@ -45,8 +80,13 @@ pub fn run(a: &Answers, opts: Options<'_>) -> anyhow::Result<u8> {
     let printer = runtime.spawn(super::headless::print_events(events));
     let mut lines = Lines::default();
     let mut on = |p: Progress| lines.show(p);
-    let request =
-        change::Request { answers: a, plan: &plan, kops: &kops, state_dir: opts.state_dir };
+    let request = change::Request {
+        answers: a,
+        plan: &plan,
+        kops: &kops,
+        state_dir: opts.state_dir,
+        undo: opts.undo,
+    };
     let result = runtime.block_on(change::run(request, &sink, &mut on));
     drop(sink);
     let _ = runtime.block_on(printer);
@@ -72,24 +112,27 @@ pub fn run(a: &Answers, opts: Options<'_>) -> anyhow::Result<u8> {
 }
 
 /// The cluster against the answers, the cost before and after, and the plan.
-pub fn describe(a: &Answers, current: &Current, plan: &ChangePlan) -> String {
+pub fn describe(
+    a: &Answers,
+    current: &Current,
+    plan: &ChangePlan,
+    findings: &[crate::engine::cluster::preflight::Finding],
+) -> String {
     let mut out = format!("Cluster {} (current -> desired):\n", a.cluster.name);
+    let after = &plan.after;
     let rows = [
         (
             "cluster.kubernetes_version",
             current.kubernetes_version.clone(),
-            a.cluster
-                .kubernetes_version
-                .clone()
-                .unwrap_or_else(|| current.kubernetes_version.clone()),
+            after.kubernetes_version.clone().unwrap_or_else(|| current.kubernetes_version.clone()),
         ),
         (
             "cluster.control_plane_size",
             current.size(Role::ControlPlane),
-            a.cluster.control_plane_size.clone(),
+            after.control_plane_size.clone(),
         ),
-        ("cluster.node_size", current.size(Role::Node), a.cluster.node_size.clone()),
-        ("cluster.node_count", current.node_count().to_string(), a.node_count().to_string()),
+        ("cluster.node_size", current.size(Role::Node), after.node_size.clone()),
+        ("cluster.node_count", current.node_count().to_string(), after.node_count.to_string()),
     ];
     for (key, have, want) in rows {
         let mark = if have == want { " " } else { "*" };
@@ -116,6 +159,12 @@ pub fn describe(a: &Answers, current: &Current, plan: &ChangePlan) -> String {
     }
     for w in &plan.warnings {
         out.push_str(&format!("  warning: {w}\n"));
+    }
+    if !findings.is_empty() {
+        out.push_str("\nPre-flight (read-only; none of these stops the change):\n");
+        for f in findings {
+            out.push_str(&format!("  ! {}: {}\n    {}\n", f.what, f.why, f.todo));
+        }
     }
     if plan.rolls.is_empty() {
         out.push_str("\nNo instance is replaced (a count change needs no roll).\n");
@@ -147,6 +196,9 @@ impl Lines {
         match p {
             Progress::Call(args) => {
                 crate::safe_println!("{} kops {}", super::headless::clock(), args.join(" "));
+            }
+            Progress::Step(words) => {
+                crate::safe_println!("{} {words}", super::headless::clock());
             }
             Progress::Line(line) => tracing::info!(target: "kops", "{line}"),
             Progress::Board(board) => {

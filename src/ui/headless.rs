@@ -447,6 +447,27 @@ pub fn print_status(
                 }
             }
         }
+        if let Some(c) = &journal.cluster_settings {
+            writeln!(
+                out,
+                "  sizes        {} control plane(s) {}, {} node(s) {}, Kubernetes {}",
+                c.control_plane_count,
+                p(&c.control_plane_size),
+                c.node_count,
+                p(&c.node_size),
+                p(c.kubernetes_version.as_deref().unwrap_or("kops's default"))
+            )?;
+        }
+        if let Some(c) = journal.changes.last() {
+            writeln!(
+                out,
+                "  last change  {} ({}, {}): {}",
+                p(&c.changes.join("; ")),
+                p(&c.started),
+                p(&c.by.as_ref().map(|b| b.describe()).unwrap_or_default()),
+                p(&c.result)
+            )?;
+        }
         if let Some(v) = &journal.last_validation {
             writeln!(
                 out,

@@ -183,6 +183,65 @@ fn nothing_a_dry_run_a_scale_up_and_a_resize_each_do_what_they_say_and_no_more()
         ]
     );
     assert!(changes.iter().all(|c| c["by"]["arn"].is_string() && c["finished"].is_string()));
+
+    // Undo: the instance group's spec put back from the bucket's earlier version, then rolled.
+    let ig = format!("{CLUSTER}/instancegroup/{nodes}");
+    let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--undo", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(aws.text(&ig).contains("machineType: t3.medium"), "{}", aws.text(&ig));
+    assert_eq!(aws.instances()[nodes], serde_json::json!(["t3.medium", "t3.medium", "t3.medium"]));
+    let record = aws.record();
+    let last = record["changes"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["undoes"], changes[1]["started"], "{last}");
+    assert_eq!(last["result"], "done", "{last}");
+    // Nothing left to undo: the resize was undone, and undoing the scale-up would remove
+    // nodes undrained.
+    let (code, _, err) = wizard(&env, bucket, cluster, &["change", "--undo", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--undo") && err.contains("undone already"), "{err}");
+}
+
+/// The full screen in tmux at both sizes: the plan page marks the change, Enter applies it,
+/// the dashboard names each instance, and the end says it is done; EC2 has the new size.
+#[test]
+fn the_full_screen_plans_rolls_and_ends_at_80x24_and_200x50() {
+    use crate::support::bin;
+    use crate::support::tmux::{Tmux, cooked};
+    let moto = Moto::start();
+    let bucket = "change-screen-state";
+    let (mut env, aws) = setup(&moto, bucket);
+    // Slow enough for the dashboard to be seen.
+    env.set("FAKE_KOPS_ROLL_STEP", "0.3");
+    let nodes = "nodes-us-east-1a";
+    for (size, (w, h)) in [("t3.large", (80, 24)), ("t3.xlarge", (200, 50))] {
+        let file =
+            env.answers(&answers(bucket, &format!("node_count = 2\nnode_size = \"{size}\"")));
+        let argv = [bin(), "change".into(), "-c".into(), file.display().to_string()];
+        let out = env.path("out.txt");
+        let term = Tmux::start_to(&env, &argv, w, h, Some(&out));
+        let plan = term.wait_for("Enter apply", std::time::Duration::from_secs(60));
+        assert!(
+            plan.contains("* cluster.node_size") && plan.contains(&format!("-> {size}")),
+            "{plan}"
+        );
+        assert!(plan.contains("monthly cost"), "{plan}");
+        term.keys(&["Enter"]);
+        let board = term.wait_for("Instances (", std::time::Duration::from_secs(60));
+        assert!(
+            board.contains("replaced")
+                || board.contains("draining")
+                || board.contains("needs update"),
+            "{board}"
+        );
+        let done = term.wait_for("Done in", std::time::Duration::from_secs(120));
+        assert!(done.contains("2 instance(s) replaced"), "{done}");
+        term.keys(&["q"]);
+        let (code, stty) = term.finished(std::time::Duration::from_secs(30));
+        assert_eq!(code, 0, "{}", term.screen());
+        assert!(cooked(&stty), "{stty}");
+        assert!(crate::support::read(&out).contains("change of change.k8s.local: Done in"));
+        assert_eq!(aws.instances()[nodes], serde_json::json!([size, size]), "at {w}x{h}");
+    }
 }
 
 #[test]
@@ -203,7 +262,6 @@ fn refusals_change_nothing_then_an_upgrade_rolls_control_plane_first() {
             "cluster.kubernetes_version",
             "skips a minor",
         ),
-        ("node_count = 1", "cluster.node_count", "without draining"),
     ] {
         let answers = answers(bucket, cluster).replace("kubernetes_version = \"1.35.0\"\n", "");
         let file = env.answers(&answers);
@@ -214,8 +272,24 @@ fn refusals_change_nothing_then_an_upgrade_rolls_control_plane_first() {
     assert_eq!(writing(&calls(&env, seen)), Vec::<String>::new());
     assert_eq!(aws.versions(), before, "a refusal wrote to the state store");
 
-    let seen = calls(&env, 0).len();
+    // The pre-flight asks the cluster: a budget that allows no disruption, a workload of one
+    // replica and a system pod not Ready are each named, with what to do; nothing changes.
+    seed_workloads(&env);
     let upgrade = answers(bucket, "node_count = 2").replace("1.35.0", "1.36.1");
+    let file = env.answers(&upgrade);
+    let (code, out, err) = run(env.wizard().args(["change", "--dry-run", "-c"]).arg(file));
+    assert_eq!(code, 0, "{out}\n{err}");
+    for named in [
+        "PodDisruptionBudget shop/web: allows no disruption",
+        "Deployment shop/solo: has one replica",
+        "Pod kube-system/coredns-broken: is not Ready",
+    ] {
+        assert!(out.contains(named), "{named}:\n{out}");
+    }
+    assert!(!out.contains("no etcd backup"), "the apply made one: {out}");
+    assert_eq!(aws.versions(), before, "the pre-flight wrote to the state store");
+
+    let seen = calls(&env, 0).len();
     let (code, out, err) =
         run(env.wizard().args(["change", "--yes", "-c"]).arg(env.answers(&upgrade)));
     assert_eq!(code, 0, "{out}\n{err}");
@@ -268,4 +342,132 @@ fn a_failed_roll_is_exit_1_although_kops_printed_its_end_line_and_a_rerun_resume
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("unfinished"), "{out}");
     assert_eq!(aws.instances()["nodes-us-east-1a"], serde_json::json!(["t3.large", "t3.large"]));
+}
+
+/// Runs `body` (Python) against the fake cluster API with `post(path, obj)` at hand.
+fn fake_api(env: &TestEnv, body: &str) {
+    let api = &env.kube().expect("the fake Kubernetes API").api;
+    let k8s = env.path("fake-kops/k8s");
+    let script = format!(
+        r#"
+import json, ssl, urllib.request
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.load_cert_chain({crt:?}, {key:?})
+base = {api:?} + "/clusters/{CLUSTER}"
+def post(path, obj):
+    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), method="POST",
+                                 headers={{"Content-Type": "application/json"}})
+    urllib.request.urlopen(req, context=ctx)
+{body}
+"#,
+        ca = k8s.join("ca.crt"),
+        crt = k8s.join("client.crt"),
+        key = k8s.join("client.key"),
+    );
+    let (code, out, err) = crate::support::python_c(&[], &script);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
+
+/// Objects in the fake cluster API, as a team's workloads would have them.
+fn seed_workloads(env: &TestEnv) {
+    fake_api(
+        env,
+        r#"
+for ns in ("shop", "kube-system"):
+    post("/api/v1/namespaces", {"metadata": {"name": ns}})
+post("/apis/policy/v1/namespaces/shop/poddisruptionbudgets", {
+    "metadata": {"name": "web"}, "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "other"}}},
+    "status": {"disruptionsAllowed": 0, "currentHealthy": 2, "desiredHealthy": 2, "expectedPods": 2}})
+post("/apis/apps/v1/namespaces/shop/deployments", {
+    "metadata": {"name": "solo"}, "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "solo"}},
+    "template": {"metadata": {"labels": {"app": "solo"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}})
+post("/api/v1/namespaces/kube-system/pods", {
+    "metadata": {"name": "coredns-broken"}, "spec": {"containers": [{"name": "c", "image": "x"}]},
+    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}]}})
+"#,
+    );
+}
+
+/// The node instances the stand-in's cloud has, by id.
+fn node_ids(env: &TestEnv) -> Vec<String> {
+    let cloud: Value = serde_json::from_str(&env.cloud()).unwrap();
+    let mut ids: Vec<String> = cloud[CLUSTER]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["type"] == "instance" && r["instanceGroup"] == "nodes-us-east-1a")
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A scale-down: the node to remove is drained (each of its pods evicted while its instance
+/// still ran) before its instance is terminated; a drain a budget holds stops the change
+/// before anything is terminated or kops is told.
+#[test]
+fn a_scale_down_drains_before_it_terminates_and_a_blocked_drain_ends_nothing() {
+    let moto = Moto::start();
+    let bucket = "change-down-state";
+    let mut env = ready_env(&moto);
+    env.set("FAKE_KOPS_ROLL_STEP", "0.01");
+    let (code, out, err) = wizard(&env, bucket, "node_count = 3", &["setup", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let aws = Aws(futures_block(Judge::new(&moto)), bucket.to_string());
+    let ids = node_ids(&env);
+    assert_eq!(ids.len(), 3);
+    // A pod on each node; a budget holds the pod of the second node.
+    let pods: Vec<String> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            format!(
+                r#"post("/api/v1/namespaces/shop/pods", {{"metadata": {{"name": "web-{i}", "labels": {{"app": "web-{i}"}}}},
+    "spec": {{"nodeName": "{id}.ec2.internal", "containers": [{{"name": "c", "image": "x"}}]}},
+    "status": {{"phase": "Running", "conditions": [{{"type": "Ready", "status": "True"}}]}}}})"#
+            )
+        })
+        .collect();
+    fake_api(
+        &env,
+        &format!(
+            "post(\"/api/v1/namespaces\", {{\"metadata\": {{\"name\": \"shop\"}}}})\n{}\n\
+             post(\"/apis/policy/v1/namespaces/shop/poddisruptionbudgets\", {{\"metadata\": {{\"name\": \"hold\"}},\
+             \"spec\": {{\"selector\": {{\"matchLabels\": {{\"app\": \"web-1\"}}}}}},\
+             \"status\": {{\"disruptionsAllowed\": 0, \"currentHealthy\": 1}}}})",
+            pods.join("\n")
+        ),
+    );
+
+    // 3 -> 2: the last node by id (web-2's) is drained, then terminated; kops is told after.
+    let seen = calls(&env, 0).len();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 2", &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(writing(&calls(&env, seen)), ["edit ig", "update cluster"]);
+    assert_eq!(node_ids(&env), ids[..2], "the last node by id was removed");
+    assert_eq!(aws.instances()["nodes-us-east-1a"].as_array().unwrap().len(), 2);
+    let evictions = crate::support::read(&env.path("fake-kops/k8s/evictions.jsonl"));
+    let evicted: Vec<Value> = evictions.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(evicted.len(), 1, "{evictions}");
+    assert_eq!(evicted[0]["pod"], "shop/web-2");
+    assert_eq!(evicted[0]["instance_running"], true, "drained before the instance ended");
+    let gone = aws.ask(&format!(
+        "print(json.dumps(ec2.describe_instances(InstanceIds=['{}'])['Reservations'][0]['Instances'][0]['State']['Name']))",
+        ids[2]
+    ));
+    assert_eq!(gone, "terminated");
+    assert!(aws.text(&format!("{CLUSTER}/instancegroup/nodes-us-east-1a")).contains("minSize: 2"));
+
+    // 2 -> 1: the second node's pod is held by its budget; the drain gives up, nothing ends.
+    env.set("KOPS_WIZARD_DRAIN_TIMEOUT", "1s");
+    let before = aws.versions();
+    let seen = calls(&env, 0).len();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 1", &["change", "--yes"]);
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(err.contains("shop/web-1") && err.contains("Nothing was terminated"), "{err}");
+    assert_eq!(writing(&calls(&env, seen)), Vec::<String>::new(), "kops was told nothing");
+    assert_eq!(aws.instances()["nodes-us-east-1a"].as_array().unwrap().len(), 2);
+    let after = aws.versions();
+    let spec = format!("{CLUSTER}/instancegroup/nodes-us-east-1a");
+    assert_eq!(after[&spec], before[&spec], "the instance group's spec was not written");
 }

@@ -143,6 +143,12 @@ def materialize(cluster, resources, zones, region, labels=None):
             DesiredCapacity=0, VPCZoneIdentifier=",".join(subnets[:1]),
             Tags=[dict(t, PropagateAtLaunch=True) for t in tags_for(cluster, r["name"])]), lambda: None)
         r["id"] = r["name"]
+        # Its instances in it, as the group launched them: a TerminateInstanceInAutoScalingGroup
+        # (the wizard's graceful scale-down) finds them there.
+        members = [i["id"] for i in by_type("instance") if i["name"] == r["name"]]
+        if members:
+            asg.update_auto_scaling_group(AutoScalingGroupName=r["name"], MinSize=0, MaxSize=len(members))
+            asg.attach_instances(AutoScalingGroupName=r["name"], InstanceIds=members)
     elb = _client("elbv2")
     for r in by_type("load-balancer"):
         lb = _made_or_found(
@@ -189,13 +195,38 @@ def launch_instance(cluster, r, region):
     subnet = peers[0].get("SubnetId") if peers else None
     spec = [{"ResourceType": "instance", "Tags": tags_for(cluster, r["name"], extra)}]
     kwargs = {"SubnetId": subnet} if subnet else {}
-    return ec2.run_instances(ImageId=_ami(ec2), MinCount=1, MaxCount=1, InstanceType=r["machineType"],
-                             TagSpecifications=spec, **kwargs)["Instances"][0]["InstanceId"]
+    new = ec2.run_instances(ImageId=_ami(ec2), MinCount=1, MaxCount=1, InstanceType=r["machineType"],
+                            TagSpecifications=spec, **kwargs)["Instances"][0]["InstanceId"]
+    # Launched by its group: in it (its maximum raised for a surge, as kops's detach does).
+    asg = _client("autoscaling")
+    groups = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[r["name"]])["AutoScalingGroups"]
+    if groups:
+        g = groups[0]
+        if len(g["Instances"]) + 1 > g["MaxSize"]:
+            asg.update_auto_scaling_group(AutoScalingGroupName=r["name"], MaxSize=len(g["Instances"]) + 1)
+        asg.attach_instances(AutoScalingGroupName=r["name"], InstanceIds=[new])
+    return new
 
 
 def terminate_instance(instance_id, region=None):
+    """An instance out of its group (its desired capacity one less) and terminated."""
     REGION["name"] = region or REGION["name"]
+    asg = _client("autoscaling")
+    found = asg.describe_auto_scaling_instances(InstanceIds=[instance_id])["AutoScalingInstances"]
+    for member in found:
+        _ignore_missing(lambda: asg.detach_instances(
+            AutoScalingGroupName=member["AutoScalingGroupName"], InstanceIds=[instance_id],
+            ShouldDecrementDesiredCapacity=True))
     _ignore_missing(lambda: _client("ec2").terminate_instances(InstanceIds=[instance_id]))
+
+
+def running_instances(ids, region=None):
+    """Which of `ids` EC2 has pending or running (the others were terminated, by kops or not)."""
+    REGION["name"] = region or REGION["name"]
+    f = [{"Name": "instance-id", "Values": list(ids)},
+         {"Name": "instance-state-name", "Values": ["pending", "running"]}]
+    found = _client("ec2").describe_instances(Filters=f)["Reservations"]
+    return {i["InstanceId"] for r in found for i in r["Instances"]}
 
 
 def service_balancers(cluster, region=None):

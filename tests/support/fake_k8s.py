@@ -161,6 +161,7 @@ KINDS = {  # resource -> (kind, apiVersion, namespaced)
     "events": ("Event", "v1", True),
     "persistentvolumes": ("PersistentVolume", "v1", False),
     "deployments": ("Deployment", "apps/v1", True),
+    "poddisruptionbudgets": ("PodDisruptionBudget", "policy/v1", True),
 }
 
 
@@ -177,7 +178,7 @@ def parse_path(path):
         return cluster, "discovery:" + "/".join(rest), None, None
     if rest[:2] == ["api", "v1"]:
         rest = rest[2:]
-    elif rest[:3] == ["apis", "apps", "v1"]:
+    elif rest[:3] in (["apis", "apps", "v1"], ["apis", "policy", "v1"]):
         rest = rest[3:]
     else:
         return cluster, None, None, None
@@ -470,6 +471,96 @@ def discovery(doc):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group, "resources": resources}
 
 
+def field_node(selector):
+    """The node of a `spec.nodeName=NAME` field selector (a drain's pod list), else None."""
+    for term in filter(None, selector.split(",")):
+        key, _, value = term.partition("=")
+        if key == "spec.nodeName":
+            return value
+    return None
+
+
+CORDONED = set()  # (cluster, node name): nodes marked unschedulable
+
+
+def cluster_nodes(cluster):
+    """The cluster's Nodes: one per instance of the stand-in's cloud, named as kops names
+    them (`<instance id>.ec2.internal`), Ready, cordoned once patched so."""
+    try:
+        with open(os.path.join(HOME, "cloud.json"), encoding="utf-8") as fh:
+            resources = json.load(fh).get(cluster) or []
+    except (OSError, ValueError):
+        resources = []
+    nodes = []
+    for r in resources:
+        if r.get("type") != "instance":
+            continue
+        name = f"{r['id']}.ec2.internal"
+        nodes.append({"kind": "Node", "apiVersion": "v1",
+                      "metadata": {"name": name, "uid": r["id"], "resourceVersion": "1",
+                                   "labels": {"kops.k8s.io/instancegroup": r.get("instanceGroup", "")}},
+                      "spec": {"providerID": f"aws:///{r.get('zone', '')}/{r['id']}",
+                               "unschedulable": (cluster, name) in CORDONED},
+                      "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
+    return nodes
+
+
+def nodes_request(cluster, method, name, body):
+    nodes = {n["metadata"]["name"]: n for n in cluster_nodes(cluster)}
+    if name is None and method == "GET":
+        return 200, {"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": list(nodes.values())}
+    node = nodes.get(name)
+    if node is None:
+        return status(404, "NotFound", f'nodes "{name}" not found')
+    if method == "PATCH":
+        patch = json.loads(body or b"{}")
+        unschedulable = (patch.get("spec") or {}).get("unschedulable")
+        with LOCK:
+            (CORDONED.add if unschedulable else CORDONED.discard)((cluster, name))
+        node["spec"]["unschedulable"] = bool(unschedulable)
+        return 200, node
+    if method == "GET":
+        return 200, node
+    return status(405, "MethodNotAllowed", f"{method} is not supported on nodes here")
+
+
+def evict(cluster, ns, name):
+    """The Eviction API: refused with 429 while a PodDisruptionBudget of the pod allows no
+    disruption (as the API server refuses it), else the pod deleted. Each eviction is logged
+    with whether its node's instance was still running in EC2 then: a drain must come before
+    the instance's end."""
+    with LOCK:
+        st = state(cluster)
+        pod = st["objects"].get(("pods", ns, name))
+        if pod is None:
+            return status(404, "NotFound", f'pods "{name}" not found')
+        labels = pod.get("metadata", {}).get("labels") or {}
+        for (r, n, budget), pdb in st["objects"].items():
+            wanted = ((pdb.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            allowed = (pdb.get("status") or {}).get("disruptionsAllowed", 1)
+            if r == "poddisruptionbudgets" and n == ns and wanted and all(
+                    labels.get(k) == v for k, v in wanted.items()) and allowed == 0:
+                return 429, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                             "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+                             "reason": "TooManyRequests", "code": 429,
+                             "details": {"causes": [{"reason": "DisruptionBudget", "message":
+                                         f"The disruption budget {budget} needs 1 healthy pods and has 1 "
+                                         "currently"}]}}
+        node = (pod.get("spec") or {}).get("nodeName") or ""
+        delete_object(st, ("pods", ns, name))
+    running = None
+    if node:
+        try:
+            found = boto("ec2", cluster).describe_instances(InstanceIds=[node.split(".")[0]])
+            running = found["Reservations"][0]["Instances"][0]["State"]["Name"] == "running"
+        except Exception:  # noqa: BLE001 - no such instance: not running
+            running = False
+    with open(os.path.join(HOME, "k8s", "evictions.jsonl"), "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"pod": f"{ns}/{name}", "node": node, "instance_running": running,
+                             "at": time.time()}) + "\n")
+    return 201, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}
+
+
 def handle(method, path, query, body):
     parsed = parse_path(path)
     if parsed is None:
@@ -481,6 +572,10 @@ def handle(method, path, query, body):
         return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.2", "platform": "linux/amd64"}
     if resource and resource.startswith("discovery:"):
         return 200, discovery(resource.split(":", 1)[1])
+    if resource == "nodes":
+        return nodes_request(cluster, method, name, body)
+    if resource == "pods" and name and method == "POST" and path.rstrip("/").endswith("/eviction"):
+        return evict(cluster, ns, name)
     if resource not in KINDS:
         return status(404, "NotFound", f"the server could not find the requested resource ({path})")
     kind, api, namespaced = KINDS[resource]
@@ -488,8 +583,10 @@ def handle(method, path, query, body):
         st = state(cluster)
         if name is None and method == "GET":
             selector = (query.get("labelSelector") or [""])[0]
+            on_node = field_node((query.get("fieldSelector") or [""])[0])
             items = [public(o) for (r, n, _), o in sorted(st["objects"].items())
-                     if r == resource and (ns is None or n == ns) and matches(o, selector)]
+                     if r == resource and (ns is None or n == ns) and matches(o, selector)
+                     and (on_node is None or (o.get("spec") or {}).get("nodeName") == on_node)]
             return 200, {"kind": f"{kind}List", "apiVersion": api, "metadata": {"resourceVersion": str(st["rv"])},
                          "items": items}
         if name is None and method == "POST":

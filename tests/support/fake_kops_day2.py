@@ -205,6 +205,7 @@ def update_running(ctx, name, yes, roles, ignore_skew):
     if resources is None:
         return False
     adopt_legacy(cluster, groups, resources)
+    sync_with_ec2(ctx, resources)
     changes = pending_changes(cluster, groups, resources, roles)
     k._task_lines(60 + 12 * len(groups))
     running_cp = control_plane_version(resources, groups)
@@ -252,6 +253,21 @@ def update_running(ctx, name, yes, roles, ignore_skew):
     else:
         k.out("\nCluster changes have been applied to the cloud.\n\n")
     return True
+
+
+def sync_with_ec2(ctx, resources):
+    """Instances EC2 no longer runs (terminated through their Auto Scaling group, as the
+    wizard's graceful scale-down does) leave the stand-in's cloud too: kops reads AWS."""
+    ids = [r["id"] for r in resources if r["type"] == "instance"]
+    if not ids or not k.real_cloud(ctx.env):
+        return False
+    import fake_cloud
+    region = next((r.get("region") for r in resources if r.get("region")), None)
+    alive = fake_cloud.running_instances(ids, region)
+    gone = [r for r in resources if r["type"] == "instance" and r["id"] not in alive]
+    for r in gone:
+        resources.remove(r)
+    return bool(gone)
 
 
 def adopt_legacy(cluster, groups, resources):
@@ -302,8 +318,11 @@ def cmd_get_instances(ctx):
     store = ctx.store()
     cluster = k.get_cluster(store, name)
     groups = k.load_instance_groups(store, name)
-    resources = k.load_cloud(ctx.settings).get(name) or []
+    cloud = k.load_cloud(ctx.settings)
+    resources = cloud.get(name) or []
     adopt_legacy(cluster, groups, resources)
+    if sync_with_ec2(ctx, resources):
+        k.save_cloud(ctx.settings, cloud)
     rows = instance_rows(cluster, groups, resources)
     output = ctx.args.get("output") or "table"
     if output == "json":
@@ -363,6 +382,7 @@ def cmd_rolling_update(ctx):
     if resources is None:
         raise k.KopsError(f"error listing nodes in cluster: cluster {k.go_quote(name)} has no instances")
     adopt_legacy(cluster, groups, resources)
+    sync_with_ec2(ctx, resources)
     roles = set(ctx.args.get("instance-group-roles") or [])
     only = set(ctx.args.get("instance-group") or [])
     chosen = [g for g in roll_order(groups)

@@ -696,9 +696,13 @@ class DayTwoTests(FakeKopsCase):
         return json.loads(self.ok("get", "instances", self.cluster, "-o", "json").out)
 
     def ec2_types(self):
+        """The types of this test's instances EC2 runs (other tests make clusters of the same
+        name on the same moto: its own instances are those its cloud file ever named)."""
         ec2 = boto3.session.Session().client("ec2", endpoint_url=ENDPOINT, region_name="us-east-1",
                                               aws_access_key_id=ACCESS_KEY, aws_secret_access_key="x")
-        f = [{"Name": "tag:KubernetesCluster", "Values": [self.cluster]},
+        self.seen = getattr(self, "seen", set()) | {
+            r["id"] for r in self.cloud()[self.cluster] if r["type"] == "instance"}
+        f = [{"Name": "instance-id", "Values": sorted(self.seen)},
              {"Name": "instance-state-name", "Values": ["pending", "running"]}]
         return sorted(i["InstanceType"] for r in ec2.describe_instances(Filters=f)["Reservations"]
                       for i in r["Instances"])

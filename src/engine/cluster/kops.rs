@@ -316,6 +316,11 @@ impl Kops {
     }
 
     /// The same kops, its calls that write fenced by the team's lock (when the run holds it).
+    /// The team's lock this kops checks before each call that writes.
+    pub fn fence(&self) -> Option<&lease::Fence> {
+        self.fence.as_ref()
+    }
+
     pub fn fenced(mut self, fence: Option<lease::Fence>) -> Kops {
         self.fence = fence;
         self

@@ -86,6 +86,23 @@ impl FreshAdmin {
 /// names after the cluster; the proxy the environment names is used unless `NO_PROXY` exempts
 /// the API's host (see [`crate::engine::proxy`]).
 pub async fn connect(path: &Path, cluster: &str) -> Result<(kube::Client, String), SmokeError> {
+    connect_with(path, cluster, true).await
+}
+
+/// The same client without kube's own retries of 429 and 503 (up to 15, with back-off): a
+/// drain retries a refused eviction itself, on its own clock, and must see each refusal.
+pub async fn connect_for_drain(
+    path: &Path,
+    cluster: &str,
+) -> Result<(kube::Client, String), SmokeError> {
+    connect_with(path, cluster, false).await
+}
+
+async fn connect_with(
+    path: &Path,
+    cluster: &str,
+    retry: bool,
+) -> Result<(kube::Client, String), SmokeError> {
     crate::engine::aws::http::pick_tls_provider();
     let kubeconfig =
         Kubeconfig::read_from(path).map_err(|e| SmokeError::Kubeconfig(e.to_string()))?;
@@ -97,6 +114,7 @@ pub async fn connect(path: &Path, cluster: &str) -> Result<(kube::Client, String
     config.connect_timeout = Some(Duration::from_secs(5));
     config.read_timeout = Some(Duration::from_secs(20));
     config.proxy_url = crate::engine::proxy::for_uri(&config.cluster_url);
+    config.default_retry = retry;
     let server = config.cluster_url.to_string();
     let client = kube::Client::try_from(config)
         .map_err(|e| SmokeError::Unreachable { server: server.clone(), reason: e.to_string() })?;

@@ -2,8 +2,10 @@
 //! progress and setup's cluster steps. Uses `aws`, `store` and `team`; only `steps` reaches up, being the
 //! cluster half of `setup::Setup` (its methods, its error).
 
+pub mod drain;
 pub mod kops;
 pub mod kubeconfig;
+pub mod preflight;
 pub mod roll;
 pub mod settings;
 pub mod smoke;

@@ -154,6 +154,8 @@ pub enum Phase {
     Terminating,
     /// Gone, and its replacement validated.
     Replaced,
+    /// Drained and terminated for good (a scale-down).
+    Removed,
 }
 
 impl Phase {
@@ -165,6 +167,7 @@ impl Phase {
             Phase::Draining => "draining",
             Phase::Terminating => "terminating",
             Phase::Replaced => "replaced",
+            Phase::Removed => "removed",
         }
     }
 }
@@ -232,8 +235,13 @@ impl Board {
 
     /// Instances that still need replacing.
     pub fn remaining(&self) -> u32 {
-        self.rows.iter().filter(|r| matches!(r.phase, Phase::NeedsUpdate | Phase::Cordoned)).count()
-            as u32
+        let left = |r: &&Row| {
+            matches!(
+                r.phase,
+                Phase::NeedsUpdate | Phase::Cordoned | Phase::Draining | Phase::Terminating
+            )
+        };
+        self.rows.iter().filter(left).count() as u32
     }
 
     pub fn replaced(&self) -> u32 {
@@ -278,18 +286,18 @@ impl Board {
             Said::Tainting { group, .. } => self.group = Some(group.clone()),
             Said::Detaching { instance, .. } => {
                 self.first_node.get_or_insert(now);
-                self.set(|r| r.instance == *instance, Phase::Cordoned, now);
+                self.set_where(|r| r.instance == *instance, Phase::Cordoned, now);
             }
             Said::Draining { node } => {
                 self.first_node.get_or_insert(now);
                 self.blocked_on = None;
-                self.set(|r| r.node == *node, Phase::Draining, now);
+                self.set_where(|r| r.node == *node, Phase::Draining, now);
             }
             Said::Evicting { .. } => {}
             Said::EvictionBlocked { pod } => self.blocked_on = Some(pod.clone()),
             Said::Stopping { instance, .. } => {
                 self.blocked_on = None;
-                self.set(|r| r.instance == *instance, Phase::Terminating, now);
+                self.set_where(|r| r.instance == *instance, Phase::Terminating, now);
             }
             Said::GroupFailed { group, why } => {
                 self.failures.push(format!("{group}: {why}"));
@@ -299,7 +307,12 @@ impl Board {
         Some(said)
     }
 
-    fn set(&mut self, which: impl Fn(&Row) -> bool, phase: Phase, now: Instant) {
+    /// Moves one instance to `phase` (a drain the wizard runs itself, not kops).
+    pub fn set(&mut self, instance: &str, phase: Phase, now: Instant) {
+        self.set_where(|r| r.instance == instance, phase, now);
+    }
+
+    fn set_where(&mut self, which: impl Fn(&Row) -> bool, phase: Phase, now: Instant) {
         if let Some(row) = self.rows.iter_mut().find(|r| which(r)) {
             row.phase = phase;
             row.since = now;

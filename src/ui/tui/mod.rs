@@ -2,6 +2,7 @@
 //! and the validation dashboard, Done. State is data (`state`), changed only by `update`;
 //! `keys` maps terminal events to messages; `view` draws; `checks` and `run` do the I/O.
 
+pub mod change;
 pub mod checks;
 pub mod command;
 pub mod keys;
