@@ -1892,7 +1892,7 @@ def write_update_artifacts(ctx, store, cluster, igs):
     store.write(name, "manifests/static/kube-apiserver-healthcheck.yaml", "apiVersion: v1\nkind: Pod\n")
     # etcd-manager's backup, which it makes every 15 minutes and before changes (kops does
     # not write it; the stand-in has no etcd-manager, so an apply stands in for one).
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")  # no colon: moto's SigV4 check
     for etcd in ("main", "events"):
         store.write(name, f"backups/etcd/{etcd}/{stamp}-{secrets.token_hex(3)}/_etcd_backup.meta",
                     json.dumps({"etcdVersion": "3.5.17", "timestamp": stamp}))

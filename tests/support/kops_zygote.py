@@ -73,6 +73,7 @@ def child(conn, fds, request, loader=None):
     os.environ.update(request["env"])
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
     program = request.get("program")
+    fork_server.name({"aws": "aws-cli", "fake-k8s": "fake-k8s"}.get(program, "kops-call"))
     aws = program == "aws"
     script = {"aws": "aws", "fake-k8s": os.path.join(HERE, "fake_k8s.py")}
     sys.argv = [script.get(program, os.path.join(HERE, "fake_kops.py"))] + request["argv"]

@@ -76,6 +76,7 @@ def warm():
 
 
 def child(port, log):
+    fork_server.name("moto-server")
     out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(out, 1)
     os.dup2(out, 2)
@@ -93,6 +94,7 @@ def child(port, log):
 def script(conn, request, loader):
     """Runs a test's script as `python -c` would, with the request's environment and directory;
     sends back its exit code and what it printed."""
+    fork_server.name("test-script")
     warm_botocore.share(loader)
     os.environ.clear()
     os.environ.update(request.get("env", {}))

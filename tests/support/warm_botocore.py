@@ -41,6 +41,32 @@ def warm(services=SERVICES):
     return loader
 
 
+def _shared_rulesets():
+    """Each client's endpoint provider parses its service's endpoint rule set into objects, for
+    every client of every kops call. The rule set and partition data come from the shared loader
+    (the same dicts every time), so the parsed rule set (which keeps no state of a client's) is
+    made once per service, in the fork server when `warm` makes its clients, and inherited by
+    every child: 7% less CPU per kops call, measured (59 calls: 18.7 s -> 17.4 s)."""
+    import botocore.endpoint_provider as provider
+
+    parsed = {}
+
+    def init(self, ruleset_data, partition_data):
+        key = (id(ruleset_data), id(partition_data))
+        hit = parsed.get(key)
+        # The data are kept with their parse: an id is only reused once its object is gone.
+        if hit is None or hit[0] is not ruleset_data or hit[1] is not partition_data:
+            hit = (ruleset_data, partition_data,
+                   provider.RuleSet(**ruleset_data, partitions=partition_data))
+            parsed[key] = hit
+        self.ruleset = hit[2]
+
+    provider.EndpointProvider.__init__ = init
+
+
+_shared_rulesets()
+
+
 def share(loader):
     """From now on, in this process, every new botocore (and so boto3) session uses `loader`.
     A session with data paths of its own (the aws CLI's `data_path`, for its cli.json) has them
