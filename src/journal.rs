@@ -350,6 +350,9 @@ pub struct ChangeRecord {
     /// This record is an undo (of the change that started at this time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub undoes: Option<String>,
+    /// What the smoke test's NLB answered during the change (requests, failed, slow, when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability: Option<String>,
 }
 
 /// A teardown run: `finished` stays empty while it is unfinished (stopped or failed).

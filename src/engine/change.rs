@@ -18,6 +18,7 @@ use super::cluster::drain;
 use super::cluster::kops::{Kops, KopsError, Stream, Version};
 use super::cluster::kubeconfig::{FreshAdmin, connect, connect_for_drain};
 use super::cluster::preflight::{self, Finding};
+use super::cluster::probe::{self, Probe};
 use super::cluster::roll::{self, Board};
 use super::events::Sink;
 use super::store::bucket::BucketAccess;
@@ -641,6 +642,8 @@ pub enum Progress {
     Line(String),
     /// The roll's board after a line that moved it.
     Board(Box<Board>),
+    /// The NLB's tally so far (the smoke test's URL, asked all the time the change runs).
+    Probe(probe::Seen),
 }
 
 /// How a change ended.
@@ -648,6 +651,12 @@ pub enum Progress {
 pub struct Summary {
     pub elapsed: Duration,
     pub replaced: u32,
+    /// What the NLB answered during the change, when the smoke test had passed before.
+    pub probe: Option<probe::Seen>,
+    /// Nodes up to date that still had kops's roll taint (an interrupted roll's), taken off.
+    pub untainted: Vec<String>,
+    /// Why the stray taints could not be looked for, when they could not.
+    pub taint_check: Option<String>,
     /// Instances still marked NeedsUpdate after the roll (none when it went well).
     pub left: Vec<String>,
 }
@@ -749,6 +758,11 @@ pub fn last_undoable(journal: &Journal) -> Result<&ChangeRecord, ChangeError> {
     Ok(last)
 }
 
+/// The cluster kops runs for (its `KOPS_CLUSTER_NAME`).
+fn undone_cluster(kops: &Kops) -> String {
+    kops.env_value("KOPS_CLUSTER_NAME").unwrap_or_default()
+}
+
 /// The current version of each of the cluster's spec objects (its config and instance
 /// groups): what an undo of this change puts back.
 async fn spec_versions(
@@ -758,17 +772,30 @@ async fn spec_versions(
 ) -> Result<Vec<(String, String)>, ChangeError> {
     let mut out = Vec::new();
     for prefix in [format!("{cluster}/config"), format!("{cluster}/instancegroup/")] {
-        let listed = call!(
-            c,
-            "ListObjectVersions",
-            c.s3.list_object_versions().bucket(bucket).prefix(&prefix)
-        )?;
-        for v in listed.versions() {
-            let (Some(key), Some(id)) = (v.key(), v.version_id()) else { continue };
-            let exact = prefix.ends_with('/') || key == prefix;
-            if v.is_latest() == Some(true) && exact {
-                out.push((key.to_string(), id.to_string()));
+        // Every page: a cluster changed often has more than a page of spec versions.
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let listed = call!(
+                c,
+                "ListObjectVersions",
+                c.s3.list_object_versions()
+                    .bucket(bucket)
+                    .prefix(&prefix)
+                    .set_key_marker(key_marker.take())
+                    .set_version_id_marker(version_marker.take())
+            )?;
+            for v in listed.versions() {
+                let (Some(key), Some(id)) = (v.key(), v.version_id()) else { continue };
+                let exact = prefix.ends_with('/') || key == prefix;
+                if v.is_latest() == Some(true) && exact {
+                    out.push((key.to_string(), id.to_string()));
+                }
             }
+            if listed.is_truncated() != Some(true) {
+                break;
+            }
+            key_marker = listed.next_key_marker().map(str::to_string);
+            version_marker = listed.next_version_id_marker().map(str::to_string);
         }
     }
     out.sort();
@@ -783,7 +810,20 @@ async fn restore(
     undone: &ChangeRecord,
     kops: &Kops,
 ) -> Result<(), ChangeError> {
+    // The record is anyone's to write (issue 23): only the cluster's own spec objects are put
+    // back, each from its own history (the copy's source is the same key).
+    let cluster = undone_cluster(kops);
     for (key, version) in &undone.before {
+        let spec = *key == format!("{cluster}/config")
+            || key
+                .strip_prefix(&format!("{cluster}/instancegroup/"))
+                .is_some_and(|ig| !ig.is_empty() && !ig.contains('/') && !ig.contains(".."));
+        if !spec {
+            return Err(ChangeError::Refused(format!(
+                "--undo: the record names {key}, which is not a spec object of cluster {cluster}; \
+                 nothing was put back"
+            )));
+        }
         if let Some(fence) = kops.fence() {
             fence.check().await?;
         }
@@ -816,20 +856,47 @@ async fn apply(
         by: None,
         before: spec_versions(x.clients, x.bucket, &plan.cluster).await?,
         undoes: x.undo.map(|u| u.started.clone()),
+        availability: None,
     };
     journal.set_change(record.clone()).await?;
     if let Some(undone) = x.undo {
         restore(x.clients, x.bucket, undone, kops).await?;
     }
-    let outcome = match scale_down(&x, on).await {
-        Ok(()) => calls(kops, plan, on).await,
-        Err(e) => Err(e),
+    // The smoke test's NLB, asked all the while, when it answered before: the proof that the
+    // pods stayed reachable (or when they did not).
+    let url =
+        journal.last_smoke_test.as_ref().and_then(|t| t.passed.as_ref()).map(|p| p.url.clone());
+    let (tally, mut heard) = tokio::sync::mpsc::unbounded_channel();
+    let probe = url.map(|url| {
+        Probe::start(url, move |seen| {
+            let _ = tally.send(seen.clone());
+        })
+    });
+    let outcome = {
+        let mut on_too = |p: Progress| {
+            while let Ok(seen) = heard.try_recv() {
+                on(Progress::Probe(seen));
+            }
+            on(p);
+        };
+        match scale_down(&x, &mut on_too).await {
+            Ok(()) => calls(kops, plan, &mut on_too).await,
+            Err(e) => Err(e),
+        }
     };
+    let seen = match probe {
+        Some(p) => Some(p.stop().await),
+        None => None,
+    };
+    if let Some(seen) = &seen {
+        on(Progress::Probe(seen.clone()));
+    }
     record.finished = Some(crate::journal::now());
     record.result = match &outcome {
         Ok(_) => "done".into(),
         Err(e) => crate::text::one_line(&e.to_string()),
     };
+    record.availability = seen.as_ref().map(probe::Seen::words);
     journal.set_change(record).await?;
     let (replaced, left) = outcome?;
     // What the cluster is now, for `status` and for a rerun of setup with these answers (which
@@ -844,7 +911,30 @@ async fn apply(
         let settings = settings.clone();
         journal.set_cluster_settings(settings).await?;
     }
-    Ok(Summary { elapsed: started.elapsed(), replaced, left })
+    // After a roll, the nodes it never reached (an earlier roll's, interrupted) may still carry
+    // kops's taint: taken off those that are up to date. A warning at worst.
+    let (untainted, taint_check) = match plan.rolls.is_empty() {
+        true => (Vec::new(), None),
+        false => match stray_taints(x.kops, x.bucket, &plan.cluster).await {
+            Ok(nodes) => (nodes, None),
+            Err(why) => (Vec::new(), Some(why)),
+        },
+    };
+    Ok(Summary { elapsed: started.elapsed(), replaced, left, probe: seen, untainted, taint_check })
+}
+
+async fn stray_taints(kops: &Kops, bucket: &str, cluster: &str) -> Result<Vec<String>, String> {
+    let up_to_date: Vec<String> = list_instances(kops, cluster)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|i| i.status == "UpToDate" && !i.node_name.is_empty())
+        .map(|i| i.node_name)
+        .collect();
+    let store = format!("s3://{bucket}");
+    let admin = FreshAdmin::export(kops, cluster, &store).await.map_err(|e| e.to_string())?;
+    let (client, _) = connect_for_drain(&admin.path(), cluster).await.map_err(|e| e.to_string())?;
+    drain::remove_roll_taint(&client, &up_to_date).await.map_err(|e| e.to_string())
 }
 
 /// The graceful scale-down: the nodes to remove (the last instances of each shrinking group,

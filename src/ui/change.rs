@@ -101,6 +101,19 @@ pub fn run(a: &Answers, opts: Options<'_>) -> anyhow::Result<u8> {
             n => format!(" {n} instance(s) replaced."),
         }
     );
+    if let Some(seen) = &summary.probe {
+        crate::safe_println!("{}.", seen.words());
+    }
+    for node in &summary.untainted {
+        crate::safe_println!(
+            "took kops's {} taint off node {node}: an earlier roll left it there \
+             (kops #12383), and new pods avoided the node",
+            crate::engine::cluster::drain::ROLL_TAINT
+        );
+    }
+    if let Some(why) = &summary.taint_check {
+        crate::safe_println!("warning: stray roll taints could not be looked for: {why}");
+    }
     if !summary.left.is_empty() {
         crate::safe_println!("still marked for update (run `change` again to roll them):");
         for left in &summary.left {
@@ -201,6 +214,8 @@ impl Lines {
                 crate::safe_println!("{} {words}", super::headless::clock());
             }
             Progress::Line(line) => tracing::info!(target: "kops", "{line}"),
+            // The tally goes to the summary; each request is in the log.
+            Progress::Probe(seen) => tracing::info!("{}", seen.words()),
             Progress::Board(board) => {
                 let line = board_line(&board, Instant::now());
                 if self.last.as_ref() != Some(&line) {

@@ -325,7 +325,15 @@ fn refusals_change_nothing_then_an_upgrade_rolls_control_plane_first() {
 fn a_failed_roll_is_exit_1_although_kops_printed_its_end_line_and_a_rerun_resumes_it() {
     let moto = Moto::start();
     let bucket = "change-fail-state";
-    let (mut env, aws) = setup(&moto, bucket);
+    let mut env = ready_env(&moto);
+    env.set("FAKE_KOPS_ROLL_STEP", "0.01");
+    // With the smoke test: its NLB is asked all the while a change runs.
+    let smoke =
+        answers(bucket, "node_count = 2").replace("smoke_test = false", "smoke_test = true");
+    let (code, out, err) =
+        run(env.wizard().args(["setup", "--yes", "-c"]).arg(env.answers(&smoke)));
+    assert_eq!(code, 0, "{out}\n{err}");
+    let aws = Aws(futures_block(Judge::new(&moto)), bucket.to_string());
     let cluster = "node_count = 2\nnode_size = \"t3.large\"";
     env.set("FAKE_KOPS_ROLL_FAIL", "drain");
     let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--yes"]);
@@ -337,11 +345,46 @@ fn a_failed_roll_is_exit_1_although_kops_printed_its_end_line_and_a_rerun_resume
     assert_ne!(last["result"], "done", "{last}");
     assert!(aws.instances()["nodes-us-east-1a"].as_array().unwrap().contains(&"t3.medium".into()));
 
-    env.unset("FAKE_KOPS_ROLL_FAIL");
+    // The NLB answered every request of the failed roll.
+    let probe = last["availability"].as_str().expect("the NLB's tally in the record").to_string();
+    assert!(probe.contains(": 0 failed"), "{probe}");
+    assert!(!probe.starts_with("0 request"), "{probe}");
+
+    // The rerun resumes the roll, and this time its validation after a node times out; the pods
+    // meanwhile stop answering: each failed request is counted.
+    env.set("FAKE_KOPS_ROLL_FAIL", "validate");
+    let faults = env.path("fake-kops/k8s/faults");
+    std::fs::write(&faults, "pods-silent\n").unwrap();
     let (code, out, err) = wizard(&env, bucket, cluster, &["change", "--yes"]);
-    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("unfinished"), "{out}");
-    assert_eq!(aws.instances()["nodes-us-east-1a"], serde_json::json!(["t3.large", "t3.large"]));
+    assert!(err.contains("did not validate"), "{err}");
+    let record = aws.record();
+    let last = record["changes"].as_array().unwrap().last().unwrap().clone();
+    let probe = last["availability"].as_str().expect("the NLB's tally").to_string();
+    let asked: u32 = probe.split(' ').next().unwrap().parse().unwrap();
+    assert!(asked >= 1 && probe.contains(&format!(": {asked} failed")), "{probe}");
+
+    // Back to the old size: kops rolls the new instances back and never reaches the old one
+    // its stopped roll tainted (kops #12383): that stray taint is taken off.
+    let tainted = |env: &TestEnv| -> Vec<String> {
+        let taints: Value =
+            serde_json::from_str(&crate::support::read(&env.path("fake-kops/k8s/taints.json")))
+                .unwrap_or_default();
+        let alive: Vec<String> =
+            node_ids(env).iter().map(|i| format!("{i}.ec2.internal")).collect();
+        alive.into_iter().filter(|n| taints[n].as_array().is_some_and(|t| !t.is_empty())).collect()
+    };
+    let stray = tainted(&env);
+    assert_eq!(stray.len(), 1, "the stopped roll left one node tainted");
+    env.unset("FAKE_KOPS_ROLL_FAIL");
+    std::fs::remove_file(&faults).unwrap();
+    let (code, out, err) = wizard(&env, bucket, "node_count = 2", &["change", "--yes"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(aws.instances()["nodes-us-east-1a"], serde_json::json!(["t3.medium", "t3.medium"]));
+    assert!(out.contains(&format!("taint off node {}", stray[0])), "{out}");
+    assert_eq!(tainted(&env), Vec::<String>::new());
+    assert!(out.contains(": 0 failed"), "the NLB answered throughout: {out}");
 }
 
 /// Runs `body` (Python) against the fake cluster API with `post(path, obj)` at hand.

@@ -491,6 +491,11 @@ def cluster_nodes(cluster):
             resources = json.load(fh).get(cluster) or []
     except (OSError, ValueError):
         resources = []
+    try:
+        with open(os.path.join(HOME, "k8s", "taints.json"), encoding="utf-8") as fh:
+            taints = json.load(fh)
+    except (OSError, ValueError):
+        taints = {}
     nodes = []
     for r in resources:
         if r.get("type") != "instance":
@@ -500,7 +505,8 @@ def cluster_nodes(cluster):
                       "metadata": {"name": name, "uid": r["id"], "resourceVersion": "1",
                                    "labels": {"kops.k8s.io/instancegroup": r.get("instanceGroup", "")}},
                       "spec": {"providerID": f"aws:///{r.get('zone', '')}/{r['id']}",
-                               "unschedulable": (cluster, name) in CORDONED},
+                               "unschedulable": (cluster, name) in CORDONED,
+                               "taints": taints.get(name, [])},
                       "status": {"conditions": [{"type": "Ready", "status": "True"}]}})
     return nodes
 
@@ -514,10 +520,23 @@ def nodes_request(cluster, method, name, body):
         return status(404, "NotFound", f'nodes "{name}" not found')
     if method == "PATCH":
         patch = json.loads(body or b"{}")
-        unschedulable = (patch.get("spec") or {}).get("unschedulable")
-        with LOCK:
-            (CORDONED.add if unschedulable else CORDONED.discard)((cluster, name))
-        node["spec"]["unschedulable"] = bool(unschedulable)
+        spec = patch.get("spec") or {}
+        if "unschedulable" in spec:
+            with LOCK:
+                (CORDONED.add if spec["unschedulable"] else CORDONED.discard)((cluster, name))
+            node["spec"]["unschedulable"] = bool(spec["unschedulable"])
+        if "taints" in spec:  # a merge patch replaces the list whole
+            path = os.path.join(HOME, "k8s", "taints.json")
+            with LOCK:
+                try:
+                    with open(path, encoding="utf-8") as fh:
+                        taints = json.load(fh)
+                except (OSError, ValueError):
+                    taints = {}
+                taints[name] = spec["taints"] or []
+                with open(path, "w", encoding="utf-8") as fh:
+                    json.dump(taints, fh)
+            node["spec"]["taints"] = spec["taints"] or []
         return 200, node
     if method == "GET":
         return 200, node

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 
@@ -155,7 +156,31 @@ def new_instance(ctx, cluster, group, resources, spec):
     return item
 
 
+TAINT = "kops.k8s.io/scheduled-for-update"
+
+
+def taints_path(ctx):
+    """Where the node taints kops sets live: the fake cluster API reads them into its Nodes."""
+    return ctx.settings.path(os.path.join("k8s", "taints.json"))
+
+
+def set_taint(ctx, instance_ids, on):
+    """kops's taint on the nodes of `instance_ids` (`kubectl taint ... PreferNoSchedule`), or
+    off them: what an interrupted roll leaves behind (kops #12383)."""
+    path = taints_path(ctx)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    taints = k.load_json(path, {})
+    for instance_id in instance_ids:
+        node = f"{instance_id}.ec2.internal"
+        if on:
+            taints[node] = [{"key": TAINT, "effect": "PreferNoSchedule"}]
+        else:
+            taints.pop(node, None)
+    k.save_json(path, taints)
+
+
 def terminate(ctx, resources, instance):
+    set_taint(ctx, [instance["id"]], on=False)
     resources.remove(instance)
     if k.real_cloud(ctx.env):
         import fake_cloud
@@ -417,6 +442,7 @@ def cmd_rolling_update(ctx):
         _pause(ctx)
         k.klog("I", "instancegroups.go:503", "Cluster validated.")
         k.klog("I", "instancegroups.go:348", f"Tainting {len(members)} node(s) in {k.go_quote(gname)} instancegroup.")
+        set_taint(ctx, [m["id"] for m in members], on=True)
         surge = k.ig_role(group) == "Node"
         group_error = None
         for n, member in enumerate(list(members)):

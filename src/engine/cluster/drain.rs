@@ -115,6 +115,37 @@ pub async fn drain(
     }
 }
 
+/// The taint kops puts on the nodes it is about to roll (PreferNoSchedule).
+pub const ROLL_TAINT: &str = "kops.k8s.io/scheduled-for-update";
+
+/// Takes kops's roll taint off `nodes` where it is still on: an interrupted roll leaves it on
+/// nodes it never rolled (kops #12383), and new pods then avoid them for good. Returns the
+/// nodes it was taken off.
+pub async fn remove_roll_taint(
+    client: &kube::Client,
+    nodes: &[String],
+) -> Result<Vec<String>, kube::Error> {
+    use kube::api::{Patch, PatchParams};
+    let api: Api<Node> = Api::all(client.clone());
+    let mut cleaned = Vec::new();
+    for name in nodes {
+        let node = match api.get(name).await {
+            Ok(node) => node,
+            Err(kube::Error::Api(e)) if e.code == 404 => continue,
+            Err(e) => return Err(e),
+        };
+        let taints = node.spec.and_then(|s| s.taints).unwrap_or_default();
+        if !taints.iter().any(|t| t.key == ROLL_TAINT) {
+            continue;
+        }
+        let kept: Vec<_> = taints.into_iter().filter(|t| t.key != ROLL_TAINT).collect();
+        let patch = serde_json::json!({ "spec": { "taints": kept } });
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        cleaned.push(name.clone());
+    }
+    Ok(cleaned)
+}
+
 /// A pod a drain evicts: not a DaemonSet's (it would come back on the node at once), not a
 /// mirror pod (the kubelet's own), not finished.
 fn evictable(pod: &Pod) -> bool {

@@ -6,6 +6,7 @@ pub mod drain;
 pub mod kops;
 pub mod kubeconfig;
 pub mod preflight;
+pub mod probe;
 pub mod roll;
 pub mod settings;
 pub mod smoke;

@@ -302,7 +302,7 @@ async fn run_with(
 }
 
 /// One `GET` on a new connection: the body, trimmed (the pod's name), or why it failed.
-async fn get(url: &str) -> Result<String, String> {
+pub(crate) async fn get(url: &str) -> Result<String, String> {
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::Client;
     use hyper_util::rt::TokioExecutor;

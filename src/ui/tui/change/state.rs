@@ -33,6 +33,8 @@ pub struct State {
     pub calls_total: usize,
     pub board: Option<Board>,
     pub log: VecDeque<String>,
+    /// The NLB's tally during the change, when the smoke test had passed before.
+    pub probe: Option<crate::engine::cluster::probe::Seen>,
     pub started: Option<Instant>,
     pub now: Instant,
     /// Lines the plan page is scrolled down by.
@@ -66,6 +68,7 @@ impl State {
             calls_total,
             board: None,
             log: VecDeque::new(),
+            probe: None,
             started: None,
             now,
             scroll: 0,
@@ -119,6 +122,7 @@ pub fn update(s: &mut State, msg: Msg) -> bool {
                 s.log.push_back(line);
             }
             Progress::Board(board) => s.board = Some(*board),
+            Progress::Probe(seen) => s.probe = Some(seen),
         },
         (Msg::Finished(result), _) => {
             s.calls_done = if result.is_ok() { s.calls_total } else { s.calls_done };
@@ -128,6 +132,15 @@ pub fn update(s: &mut State, msg: Msg) -> bool {
                     format!("Done in {}.", crate::rules::format_duration(summary.elapsed));
                 if summary.replaced > 0 {
                     words.push_str(&format!(" {} instance(s) replaced.", summary.replaced));
+                }
+                if let Some(seen) = &summary.probe {
+                    words.push_str(&format!(" {}.", seen.words()));
+                }
+                if !summary.untainted.is_empty() {
+                    words.push_str(&format!(
+                        " kops's roll taint, left by an earlier roll, taken off {}.",
+                        summary.untainted.join(", ")
+                    ));
                 }
                 if !summary.left.is_empty() {
                     words.push_str(&format!(

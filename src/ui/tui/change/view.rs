@@ -132,6 +132,13 @@ fn status(f: &mut Frame, s: &State, area: Rect) {
             wait.push(Span::styled(format!("  failed: {failure}"), fg(s, Color::Red)));
         }
     }
+    if let Some(seen) = &s.probe {
+        let style = if seen.failed > 0 { fg(s, Color::Red) } else { fg(s, Color::Green) };
+        wait.push(Span::styled(
+            format!("  NLB: {} asked, {} failed, {} slow", seen.requests, seen.failed, seen.slow),
+            style,
+        ));
+    }
     f.render_widget(Line::from(wait), waits);
 }
 
@@ -295,7 +302,14 @@ mod tests {
         let mut s = rolling(t0);
         assert!(!update(&mut s, Msg::Quit), "q while running changes nothing");
         assert!(!s.quit);
-        let summary = Summary { elapsed: Duration::from_secs(300), replaced: 2, left: vec![] };
+        let summary = Summary {
+            elapsed: Duration::from_secs(300),
+            replaced: 2,
+            left: vec![],
+            probe: None,
+            untainted: vec![],
+            taint_check: None,
+        };
         update(&mut s, Msg::Finished(Ok(summary)));
         let text = screen(&s, 80, 24);
         assert!(text.contains("Done in 5m. 2 instance(s) replaced."), "{text}");
