@@ -723,6 +723,27 @@ pub async fn run(
     result
 }
 
+/// The team's record of the cluster as the state bucket has it now (read-only), for the plan
+/// of `--undo`: the change may have been made on another machine.
+pub async fn team_record(a: &Answers) -> Result<Journal, ChangeError> {
+    let Some(bucket) = &a.state_store.bucket else {
+        return Err(ChangeError::Refused("state_store.bucket is not set".into()));
+    };
+    let creds = super::aws::clients::Credentials {
+        profile: a.aws.admin_profile.clone(),
+        region: a.aws.region.clone(),
+    };
+    let clients = Clients::from_env(&creds).await;
+    match super::store::record::load(&clients, bucket, &a.cluster.name).await {
+        Ok(Some((journal, _))) => Ok(journal),
+        Ok(None) => Err(ChangeError::Refused(format!(
+            "--undo: s3://{bucket} holds no record of cluster {}",
+            a.cluster.name
+        ))),
+        Err(e) => Err(ChangeError::Unreadable(e.to_string())),
+    }
+}
+
 /// The change `--undo` undoes: the last one that finished and is not itself an undo, or
 /// refused with why.
 pub fn last_undoable(journal: &Journal) -> Result<&ChangeRecord, ChangeError> {
@@ -756,11 +777,6 @@ pub fn last_undoable(journal: &Journal) -> Result<&ChangeRecord, ChangeError> {
         )));
     }
     Ok(last)
-}
-
-/// The cluster kops runs for (its `KOPS_CLUSTER_NAME`).
-fn undone_cluster(kops: &Kops) -> String {
-    kops.env_value("KOPS_CLUSTER_NAME").unwrap_or_default()
 }
 
 /// The current version of each of the cluster's spec objects (its config and instance
@@ -804,15 +820,10 @@ async fn spec_versions(
 
 /// Puts back the spec objects' versions from before `undone` as the current ones (a copy of
 /// each old version: the versions in between stay, the bucket keeps its history).
-async fn restore(
-    c: &Clients,
-    bucket: &str,
-    undone: &ChangeRecord,
-    kops: &Kops,
-) -> Result<(), ChangeError> {
+async fn restore(x: &Applying<'_>, undone: &ChangeRecord) -> Result<(), ChangeError> {
+    let (c, bucket, kops, cluster) = (x.clients, x.bucket, x.kops, &x.plan.cluster);
     // The record is anyone's to write (issue 23): only the cluster's own spec objects are put
     // back, each from its own history (the copy's source is the same key).
-    let cluster = undone_cluster(kops);
     for (key, version) in &undone.before {
         let spec = *key == format!("{cluster}/config")
             || key
@@ -860,7 +871,7 @@ async fn apply(
     };
     journal.set_change(record.clone()).await?;
     if let Some(undone) = x.undo {
-        restore(x.clients, x.bucket, undone, kops).await?;
+        restore(&x, undone).await?;
     }
     // The smoke test's NLB, asked all the while, when it answered before: the proof that the
     // pods stayed reachable (or when they did not).
@@ -898,7 +909,17 @@ async fn apply(
     };
     record.availability = seen.as_ref().map(probe::Seen::words);
     journal.set_change(record).await?;
-    let (replaced, left) = outcome?;
+    let (replaced, now) = outcome?;
+    let left: Vec<String> = now
+        .iter()
+        .filter(|i| i.status != "UpToDate")
+        .map(|i| format!("{} ({}, {})", i.id, i.instance_group, i.status))
+        .collect();
+    let up_to_date: Vec<String> = now
+        .iter()
+        .filter(|i| i.status == "UpToDate" && !i.node_name.is_empty())
+        .map(|i| i.node_name.clone())
+        .collect();
     // What the cluster is now, for `status` and for a rerun of setup with these answers (which
     // compares them with it).
     if let Some(settings) = &mut journal.cluster_settings {
@@ -915,7 +936,7 @@ async fn apply(
     // kops's taint: taken off those that are up to date. A warning at worst.
     let (untainted, taint_check) = match plan.rolls.is_empty() {
         true => (Vec::new(), None),
-        false => match stray_taints(x.kops, x.bucket, &plan.cluster).await {
+        false => match stray_taints(x.kops, x.bucket, &plan.cluster, &up_to_date).await {
             Ok(nodes) => (nodes, None),
             Err(why) => (Vec::new(), Some(why)),
         },
@@ -923,18 +944,16 @@ async fn apply(
     Ok(Summary { elapsed: started.elapsed(), replaced, left, probe: seen, untainted, taint_check })
 }
 
-async fn stray_taints(kops: &Kops, bucket: &str, cluster: &str) -> Result<Vec<String>, String> {
-    let up_to_date: Vec<String> = list_instances(kops, cluster)
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .filter(|i| i.status == "UpToDate" && !i.node_name.is_empty())
-        .map(|i| i.node_name)
-        .collect();
+async fn stray_taints(
+    kops: &Kops,
+    bucket: &str,
+    cluster: &str,
+    up_to_date: &[String],
+) -> Result<Vec<String>, String> {
     let store = format!("s3://{bucket}");
     let admin = FreshAdmin::export(kops, cluster, &store).await.map_err(|e| e.to_string())?;
     let (client, _) = connect_for_drain(&admin.path(), cluster).await.map_err(|e| e.to_string())?;
-    drain::remove_roll_taint(&client, &up_to_date).await.map_err(|e| e.to_string())
+    drain::remove_roll_taint(&client, up_to_date).await.map_err(|e| e.to_string())
 }
 
 /// The graceful scale-down: the nodes to remove (the last instances of each shrinking group,
@@ -1030,7 +1049,7 @@ async fn calls(
     kops: &Kops,
     plan: &ChangePlan,
     on: &mut (dyn FnMut(Progress) + Send),
-) -> Result<(u32, Vec<String>), ChangeError> {
+) -> Result<(u32, Vec<roll::Instance>), ChangeError> {
     let mut replaced = 0;
     for call in &plan.calls {
         on(Progress::Call(call.clone()));
@@ -1068,17 +1087,12 @@ async fn calls(
             return Err(ChangeError::RollFailed { why, where_ });
         }
     }
-    let left = if plan.rolls.is_empty() {
-        Vec::new()
-    } else {
-        list_instances(kops, &plan.cluster)
-            .await?
-            .into_iter()
-            .filter(|i| i.status != "UpToDate")
-            .map(|i| format!("{} ({}, {})", i.id, i.instance_group, i.status))
-            .collect()
+    // After a roll, the instances as kops lists them now (none looked at otherwise).
+    let now = match plan.rolls.is_empty() {
+        true => Vec::new(),
+        false => list_instances(kops, &plan.cluster).await?,
     };
-    Ok((replaced, left))
+    Ok((replaced, now))
 }
 
 async fn list_instances(kops: &Kops, cluster: &str) -> Result<Vec<roll::Instance>, ChangeError> {

@@ -29,13 +29,9 @@ pub fn run(a: &Answers, opts: Options<'_>) -> anyhow::Result<u8> {
     let kops = runtime.block_on(Kops::for_cluster(opts.kops, a))?;
     let current = runtime.block_on(change::read_current(&kops, &a.cluster.name))?;
     let plan = if opts.undo {
-        // This machine's copy of the team's record names the change; the run reads the
-        // record itself under the lock again before it puts anything back.
-        let journal = crate::journal::Journal::load(&crate::journal::Journal::path_for(
-            opts.state_dir,
-            &a.cluster.name,
-        ))?
-        .unwrap_or_else(|| crate::journal::Journal::detached(&a.cluster.name, &a.aws.region));
+        // The team's record in the state bucket names the change (any engineer may undo it);
+        // the run reads it again under the lock before it puts anything back.
+        let journal = runtime.block_on(change::team_record(a))?;
         change::undo_plan(&journal, &current)?
     } else {
         change::plan(a, &current, &kops.version)?

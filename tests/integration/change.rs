@@ -387,34 +387,11 @@ fn a_failed_roll_is_exit_1_although_kops_printed_its_end_line_and_a_rerun_resume
     assert!(out.contains(": 0 failed"), "the NLB answered throughout: {out}");
 }
 
-/// Runs `body` (Python) against the fake cluster API with `post(path, obj)` at hand.
-fn fake_api(env: &TestEnv, body: &str) {
-    let api = &env.kube().expect("the fake Kubernetes API").api;
-    let k8s = env.path("fake-kops/k8s");
-    let script = format!(
-        r#"
-import json, ssl, urllib.request
-ctx = ssl.create_default_context(cafile={ca:?})
-ctx.load_cert_chain({crt:?}, {key:?})
-base = {api:?} + "/clusters/{CLUSTER}"
-def post(path, obj):
-    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), method="POST",
-                                 headers={{"Content-Type": "application/json"}})
-    urllib.request.urlopen(req, context=ctx)
-{body}
-"#,
-        ca = k8s.join("ca.crt"),
-        crt = k8s.join("client.crt"),
-        key = k8s.join("client.key"),
-    );
-    let (code, out, err) = crate::support::python_c(&[], &script);
-    assert_eq!(code, 0, "{out}\n{err}");
-}
-
 /// Objects in the fake cluster API, as a team's workloads would have them.
 fn seed_workloads(env: &TestEnv) {
-    fake_api(
+    crate::support::fake_api(
         env,
+        CLUSTER,
         r#"
 for ns in ("shop", "kube-system"):
     post("/api/v1/namespaces", {"metadata": {"name": ns}})
@@ -471,8 +448,9 @@ fn a_scale_down_drains_before_it_terminates_and_a_blocked_drain_ends_nothing() {
             )
         })
         .collect();
-    fake_api(
+    crate::support::fake_api(
         &env,
+        CLUSTER,
         &format!(
             "post(\"/api/v1/namespaces\", {{\"metadata\": {{\"name\": \"shop\"}}}})\n{}\n\
              post(\"/apis/policy/v1/namespaces/shop/poddisruptionbudgets\", {{\"metadata\": {{\"name\": \"hold\"}},\

@@ -539,30 +539,22 @@ async fn a_service_without_a_load_balancer_is_a_warning_with_the_reason_and_smok
 /// certificate the fake made at its start) and waits until it is gone: its Service's
 /// finalizer holds it until the cloud controller has removed the NLB.
 fn delete_smoke_namespace(env: &TestEnv) {
-    let api = &env.kube().expect("the fake Kubernetes API").api;
-    let k8s = env.path("fake-kops/k8s");
-    let script = format!(
+    crate::support::fake_api(
+        env,
+        CLUSTER,
         r#"
-import ssl, sys, time, urllib.error, urllib.request
-ctx = ssl.create_default_context(cafile={ca:?})
-ctx.load_cert_chain({crt:?}, {key:?})
-url = {api:?} + "/clusters/{CLUSTER}/api/v1/namespaces/kops-wizard-smoke"
-urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), context=ctx)
+path = "/api/v1/namespaces/kops-wizard-smoke"
+delete(path)
 for _ in range(200):
     try:
-        urllib.request.urlopen(url, context=ctx)
+        urllib.request.urlopen(base + path, context=ctx)
     except urllib.error.HTTPError as e:
         if e.code == 404:
             sys.exit(0)
     time.sleep(0.05)
 sys.exit("the namespace is still there")
 "#,
-        ca = k8s.join("ca.crt"),
-        crt = k8s.join("client.crt"),
-        key = k8s.join("client.key"),
     );
-    let (code, out, err) = crate::support::python_c(&[], &script);
-    assert_eq!(code, 0, "{out}\n{err}");
 }
 
 /// Every wait of the smoke test waits (the fakes are as slow as AWS and Kubernetes for a
@@ -624,29 +616,16 @@ fn every_wait_of_the_smoke_test_waits_and_each_one_running_out_says_what_it_saw(
 
     // The fake reads the annotation, as the in-tree controller does: a Service of type
     // LoadBalancer without it gets a Classic ELB, which ELBv2 (and the smoke test) never see.
-    let api = &env.kube().expect("the fake Kubernetes API").api;
-    let k8s = env.path("fake-kops/k8s");
-    let script = format!(
+    crate::support::fake_api(
+        &env,
+        CLUSTER,
         r#"
-import json, ssl, urllib.request
-ctx = ssl.create_default_context(cafile={ca:?})
-ctx.load_cert_chain({crt:?}, {key:?})
-base = {api:?} + "/clusters/{CLUSTER}/api/v1"
-def post(path, obj):
-    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), method="POST",
-                                 headers={{"Content-Type": "application/json"}})
-    urllib.request.urlopen(req, context=ctx)
-post("/namespaces", {{"metadata": {{"name": "plain"}}}})
-post("/namespaces/plain/services", {{"metadata": {{"name": "web"}},
-     "spec": {{"type": "LoadBalancer", "selector": {{"app": "web"}},
-              "ports": [{{"port": 80, "targetPort": 8080, "protocol": "TCP"}}]}}}})
+post("/api/v1/namespaces", {"metadata": {"name": "plain"}})
+post("/api/v1/namespaces/plain/services", {"metadata": {"name": "web"},
+     "spec": {"type": "LoadBalancer", "selector": {"app": "web"},
+              "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}]}})
 "#,
-        ca = k8s.join("ca.crt"),
-        crt = k8s.join("client.crt"),
-        key = k8s.join("client.key"),
     );
-    let (code, out, err) = crate::support::python_c(&[], &script);
-    assert_eq!(code, 0, "{out}\n{err}");
     let aws = futures_lite(aws(&moto));
     let started = std::time::Instant::now();
     let classic = loop {

@@ -316,11 +316,6 @@ impl Kops {
     }
 
     /// The same kops, its calls that write fenced by the team's lock (when the run holds it).
-    /// A variable of the environment kops runs with (`KOPS_CLUSTER_NAME`).
-    pub fn env_value(&self, name: &str) -> Option<String> {
-        self.env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
     /// The team's lock this kops checks before each call that writes.
     pub fn fence(&self) -> Option<&lease::Fence> {
         self.fence.as_ref()

@@ -891,3 +891,31 @@ pub fn ready_env(moto: &Moto) -> TestEnv {
 pub fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_default()
 }
+
+/// Runs `body` (Python) against the fake cluster API of `env`'s cluster `cluster`, as a client
+/// with the admin certificate: `base` is the cluster's API URL, `ctx` its TLS context, and
+/// `post(path, obj)` and `delete(path)` are at hand. Panics when the script fails.
+pub fn fake_api(env: &TestEnv, cluster: &str, body: &str) {
+    let api = &env.kube().expect("the fake Kubernetes API").api;
+    let k8s = env.path("fake-kops/k8s");
+    let script = format!(
+        r#"
+import json, ssl, sys, time, urllib.error, urllib.request
+ctx = ssl.create_default_context(cafile={ca:?})
+ctx.load_cert_chain({crt:?}, {key:?})
+base = {api:?} + "/clusters/{cluster}"
+def post(path, obj):
+    req = urllib.request.Request(base + path, data=json.dumps(obj).encode(), method="POST",
+                                 headers={{"Content-Type": "application/json"}})
+    urllib.request.urlopen(req, context=ctx)
+def delete(path):
+    urllib.request.urlopen(urllib.request.Request(base + path, method="DELETE"), context=ctx)
+{body}
+"#,
+        ca = k8s.join("ca.crt"),
+        crt = k8s.join("client.crt"),
+        key = k8s.join("client.key"),
+    );
+    let (code, out, err) = python_c(&[], &script);
+    assert_eq!(code, 0, "{out}\n{err}");
+}
